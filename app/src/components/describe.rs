@@ -1,0 +1,132 @@
+//! Pure functions that turn API data into words, kept apart from the components so they are
+//! unit-tested without a browser.
+
+use crate::api::{FileId, InvalidRequest, JobState, Timestamp, MAX_FILE_IDS_PER_JOB};
+
+/// The state in words, as a person reads it in a row.
+///
+/// `now` is needed for the retry countdown ("in 3 s").
+pub fn describe_state(state: &JobState, now: Timestamp) -> String {
+    match state {
+        JobState::Queued { .. } => "Queued".to_owned(),
+        JobState::Processing { progress, .. } => format!("Preparing… {progress} %"),
+        JobState::Retrying {
+            attempt,
+            max_attempts,
+            next_attempt_at,
+            ..
+        } => {
+            let wait_secs = next_attempt_at
+                .unix_millis()
+                .saturating_sub(now.unix_millis())
+                .div_ceil(1000);
+            format!("Retrying (attempt {attempt} of {max_attempts}) in {wait_secs} s")
+        }
+        JobState::Completed { .. } => "Ready".to_owned(),
+        JobState::Failed { error, .. } => format!("Failed: {error}"),
+        JobState::Cancelled { .. } => "Cancelled".to_owned(),
+    }
+}
+
+/// A duration as a person reads it: "8 s", "2 min 05 s", "1 h 02 min".
+pub fn format_elapsed(millis: u64) -> String {
+    let secs = millis / 1000;
+    match secs {
+        0..=59 => format!("{secs} s"),
+        60..=3599 => format!("{} min {:02} s", secs / 60, secs % 60),
+        _ => format!("{} h {:02} min", secs / 3600, (secs % 3600) / 60),
+    }
+}
+
+/// Why the text in the File ID field cannot be sent.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FileIdsInputError {
+    #[error("Enter a file id, for example 12345.")]
+    Empty,
+    #[error("\"{0}\" is not a file id: file ids are whole numbers such as 12345.")]
+    NotANumber(String),
+    #[error(transparent)]
+    Invalid(#[from] InvalidRequest),
+}
+
+/// Reads the File ID field: one id, or several separated by commas or spaces (one bundle).
+pub fn parse_file_ids(input: &str) -> Result<Vec<FileId>, FileIdsInputError> {
+    let mut ids = Vec::new();
+    for word in input
+        .split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|w| !w.is_empty())
+    {
+        let raw: u64 = word
+            .parse()
+            .map_err(|_| FileIdsInputError::NotANumber(word.chars().take(24).collect()))?;
+        ids.push(FileId::new(raw)?);
+    }
+    match ids.len() {
+        0 => Err(FileIdsInputError::Empty),
+        n if n > MAX_FILE_IDS_PER_JOB => Err(InvalidRequest::BundleTooLarge(n).into()),
+        _ => Ok(ids),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(ms: u64) -> Timestamp {
+        Timestamp::from_unix_millis(ms)
+    }
+
+    #[test]
+    fn states_read_as_words() {
+        let now = at(10_000);
+        let processing = JobState::Processing {
+            progress: 45,
+            attempt: 1,
+            max_attempts: 4,
+            started_at: now,
+        };
+        assert_eq!(describe_state(&processing, now), "Preparing… 45 %");
+        let retrying = JobState::Retrying {
+            progress: 0,
+            attempt: 2,
+            max_attempts: 4,
+            error: "x".into(),
+            next_attempt_at: at(12_100),
+        };
+        assert_eq!(
+            describe_state(&retrying, now),
+            "Retrying (attempt 2 of 4) in 3 s"
+        );
+        let failed = JobState::Failed {
+            error: "disk on fire".into(),
+            attempt: 4,
+            max_attempts: 4,
+            failed_at: now,
+        };
+        assert_eq!(describe_state(&failed, now), "Failed: disk on fire");
+    }
+
+    #[test]
+    fn elapsed_time_reads_naturally() {
+        assert_eq!(format_elapsed(8_400), "8 s");
+        assert_eq!(format_elapsed(125_000), "2 min 05 s");
+        assert_eq!(format_elapsed(3_720_000), "1 h 02 min");
+    }
+
+    #[test]
+    fn the_field_accepts_one_or_several_ids() {
+        assert_eq!(parse_file_ids(" 12345 ").unwrap().len(), 1);
+        assert_eq!(parse_file_ids("12345, 23456 34567").unwrap().len(), 3);
+        assert_eq!(parse_file_ids("  "), Err(FileIdsInputError::Empty));
+        assert_eq!(
+            parse_file_ids("12a45"),
+            Err(FileIdsInputError::NotANumber("12a45".into()))
+        );
+        assert!(matches!(
+            parse_file_ids("5"),
+            Err(FileIdsInputError::Invalid(
+                InvalidRequest::FileIdOutOfRange(5)
+            ))
+        ));
+    }
+}

@@ -1,0 +1,68 @@
+//! The download page: a form that starts downloads and one row per download.
+//!
+//! The server renders the page without any rows (it cannot see `localStorage`); after hydration
+//! the browser restores the saved rows and each row polls its own job.
+
+mod describe;
+mod download_form;
+mod download_row;
+
+pub use describe::{describe_state, format_elapsed, parse_file_ids};
+
+use crate::{api::JobId, saved_jobs};
+use download_form::DownloadForm;
+use download_row::DownloadRow;
+use leptos::prelude::*;
+
+/// The whole page.
+#[component]
+pub fn App() -> impl IntoView {
+    // Newest first; the single source of truth for which rows exist.
+    let downloads = RwSignal::new(Vec::<JobId>::new());
+
+    // Browser only: bring back the downloads of earlier visits.
+    Effect::new(move |_| downloads.set(saved_jobs::load()));
+
+    let add = Callback::new(move |job_id: JobId| {
+        downloads.update(|list| {
+            list.retain(|id| *id != job_id);
+            list.insert(0, job_id);
+            saved_jobs::save(list);
+        });
+    });
+    let remove = Callback::new(move |job_id: JobId| {
+        downloads.update(|list| {
+            list.retain(|id| *id != job_id);
+            saved_jobs::save(list);
+        });
+    });
+
+    view! {
+        <main class="page">
+            <header class="page-header">
+                <h1>"Ferry"</h1>
+                <p class="tagline">
+                    "Large files are prepared in the background. Start a download, close the tab if you like, and come back when it is ready."
+                </p>
+            </header>
+            <DownloadForm on_started=add/>
+            <section class="downloads" aria-labelledby="downloads-heading">
+                <h2 id="downloads-heading">"Your downloads"</h2>
+                <Show
+                    when=move || !downloads.with(Vec::is_empty)
+                    fallback=|| view! { <p class="empty">"No downloads yet."</p> }
+                >
+                    <ul class="download-list">
+                        <For
+                            each=move || downloads.get()
+                            key=|job_id| *job_id
+                            children=move |job_id| {
+                                view! { <DownloadRow job_id on_retry=add on_remove=remove/> }
+                            }
+                        />
+                    </ul>
+                </Show>
+            </section>
+        </main>
+    }
+}

@@ -1,0 +1,143 @@
+//! Wires configuration into running parts: backends, worker pool, HTTP server, and the order in
+//! which they stop.
+
+use crate::{
+    config::Config,
+    http::{self, AppState},
+    queue::{memory::MemoryQueue, JobQueue},
+    storage::{local::LocalStore, ResultStore, StorageError},
+    worker::{WorkerContext, WorkerPool},
+};
+use axum::Router;
+use leptos::prelude::LeptosOptions;
+use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error("cannot open the result store: {0}")]
+    Storage(#[from] StorageError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+}
+
+/// A server that is listening and whose workers are running.
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    workers: WorkerPool,
+    shutdown: CancellationToken,
+    shutdown_grace: Duration,
+}
+
+impl Application {
+    /// Opens the backends, starts the workers and binds `leptos_options.site_addr` (port 0 picks
+    /// a free port, as tests do).
+    pub async fn build(
+        config: Config,
+        leptos_options: LeptosOptions,
+    ) -> Result<Self, StartupError> {
+        let queue: Arc<dyn JobQueue> = Arc::new(MemoryQueue::new(config.queue.clone()));
+        let local = Arc::new(
+            LocalStore::open(
+                config.local_storage_dir.clone(),
+                config.local_storage_secret.as_deref(),
+            )
+            .await?,
+        );
+        let store: Arc<dyn ResultStore> = local.clone();
+        tracing::info!(
+            queue = %queue.describe(),
+            storage = %store.describe(),
+            workers = config.worker.concurrency,
+            "backends ready"
+        );
+
+        let shutdown = CancellationToken::new();
+        let workers = WorkerPool::spawn(WorkerContext {
+            queue: queue.clone(),
+            store: store.clone(),
+            settings: Arc::new(config.worker.clone()),
+            shutdown: shutdown.clone(),
+        });
+        let addr = leptos_options.site_addr;
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|source| StartupError::Bind { addr, source })?;
+        let router = http::app(AppState {
+            queue,
+            store,
+            local_files: Some(local),
+            download_delay_ms: config.download_delay_ms,
+            presign_ttl: config.presign_ttl,
+            leptos_options,
+        });
+        Ok(Self {
+            listener,
+            router,
+            workers,
+            shutdown,
+            shutdown_grace: config.worker.shutdown_grace,
+        })
+    }
+
+    /// The address actually bound.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .expect("a bound listener has an address")
+    }
+
+    /// The router, for tests that send requests without a socket.
+    pub fn router(&self) -> Router {
+        self.router.clone()
+    }
+
+    /// A handle that stops the application when cancelled (as a signal would).
+    pub fn shutdown_handle(&self) -> CancellationToken {
+        self.shutdown.clone()
+    }
+
+    /// Serves until `stop` completes or the shutdown handle is cancelled, then stops claiming,
+    /// releases unfinished jobs and drains requests, within the shutdown grace period.
+    pub async fn run_until_stopped(
+        self,
+        stop: impl Future<Output = ()> + Send,
+    ) -> std::io::Result<()> {
+        tracing::info!(addr = %self.local_addr(), "listening");
+        let token = self.shutdown.clone();
+        let server = axum::serve(
+            self.listener,
+            self.router
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(token.clone().cancelled_owned());
+        let server = tokio::spawn(async move { server.await });
+
+        tokio::select! {
+            _ = stop => {}
+            _ = token.cancelled() => {}
+        }
+        token.cancel();
+        tracing::info!("shutting down: releasing jobs and finishing requests");
+        let workers = self.workers;
+        let drained = tokio::time::timeout(self.shutdown_grace, async move {
+            workers.join().await;
+            server.await
+        })
+        .await;
+        match drained {
+            Ok(Ok(result)) => result,
+            Ok(Err(join_error)) => Err(std::io::Error::other(join_error)),
+            Err(_) => {
+                tracing::warn!(grace = ?self.shutdown_grace, "shutdown grace elapsed; exiting anyway");
+                Ok(())
+            }
+        }
+    }
+}

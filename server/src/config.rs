@@ -1,0 +1,274 @@
+//! Configuration: read from the environment once, at start-up, and validated there.
+//!
+//! A bad value stops the server with a message naming the variable, instead of surfacing as odd
+//! behaviour hours later. Everything else receives typed settings, never raw strings.
+
+use crate::{queue::QueueSettings, worker::WorkerSettings};
+use app::api::FileId;
+use std::{collections::HashSet, path::PathBuf, str::FromStr, time::Duration};
+
+/// Why the configuration cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{name}={value:?} is invalid: {reason}")]
+    Invalid {
+        name: &'static str,
+        value: String,
+        reason: String,
+    },
+    #[error("{name} is set, but {reason}")]
+    Unsupported { name: &'static str, reason: String },
+}
+
+/// Everything the server needs to start, validated.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub queue: QueueSettings,
+    pub worker: WorkerSettings,
+    /// Range from which each job's simulated download time is drawn, inclusive.
+    pub download_delay_ms: (u64, u64),
+    /// How long a download link stays valid.
+    pub presign_ttl: Duration,
+    /// Directory of the embedded result store.
+    pub local_storage_dir: PathBuf,
+    /// Secret that signs local download links; drawn at random when absent.
+    pub local_storage_secret: Option<String>,
+}
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads variables through `lookup`, so tests can configure without touching the process.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let vars = Vars(&lookup);
+        for (name, reason) in [
+            (
+                "REDIS_URL",
+                "this build only has the in-memory queue (unset it)",
+            ),
+            (
+                "S3_ENDPOINT",
+                "this build only has local-directory storage (unset it)",
+            ),
+            (
+                "S3_BUCKET_NAME",
+                "this build only has local-directory storage (unset it)",
+            ),
+        ] {
+            if vars.get(name).is_some() {
+                return Err(ConfigError::Unsupported {
+                    name,
+                    reason: reason.into(),
+                });
+            }
+        }
+
+        let max_attempts: u32 = vars.parse("JOB_MAX_ATTEMPTS", 4)?;
+        vars.check(
+            "JOB_MAX_ATTEMPTS",
+            max_attempts,
+            (1..=100).contains(&max_attempts),
+            "use 1 to 100",
+        )?;
+        let retry_backoff_base_ms: u64 = vars.parse("RETRY_BACKOFF_BASE_MS", 1_000)?;
+        let lease_ttl_ms: u64 = vars.parse("LEASE_TTL_MS", 15_000)?;
+        vars.check(
+            "LEASE_TTL_MS",
+            lease_ttl_ms,
+            lease_ttl_ms >= 100,
+            "use at least 100 ms",
+        )?;
+        let result_ttl_secs: u64 = vars.parse("RESULT_TTL_SECS", 86_400)?;
+        vars.check(
+            "RESULT_TTL_SECS",
+            result_ttl_secs,
+            result_ttl_secs >= 1,
+            "use at least 1 s",
+        )?;
+        let presign_ttl_secs: u64 = vars.parse("PRESIGN_TTL_SECS", 3_600)?;
+        vars.check(
+            "PRESIGN_TTL_SECS",
+            presign_ttl_secs,
+            (1..=604_800).contains(&presign_ttl_secs),
+            "use 1 s to 7 days (the S3 limit)",
+        )?;
+
+        let delay_min_ms: u64 = vars.parse("DOWNLOAD_DELAY_MIN_MS", 10_000)?;
+        let delay_max_ms: u64 = vars.parse("DOWNLOAD_DELAY_MAX_MS", 120_000)?;
+        vars.check(
+            "DOWNLOAD_DELAY_MAX_MS",
+            delay_max_ms,
+            delay_max_ms >= delay_min_ms,
+            "must not be below DOWNLOAD_DELAY_MIN_MS",
+        )?;
+
+        let concurrency: usize = vars.parse("WORKER_CONCURRENCY", 5)?;
+        vars.check(
+            "WORKER_CONCURRENCY",
+            concurrency,
+            concurrency <= 1_000,
+            "use 0 to 1000",
+        )?;
+        let failure_rate: f64 = vars.parse("SIMULATED_FAILURE_RATE", 0.0)?;
+        vars.check(
+            "SIMULATED_FAILURE_RATE",
+            failure_rate,
+            (0.0..=1.0).contains(&failure_rate),
+            "use a probability from 0 to 1",
+        )?;
+        let failing_file_ids = vars.file_id_set("SIMULATED_FAILURE_FILE_IDS")?;
+        let shutdown_grace_ms: u64 = vars.parse("SHUTDOWN_GRACE_MS", 10_000)?;
+
+        Ok(Self {
+            queue: QueueSettings {
+                max_attempts,
+                retry_backoff_base: Duration::from_millis(retry_backoff_base_ms),
+                lease_ttl: Duration::from_millis(lease_ttl_ms),
+                result_ttl: Duration::from_secs(result_ttl_secs),
+            },
+            worker: WorkerSettings {
+                concurrency,
+                failure_rate,
+                failing_file_ids,
+                lease_ttl: Duration::from_millis(lease_ttl_ms),
+                shutdown_grace: Duration::from_millis(shutdown_grace_ms),
+            },
+            download_delay_ms: (delay_min_ms, delay_max_ms),
+            presign_ttl: Duration::from_secs(presign_ttl_secs),
+            local_storage_dir: vars
+                .get("LOCAL_STORAGE_DIR")
+                .map_or_else(|| PathBuf::from("data/results"), PathBuf::from),
+            local_storage_secret: vars.get("LOCAL_STORAGE_SECRET"),
+        })
+    }
+}
+
+/// Typed access to the variables, producing errors that name them.
+struct Vars<'a>(&'a dyn Fn(&str) -> Option<String>);
+
+impl Vars<'_> {
+    fn get(&self, name: &str) -> Option<String> {
+        (self.0)(name).filter(|v| !v.trim().is_empty())
+    }
+
+    fn parse<T: FromStr>(&self, name: &'static str, default: T) -> Result<T, ConfigError>
+    where
+        T::Err: std::fmt::Display,
+    {
+        match self.get(name) {
+            None => Ok(default),
+            Some(value) => value
+                .trim()
+                .parse()
+                .map_err(|e: T::Err| ConfigError::Invalid {
+                    name,
+                    reason: e.to_string(),
+                    value,
+                }),
+        }
+    }
+
+    fn check<T: ToString>(
+        &self,
+        name: &'static str,
+        value: T,
+        ok: bool,
+        reason: &str,
+    ) -> Result<(), ConfigError> {
+        if ok {
+            Ok(())
+        } else {
+            Err(ConfigError::Invalid {
+                name,
+                value: value.to_string(),
+                reason: reason.into(),
+            })
+        }
+    }
+
+    fn file_id_set(&self, name: &'static str) -> Result<HashSet<FileId>, ConfigError> {
+        let Some(value) = self.get(name) else {
+            return Ok(HashSet::new());
+        };
+        value
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|s| {
+                s.parse::<u64>()
+                    .map_err(|e| e.to_string())
+                    .and_then(|raw| FileId::new(raw).map_err(|e| e.to_string()))
+                    .map_err(|reason| ConfigError::Invalid {
+                        name,
+                        value: value.clone(),
+                        reason,
+                    })
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(|name| map.get(name).cloned())
+    }
+
+    #[test]
+    fn defaults_follow_the_design() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.queue, QueueSettings::default());
+        assert_eq!(c.worker.concurrency, 5);
+        assert_eq!(c.download_delay_ms, (10_000, 120_000));
+        assert_eq!(c.presign_ttl, Duration::from_secs(3_600));
+        assert_eq!(c.worker.failure_rate, 0.0);
+        assert!(c.worker.failing_file_ids.is_empty());
+    }
+
+    #[test]
+    fn bad_values_name_the_variable() {
+        let cases = [
+            ("WORKER_CONCURRENCY", "five"),
+            ("JOB_MAX_ATTEMPTS", "0"),
+            ("SIMULATED_FAILURE_RATE", "1.5"),
+            ("SIMULATED_FAILURE_FILE_IDS", "12345,abc"),
+            ("SIMULATED_FAILURE_FILE_IDS", "5"),
+            ("LEASE_TTL_MS", "-1"),
+        ];
+        for (name, value) in cases {
+            let error = config(&[(name, value)]).unwrap_err();
+            assert!(error.to_string().starts_with(name), "{error}");
+        }
+        let error = config(&[
+            ("DOWNLOAD_DELAY_MIN_MS", "500"),
+            ("DOWNLOAD_DELAY_MAX_MS", "100"),
+        ])
+        .unwrap_err();
+        assert!(
+            error.to_string().contains("DOWNLOAD_DELAY_MAX_MS"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn failing_ids_are_parsed() {
+        let c = config(&[("SIMULATED_FAILURE_FILE_IDS", "66666, 77777")]).unwrap();
+        assert_eq!(c.worker.failing_file_ids.len(), 2);
+    }
+
+    #[test]
+    fn backends_this_build_lacks_are_refused_loudly() {
+        let error = config(&[("REDIS_URL", "redis://127.0.0.1")]).unwrap_err();
+        assert!(error.to_string().contains("REDIS_URL"));
+    }
+}

@@ -1,0 +1,134 @@
+//! Every way a request can fail, and the one place where each becomes an HTTP status.
+//!
+//! Handlers return `Result<_, AppError>` and use `?`. [`AppError::into_response`] only picks the
+//! status and the short name; [`crate::http::error_body`] then writes the JSON body
+//! `{"error", "message", "requestId"}`, because only the middleware knows the request id.
+//! Internal details are logged, never sent.
+
+use crate::{
+    queue::QueueError,
+    storage::{local::LinkError, StorageError},
+};
+use app::api::{InvalidJobId, InvalidRequest, JobId, JobPhase};
+use axum::{
+    http::{header, StatusCode},
+    response::{IntoResponse, Response},
+};
+
+/// Seconds a client should wait before retrying after a 503.
+const RETRY_AFTER_SECS: &str = "5";
+
+/// A failed request, as the client will see it.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error(transparent)]
+    InvalidRequest(#[from] InvalidRequest),
+    #[error("the request body does not match the expected shape: {0}")]
+    InvalidBody(String),
+    #[error("the request body is not valid JSON: {0}")]
+    MalformedJson(String),
+    #[error("send the body as JSON with the header 'content-type: application/json'")]
+    UnsupportedMediaType,
+    #[error("the request body is too large: the limit is {0} bytes")]
+    PayloadTooLarge(usize),
+    #[error("the Idempotency-Key header must be 1 to 255 printable ASCII characters")]
+    InvalidIdempotencyKey,
+    #[error("this Idempotency-Key was already used with a different body: use a new key")]
+    IdempotencyConflict,
+    #[error(transparent)]
+    InvalidJobId(#[from] InvalidJobId),
+    #[error("there is no job {0}: it never existed or its record has expired")]
+    JobNotFound(JobId),
+    #[error("job {0} is already {phase}: only queued or running jobs can be cancelled", phase = format!("{:?}", .1).to_lowercase())]
+    JobAlreadyFinished(JobId, JobPhase),
+    #[error(transparent)]
+    Link(#[from] LinkError),
+    #[error("the file behind this link no longer exists: start the download again")]
+    ResultGone,
+    #[error("the job queue is unavailable: try again in a few seconds")]
+    QueueUnavailable,
+    #[error("file storage is unavailable: try again in a few seconds")]
+    StorageUnavailable,
+    #[error("there is nothing at this address: see /openapi.json for the API")]
+    RouteNotFound,
+    #[error("this address does not accept that method")]
+    MethodNotAllowed,
+    #[error("something went wrong on our side; quote the request id when reporting it")]
+    Internal,
+}
+
+impl AppError {
+    /// Status and stable short name of the error.
+    pub fn status_and_name(&self) -> (StatusCode, &'static str) {
+        match self {
+            Self::InvalidRequest(_) => (StatusCode::BAD_REQUEST, "InvalidRequest"),
+            Self::InvalidBody(_) => (StatusCode::BAD_REQUEST, "InvalidRequest"),
+            Self::MalformedJson(_) => (StatusCode::BAD_REQUEST, "MalformedJson"),
+            Self::UnsupportedMediaType => {
+                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "UnsupportedMediaType")
+            }
+            Self::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "PayloadTooLarge"),
+            Self::InvalidIdempotencyKey => (StatusCode::BAD_REQUEST, "InvalidIdempotencyKey"),
+            Self::IdempotencyConflict => (StatusCode::UNPROCESSABLE_ENTITY, "IdempotencyConflict"),
+            Self::InvalidJobId(_) => (StatusCode::BAD_REQUEST, "InvalidJobId"),
+            Self::JobNotFound(_) => (StatusCode::NOT_FOUND, "JobNotFound"),
+            Self::JobAlreadyFinished(..) => (StatusCode::CONFLICT, "JobAlreadyFinished"),
+            Self::Link(LinkError::Invalid) => (StatusCode::FORBIDDEN, "LinkInvalid"),
+            Self::Link(LinkError::Expired) => (StatusCode::FORBIDDEN, "LinkExpired"),
+            Self::ResultGone => (StatusCode::NOT_FOUND, "ResultGone"),
+            Self::QueueUnavailable => (StatusCode::SERVICE_UNAVAILABLE, "QueueUnavailable"),
+            Self::StorageUnavailable => (StatusCode::SERVICE_UNAVAILABLE, "StorageUnavailable"),
+            Self::RouteNotFound => (StatusCode::NOT_FOUND, "NotFound"),
+            Self::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "MethodNotAllowed"),
+            Self::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "InternalError"),
+        }
+    }
+}
+
+impl From<QueueError> for AppError {
+    fn from(error: QueueError) -> Self {
+        match error {
+            QueueError::IdempotencyConflict => Self::IdempotencyConflict,
+            QueueError::Unavailable(detail) => {
+                tracing::error!(%detail, "queue unavailable");
+                Self::QueueUnavailable
+            }
+            QueueError::LeaseLost(job_id) => {
+                tracing::error!(%job_id, "lease error reached an HTTP handler");
+                Self::Internal
+            }
+        }
+    }
+}
+
+impl From<StorageError> for AppError {
+    fn from(error: StorageError) -> Self {
+        tracing::error!(%error, "storage failure");
+        Self::StorageUnavailable
+    }
+}
+
+/// The part of an error response the middleware turns into the JSON body.
+#[derive(Debug, Clone)]
+pub struct ErrorReply {
+    pub name: &'static str,
+    pub message: String,
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let (status, name) = self.status_and_name();
+        let mut response = status.into_response();
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            response.headers_mut().insert(
+                header::RETRY_AFTER,
+                header::HeaderValue::from_static(RETRY_AFTER_SECS),
+            );
+        }
+        response.extensions_mut().insert(ErrorReply {
+            name,
+            message: self.to_string(),
+        });
+        response
+    }
+}

@@ -1,0 +1,48 @@
+//! `GET /health`: whether this instance can serve downloads right now.
+
+use super::AppState;
+use app::api::{CheckResult, HealthChecks, HealthResponse, HealthStatus};
+use axum::{extract::State, http::StatusCode, Json};
+use std::{future::Future, time::Duration};
+
+/// A dependency that does not answer within this time counts as down: a load balancer polling
+/// `/health` must get an answer quickly.
+const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
+
+async fn check<E: std::fmt::Display>(
+    name: &str,
+    probe: impl Future<Output = Result<(), E>>,
+) -> CheckResult {
+    match tokio::time::timeout(CHECK_TIMEOUT, probe).await {
+        Ok(Ok(())) => CheckResult::Ok,
+        Ok(Err(error)) => {
+            tracing::warn!(check = name, %error, "health check failed");
+            CheckResult::Error
+        }
+        Err(_) => {
+            tracing::warn!(check = name, "health check timed out");
+            CheckResult::Error
+        }
+    }
+}
+
+/// 200 when the queue and storage both answer, 503 otherwise; the body says which failed.
+pub async fn health(State(state): State<AppState>) -> (StatusCode, Json<HealthResponse>) {
+    let (queue, storage) = tokio::join!(
+        check("queue", state.queue.ping()),
+        check("storage", state.store.check())
+    );
+    let healthy = queue == CheckResult::Ok && storage == CheckResult::Ok;
+    let (code, status) = if healthy {
+        (StatusCode::OK, HealthStatus::Healthy)
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, HealthStatus::Unhealthy)
+    };
+    (
+        code,
+        Json(HealthResponse {
+            status,
+            checks: HealthChecks { storage, queue },
+        }),
+    )
+}

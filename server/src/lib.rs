@@ -1,0 +1,24 @@
+//! Ferry's server: one binary that serves the page and the API and runs the worker pool.
+//!
+//! Layout, in the order a download flows through it:
+//! - [`config`]: environment variables, parsed and validated once at start-up.
+//! - [`http`]: the axum router — [`http::initiate`] queues a job, [`http::status`] reports it,
+//!   [`http::cancel`] stops it, [`http::files`] serves local download links, [`http::health`].
+//!   [`error::AppError`] maps every failure to a status and JSON body in one place.
+//! - [`queue`]: the [`queue::JobQueue`] contract (leases, fencing, retries, retention) and its
+//!   embedded in-memory backend.
+//! - [`worker`]: the pool that claims jobs, simulates the slow download with progress, builds the
+//!   zip ([`worker::archive`]) and stores it.
+//! - [`storage`]: the [`storage::ResultStore`] contract and the local-directory backend with
+//!   signed, expiring links.
+//! - [`application`]: wires it all together and stops it in order ([`shutdown`] has the signals).
+
+pub mod application;
+pub mod config;
+pub mod error;
+pub mod http;
+pub mod queue;
+pub mod shutdown;
+pub mod storage;
+pub mod telemetry;
+pub mod worker;

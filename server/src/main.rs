@@ -1,0 +1,37 @@
+//! Starts Ferry: configuration, backends, workers, HTTP; stops on SIGINT/SIGTERM.
+
+use ferry_server::{application::Application, config::Config, shutdown, telemetry};
+use std::process::ExitCode;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    telemetry::init();
+    let config = match Config::from_env() {
+        Ok(config) => config,
+        Err(error) => {
+            tracing::error!("configuration error: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let leptos_options = match leptos::config::get_configuration(None) {
+        Ok(conf) => conf.leptos_options,
+        Err(error) => {
+            tracing::error!("configuration error (LEPTOS_*): {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let application = match Application::build(config, leptos_options).await {
+        Ok(application) => application,
+        Err(error) => {
+            tracing::error!("cannot start: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match application.run_until_stopped(shutdown::signal()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!("server error: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}

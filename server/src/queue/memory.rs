@@ -1,0 +1,390 @@
+//! The embedded queue: everything in process memory behind one mutex.
+//!
+//! It is the default when no `REDIS_URL` is set and follows every rule of the Redis backend (the
+//! conformance suite runs against both). Each operation takes the mutex once and finishes before
+//! releasing it, which is what makes every state change atomic; no `.await` happens under it.
+//! Jobs do not survive a restart of the process: that is what the Redis backend is for.
+
+use super::{
+    backoff, new_lease_token, CancelOutcome, ClaimedJob, Enqueued, FailOutcome, JobQueue,
+    JobRecord, JobResult, Lease, NewJob, QueueError, QueueSettings,
+};
+use app::api::{JobId, JobPhase, Timestamp};
+use async_trait::async_trait;
+use std::{
+    collections::{BTreeSet, HashMap, VecDeque},
+    sync::Mutex,
+    time::{Duration, SystemTime, UNIX_EPOCH},
+};
+use tokio::sync::Notify;
+
+/// In-process [`JobQueue`].
+pub struct MemoryQueue {
+    settings: QueueSettings,
+    state: Mutex<State>,
+    /// Wakes an idle worker when a job becomes claimable.
+    work_available: Notify,
+}
+
+/// A job record plus the bookkeeping that never leaves the queue.
+struct StoredJob {
+    record: JobRecord,
+    /// Token and deadline (ms) of the lease, while processing.
+    lease: Option<(String, u64)>,
+    idempotency_key: Option<String>,
+    /// When a finished record is dropped (ms).
+    expires_at: Option<u64>,
+}
+
+#[derive(Default)]
+struct State {
+    jobs: HashMap<JobId, StoredJob>,
+    /// Claimable jobs, oldest first (released jobs go to the front).
+    waiting: VecDeque<JobId>,
+    /// Retrying jobs by the time (ms) they become claimable.
+    delayed: BTreeSet<(u64, JobId)>,
+    /// Processing jobs by lease deadline (ms).
+    active: BTreeSet<(u64, JobId)>,
+    /// Finished jobs by the time (ms) their record expires.
+    expiring: BTreeSet<(u64, JobId)>,
+    /// Idempotency key → job it created.
+    idempotency: HashMap<String, JobId>,
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+fn millis(d: Duration) -> u64 {
+    d.as_millis().min(u128::from(u64::MAX)) as u64
+}
+
+impl MemoryQueue {
+    /// An empty queue enforcing `settings`.
+    pub fn new(settings: QueueSettings) -> Self {
+        Self {
+            settings,
+            state: Mutex::new(State::default()),
+            work_available: Notify::new(),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        // A panic while holding the lock leaves consistent data (every step completes before
+        // any call that could panic), so a poisoned lock is safe to keep using.
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+impl State {
+    /// Drops finished records whose retention ended, with their idempotency keys.
+    fn purge_expired(&mut self, now: u64) {
+        while let Some(&(expires_at, job_id)) = self.expiring.first() {
+            if expires_at > now {
+                break;
+            }
+            self.expiring.pop_first();
+            if let Some(job) = self.jobs.remove(&job_id) {
+                if let Some(key) = job.idempotency_key {
+                    self.idempotency.remove(&key);
+                }
+            }
+        }
+    }
+
+    /// Moves retries whose time has come to the back of the waiting line.
+    fn promote_due_retries(&mut self, now: u64) {
+        while let Some(&(due, job_id)) = self.delayed.first() {
+            if due > now {
+                break;
+            }
+            self.delayed.pop_first();
+            if let Some(job) = self.jobs.get_mut(&job_id) {
+                job.record.phase = JobPhase::Queued;
+                job.record.next_attempt_at = None;
+                self.waiting.push_back(job_id);
+            }
+        }
+    }
+
+    /// Takes back jobs whose holder stopped renewing: each runs again as its next attempt, or
+    /// fails if it has none left.
+    fn reclaim_expired_leases(&mut self, now: u64, settings: &QueueSettings) {
+        let mut reclaimed = Vec::new();
+        while let Some(&(deadline, job_id)) = self.active.first() {
+            if deadline > now {
+                break;
+            }
+            self.active.pop_first();
+            reclaimed.push(job_id);
+        }
+        for job_id in reclaimed.into_iter().rev() {
+            let Some(job) = self.jobs.get_mut(&job_id) else {
+                continue;
+            };
+            job.lease = None;
+            job.record.started_at = None;
+            job.record.progress = 0;
+            job.record.error = Some("the worker stopped responding (lease expired)".into());
+            if job.record.attempt < job.record.max_attempts {
+                job.record.attempt += 1;
+                job.record.phase = JobPhase::Queued;
+                self.waiting.push_front(job_id);
+            } else {
+                self.finish(job_id, JobPhase::Failed, now, settings);
+            }
+        }
+    }
+
+    /// Puts a job in a terminal phase and starts its retention clock.
+    fn finish(&mut self, job_id: JobId, phase: JobPhase, now: u64, settings: &QueueSettings) {
+        let Some(job) = self.jobs.get_mut(&job_id) else {
+            return;
+        };
+        if let Some((_, deadline)) = job.lease.take() {
+            self.active.remove(&(deadline, job_id));
+        }
+        if let Some(next) = job.record.next_attempt_at.take() {
+            self.delayed.remove(&(next.unix_millis(), job_id));
+        }
+        self.waiting.retain(|id| *id != job_id);
+        job.record.phase = phase;
+        job.record.finished_at = Some(Timestamp::from_unix_millis(now));
+        let expires_at = now.saturating_add(millis(settings.result_ttl));
+        job.expires_at = Some(expires_at);
+        self.expiring.insert((expires_at, job_id));
+    }
+
+    /// The job if `lease` is its current lease; the fencing check of every worker write.
+    fn held(&mut self, lease: &Lease) -> Result<&mut StoredJob, QueueError> {
+        match self.jobs.get_mut(&lease.job_id) {
+            Some(job)
+                if job.record.phase == JobPhase::Processing
+                    && job.lease.as_ref().is_some_and(|(t, _)| *t == lease.token) =>
+            {
+                Ok(job)
+            }
+            _ => Err(QueueError::LeaseLost(lease.job_id)),
+        }
+    }
+
+    /// Moves the lease deadline of a held job to `now + ttl`.
+    fn extend_lease(&mut self, job_id: JobId, now: u64, ttl: Duration) {
+        if let Some(job) = self.jobs.get_mut(&job_id) {
+            if let Some((_, deadline)) = job.lease.as_mut() {
+                self.active.remove(&(*deadline, job_id));
+                *deadline = now.saturating_add(millis(ttl));
+                self.active.insert((*deadline, job_id));
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl JobQueue for MemoryQueue {
+    fn describe(&self) -> String {
+        "in-memory (jobs are lost when the process stops; set REDIS_URL for durability)".into()
+    }
+
+    async fn enqueue(
+        &self,
+        job: NewJob,
+        idempotency_key: Option<&str>,
+    ) -> Result<Enqueued, QueueError> {
+        let now = now_ms();
+        let mut state = self.lock();
+        state.purge_expired(now);
+        if let Some(key) = idempotency_key {
+            if let Some(existing) = state.idempotency.get(key).and_then(|id| state.jobs.get(id)) {
+                return if existing.record.file_ids == job.file_ids {
+                    Ok(Enqueued {
+                        record: existing.record.clone(),
+                        created: false,
+                    })
+                } else {
+                    Err(QueueError::IdempotencyConflict)
+                };
+            }
+        }
+        let record = JobRecord {
+            id: JobId::generate(),
+            file_ids: job.file_ids,
+            delay_ms: job.delay_ms,
+            phase: JobPhase::Queued,
+            progress: 0,
+            attempt: 1,
+            max_attempts: self.settings.max_attempts,
+            created_at: Timestamp::from_unix_millis(now),
+            started_at: None,
+            error: None,
+            next_attempt_at: None,
+            finished_at: None,
+            result: None,
+        };
+        if let Some(key) = idempotency_key {
+            state.idempotency.insert(key.to_owned(), record.id);
+        }
+        state.waiting.push_back(record.id);
+        state.jobs.insert(
+            record.id,
+            StoredJob {
+                record: record.clone(),
+                lease: None,
+                idempotency_key: idempotency_key.map(str::to_owned),
+                expires_at: None,
+            },
+        );
+        drop(state);
+        self.work_available.notify_one();
+        Ok(Enqueued {
+            record,
+            created: true,
+        })
+    }
+
+    async fn claim(&self, _worker: &str, max: usize) -> Result<Vec<ClaimedJob>, QueueError> {
+        let now = now_ms();
+        let mut state = self.lock();
+        state.purge_expired(now);
+        state.promote_due_retries(now);
+        state.reclaim_expired_leases(now, &self.settings);
+        let mut claimed = Vec::new();
+        while claimed.len() < max {
+            let Some(job_id) = state.waiting.pop_front() else {
+                break;
+            };
+            let Some(job) = state.jobs.get_mut(&job_id) else {
+                continue;
+            };
+            let token = new_lease_token();
+            let deadline = now.saturating_add(millis(self.settings.lease_ttl));
+            job.lease = Some((token.clone(), deadline));
+            job.record.phase = JobPhase::Processing;
+            job.record.progress = 0;
+            job.record.started_at = Some(Timestamp::from_unix_millis(now));
+            claimed.push(ClaimedJob {
+                lease: Lease { job_id, token },
+                file_ids: job.record.file_ids.clone(),
+                delay_ms: job.record.delay_ms,
+                attempt: job.record.attempt,
+                max_attempts: job.record.max_attempts,
+            });
+            state.active.insert((deadline, job_id));
+        }
+        Ok(claimed)
+    }
+
+    async fn renew(&self, leases: &[Lease]) -> Result<Vec<JobId>, QueueError> {
+        let now = now_ms();
+        let mut state = self.lock();
+        let mut lost = Vec::new();
+        for lease in leases {
+            if state.held(lease).is_ok() {
+                state.extend_lease(lease.job_id, now, self.settings.lease_ttl);
+            } else {
+                lost.push(lease.job_id);
+            }
+        }
+        Ok(lost)
+    }
+
+    async fn progress(&self, lease: &Lease, percent: u8) -> Result<(), QueueError> {
+        let now = now_ms();
+        let mut state = self.lock();
+        state.held(lease)?.record.progress = percent.min(100);
+        state.extend_lease(lease.job_id, now, self.settings.lease_ttl);
+        Ok(())
+    }
+
+    async fn complete(&self, lease: &Lease, result: JobResult) -> Result<(), QueueError> {
+        let now = now_ms();
+        let mut state = self.lock();
+        let job = state.held(lease)?;
+        job.record.progress = 100;
+        job.record.error = None;
+        job.record.result = Some(result);
+        state.finish(lease.job_id, JobPhase::Completed, now, &self.settings);
+        Ok(())
+    }
+
+    async fn fail(&self, lease: &Lease, error: &str) -> Result<FailOutcome, QueueError> {
+        let now = now_ms();
+        let mut state = self.lock();
+        let job = state.held(lease)?;
+        job.record.error = Some(error.to_owned());
+        job.record.progress = 0;
+        if job.record.attempt >= job.record.max_attempts {
+            state.finish(lease.job_id, JobPhase::Failed, now, &self.settings);
+            return Ok(FailOutcome::Failed);
+        }
+        let failed_attempt = job.record.attempt;
+        let wait = backoff::random_retry_delay(self.settings.retry_backoff_base, failed_attempt);
+        let next_attempt_at = Timestamp::from_unix_millis(now.saturating_add(millis(wait)));
+        job.record.attempt += 1;
+        job.record.phase = JobPhase::Retrying;
+        job.record.next_attempt_at = Some(next_attempt_at);
+        job.record.started_at = None;
+        if let Some((_, deadline)) = job.lease.take() {
+            state.active.remove(&(deadline, lease.job_id));
+        }
+        state
+            .delayed
+            .insert((next_attempt_at.unix_millis(), lease.job_id));
+        Ok(FailOutcome::Retrying {
+            attempt: failed_attempt + 1,
+            next_attempt_at,
+        })
+    }
+
+    async fn release(&self, lease: &Lease) -> Result<(), QueueError> {
+        let mut state = self.lock();
+        let job = state.held(lease)?;
+        job.record.phase = JobPhase::Queued;
+        job.record.progress = 0;
+        job.record.started_at = None;
+        if let Some((_, deadline)) = job.lease.take() {
+            state.active.remove(&(deadline, lease.job_id));
+        }
+        state.waiting.push_front(lease.job_id);
+        drop(state);
+        self.work_available.notify_one();
+        Ok(())
+    }
+
+    async fn cancel(&self, job_id: JobId) -> Result<CancelOutcome, QueueError> {
+        let now = now_ms();
+        let mut state = self.lock();
+        state.purge_expired(now);
+        let Some(job) = state.jobs.get(&job_id) else {
+            return Ok(CancelOutcome::NotFound);
+        };
+        if job.record.phase.is_terminal() {
+            return Ok(CancelOutcome::AlreadyFinished(job.record.phase));
+        }
+        state.finish(job_id, JobPhase::Cancelled, now, &self.settings);
+        Ok(CancelOutcome::Cancelled)
+    }
+
+    async fn status(&self, job_id: JobId) -> Result<Option<JobRecord>, QueueError> {
+        let now = now_ms();
+        let state = self.lock();
+        Ok(state
+            .jobs
+            .get(&job_id)
+            .filter(|job| job.expires_at.is_none_or(|at| at > now))
+            .map(|job| job.record.clone()))
+    }
+
+    async fn wait_for_work(&self, max_wait: Duration) {
+        let _ = tokio::time::timeout(max_wait, self.work_available.notified()).await;
+    }
+
+    async fn ping(&self) -> Result<(), QueueError> {
+        Ok(())
+    }
+}

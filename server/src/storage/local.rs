@@ -1,0 +1,255 @@
+//! The embedded result store: archives in a local directory, downloaded through Ferry itself.
+//!
+//! Links are signed like S3 presigned URLs: an HMAC-SHA256 over the key and the expiry time, so a
+//! link cannot be altered to reach another file or to live longer. The signing secret comes from
+//! `LOCAL_STORAGE_SECRET`, or is drawn at start-up (links then stop working after a restart, as do
+//! the in-memory jobs that refer to them).
+
+use super::{ObjectKey, PresignedUrl, ResultStore, StorageError};
+use app::api::Timestamp;
+use async_trait::async_trait;
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+use std::{
+    path::{Path, PathBuf},
+    time::{Duration, SystemTime, UNIX_EPOCH},
+};
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// Path prefix under which [`LocalStore`] links are served.
+pub const FILES_ROUTE_PREFIX: &str = "/v1/files/";
+
+/// Files are written here first and renamed into place, so a reader never sees half an archive.
+const INCOMING_DIR: &str = ".incoming";
+
+/// Why a download link is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum LinkError {
+    #[error("the download link is invalid (it was altered or is incomplete)")]
+    Invalid,
+    #[error("the download link has expired")]
+    Expired,
+}
+
+/// A directory of archives plus the key that signs links to them.
+pub struct LocalStore {
+    root: PathBuf,
+    signing_key: Vec<u8>,
+}
+
+fn unix_secs_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+impl LocalStore {
+    /// Opens (creating if needed) the directory `root`. Without `secret`, a random one is drawn.
+    pub async fn open(root: PathBuf, secret: Option<&str>) -> Result<Self, StorageError> {
+        tokio::fs::create_dir_all(root.join(INCOMING_DIR)).await?;
+        let signing_key = match secret {
+            Some(secret) => secret.as_bytes().to_vec(),
+            None => rand::random::<[u8; 32]>().to_vec(),
+        };
+        Ok(Self { root, signing_key })
+    }
+
+    fn signature(&self, key: &str, expires_secs: u64) -> HmacSha256 {
+        let mut mac =
+            HmacSha256::new_from_slice(&self.signing_key).expect("HMAC accepts keys of any length");
+        mac.update(key.as_bytes());
+        mac.update(b"\n");
+        mac.update(expires_secs.to_string().as_bytes());
+        mac
+    }
+
+    /// The link for `key`, valid until `expires_secs` (Unix seconds).
+    pub fn signed_path(&self, key: &ObjectKey, expires_secs: u64) -> String {
+        let signature = hex::encode(
+            self.signature(key.as_str(), expires_secs)
+                .finalize()
+                .into_bytes(),
+        );
+        format!("{FILES_ROUTE_PREFIX}{key}?expires={expires_secs}&signature={signature}")
+    }
+
+    /// Checks a link's parts and returns the file it grants, if the link is intact and current.
+    pub fn verify(
+        &self,
+        raw_key: &str,
+        expires: Option<&str>,
+        signature: Option<&str>,
+    ) -> Result<(ObjectKey, PathBuf), LinkError> {
+        let key = ObjectKey::parse(raw_key).ok_or(LinkError::Invalid)?;
+        let expires_secs: u64 = expires
+            .and_then(|e| e.parse().ok())
+            .ok_or(LinkError::Invalid)?;
+        let signature = signature
+            .and_then(|s| hex::decode(s).ok())
+            .ok_or(LinkError::Invalid)?;
+        // Constant-time comparison: the signature must not be guessable byte by byte.
+        self.signature(key.as_str(), expires_secs)
+            .verify_slice(&signature)
+            .map_err(|_| LinkError::Invalid)?;
+        if expires_secs <= unix_secs_now() {
+            return Err(LinkError::Expired);
+        }
+        let path = self.path_of(&key);
+        Ok((key, path))
+    }
+
+    fn path_of(&self, key: &ObjectKey) -> PathBuf {
+        self.root.join(key.as_str())
+    }
+}
+
+#[async_trait]
+impl ResultStore for LocalStore {
+    fn describe(&self) -> String {
+        format!(
+            "local directory {} (set S3_ENDPOINT and S3_BUCKET_NAME for S3)",
+            self.root.display()
+        )
+    }
+
+    async fn put_file(&self, key: &ObjectKey, source: &Path) -> Result<u64, StorageError> {
+        let destination = self.path_of(key);
+        if let Some(parent) = destination.parent() {
+            tokio::fs::create_dir_all(parent).await?;
+        }
+        let incoming = self
+            .root
+            .join(INCOMING_DIR)
+            .join(format!("{:032x}", rand::random::<u128>()));
+        let size = tokio::fs::copy(source, &incoming).await?;
+        if let Err(error) = tokio::fs::rename(&incoming, &destination).await {
+            let _ = tokio::fs::remove_file(&incoming).await;
+            return Err(error.into());
+        }
+        Ok(size)
+    }
+
+    async fn presign_download(
+        &self,
+        key: &ObjectKey,
+        ttl: Duration,
+    ) -> Result<PresignedUrl, StorageError> {
+        let expires_secs = unix_secs_now().saturating_add(ttl.as_secs().max(1));
+        Ok(PresignedUrl {
+            url: self.signed_path(key, expires_secs),
+            expires_at: Timestamp::from_unix_millis(expires_secs.saturating_mul(1000)),
+        })
+    }
+
+    async fn size_of(&self, key: &ObjectKey) -> Result<Option<u64>, StorageError> {
+        match tokio::fs::metadata(self.path_of(key)).await {
+            Ok(meta) if meta.is_file() => Ok(Some(meta.len())),
+            Ok(_) => Ok(None),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn check(&self) -> Result<(), StorageError> {
+        let meta = tokio::fs::metadata(self.root.join(INCOMING_DIR)).await?;
+        if meta.is_dir() && !meta.permissions().readonly() {
+            Ok(())
+        } else {
+            Err(StorageError::Unavailable(format!(
+                "{} is not a writable directory",
+                self.root.display()
+            )))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn store() -> (tempfile::TempDir, LocalStore) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalStore::open(dir.path().to_path_buf(), Some("test-secret"))
+            .await
+            .unwrap();
+        (dir, store)
+    }
+
+    fn split(path: &str) -> (String, String, String) {
+        let (key, query) = path
+            .strip_prefix(FILES_ROUTE_PREFIX)
+            .unwrap()
+            .split_once('?')
+            .unwrap();
+        let mut expires = String::new();
+        let mut signature = String::new();
+        for pair in query.split('&') {
+            match pair.split_once('=').unwrap() {
+                ("expires", v) => expires = v.into(),
+                ("signature", v) => signature = v.into(),
+                _ => {}
+            }
+        }
+        (key.into(), expires, signature)
+    }
+
+    #[tokio::test]
+    async fn a_presigned_link_verifies_and_tampering_is_refused() {
+        let (_dir, store) = store().await;
+        let key = ObjectKey::parse("downloads/12345.zip").unwrap();
+        let link = store
+            .presign_download(&key, Duration::from_secs(60))
+            .await
+            .unwrap();
+        let (k, e, s) = split(&link.url);
+        assert_eq!(store.verify(&k, Some(&e), Some(&s)).unwrap().0, key);
+
+        let later = (e.parse::<u64>().unwrap() + 3600).to_string();
+        assert_eq!(
+            store.verify(&k, Some(&later), Some(&s)),
+            Err(LinkError::Invalid)
+        );
+        assert_eq!(
+            store.verify("downloads/23456.zip", Some(&e), Some(&s)),
+            Err(LinkError::Invalid)
+        );
+        let mut flipped = s.clone().into_bytes();
+        flipped[0] = if flipped[0] == b'0' { b'1' } else { b'0' };
+        let flipped = String::from_utf8(flipped).unwrap();
+        assert_eq!(
+            store.verify(&k, Some(&e), Some(&flipped)),
+            Err(LinkError::Invalid)
+        );
+        assert_eq!(store.verify(&k, None, Some(&s)), Err(LinkError::Invalid));
+    }
+
+    #[tokio::test]
+    async fn an_expired_link_is_refused() {
+        let (_dir, store) = store().await;
+        let key = ObjectKey::parse("downloads/12345.zip").unwrap();
+        let past = unix_secs_now() - 1;
+        let (k, e, s) = split(&store.signed_path(&key, past));
+        assert_eq!(
+            store.verify(&k, Some(&e), Some(&s)),
+            Err(LinkError::Expired)
+        );
+    }
+
+    #[tokio::test]
+    async fn put_file_stores_a_copy_under_the_key() {
+        let (dir, store) = store().await;
+        let source = dir.path().join("source.bin");
+        std::fs::write(&source, b"archive bytes").unwrap();
+        let key = ObjectKey::parse("bundles/abc.zip").unwrap();
+        assert_eq!(store.size_of(&key).await.unwrap(), None);
+        assert_eq!(store.put_file(&key, &source).await.unwrap(), 13);
+        assert_eq!(store.size_of(&key).await.unwrap(), Some(13));
+        assert_eq!(
+            std::fs::read(dir.path().join("bundles/abc.zip")).unwrap(),
+            b"archive bytes"
+        );
+        store.check().await.unwrap();
+    }
+}

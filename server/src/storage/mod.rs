@@ -1,0 +1,127 @@
+//! Where finished archives live and how a browser downloads them.
+//!
+//! [`ResultStore`] is the contract, shaped like S3 (put an object, presign a GET) so the S3 backend
+//! fits it unchanged; [`local::LocalStore`] is the embedded backend (a directory, served by Ferry
+//! itself through signed, expiring links).
+
+pub mod local;
+
+use app::api::{FileId, JobId, Timestamp};
+use async_trait::async_trait;
+use std::{fmt, path::Path, time::Duration};
+
+/// A storage key known to be safe as an S3 key and as a relative path: ASCII letters, digits,
+/// `-`, `_`, `.` and `/`-separated segments, none of them empty, `.` or `..`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ObjectKey(String);
+
+impl ObjectKey {
+    /// Where a single file's archive goes; `POST /v1/download/check` looks here.
+    pub fn for_file(file_id: FileId) -> Self {
+        Self(format!("downloads/{file_id}.zip"))
+    }
+
+    /// Where a bundle's archive goes: bundles are per job, not per file.
+    pub fn for_bundle(job_id: JobId) -> Self {
+        Self(format!("bundles/{job_id}.zip"))
+    }
+
+    /// Checks an untrusted key (from a URL) against the safe alphabet.
+    pub fn parse(raw: &str) -> Option<Self> {
+        let safe_segment = |segment: &str| {
+            !segment.is_empty()
+                && segment != "."
+                && segment != ".."
+                && segment
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+        };
+        (raw.len() <= 512 && raw.split('/').all(safe_segment)).then(|| Self(raw.to_owned()))
+    }
+
+    /// The key as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The last segment, which is also the name the browser saves the file under.
+    pub fn file_name(&self) -> &str {
+        self.0.rsplit('/').next().unwrap_or(&self.0)
+    }
+}
+
+impl fmt::Display for ObjectKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A time-limited download link.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PresignedUrl {
+    /// Absolute (`https://…`) or, for the local store, a path on this server (`/v1/files/…`).
+    pub url: String,
+    pub expires_at: Timestamp,
+}
+
+/// Why a storage operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    /// The backend cannot be reached or refused the operation; retrying later may help.
+    #[error("storage unavailable: {0}")]
+    Unavailable(String),
+    #[error("storage I/O error: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// An object store for finished archives.
+#[async_trait]
+pub trait ResultStore: Send + Sync + 'static {
+    /// A short description for the start-up log.
+    fn describe(&self) -> String;
+
+    /// Stores the file at `source` under `key`, streaming it; returns its size in bytes.
+    async fn put_file(&self, key: &ObjectKey, source: &Path) -> Result<u64, StorageError>;
+
+    /// A link that downloads `key` until `ttl` from now.
+    async fn presign_download(
+        &self,
+        key: &ObjectKey,
+        ttl: Duration,
+    ) -> Result<PresignedUrl, StorageError>;
+
+    /// The object's size, or `None` if it does not exist.
+    async fn size_of(&self, key: &ObjectKey) -> Result<Option<u64>, StorageError>;
+
+    /// Cheap real round trip for `/health`.
+    async fn check(&self) -> Result<(), StorageError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_from_urls_cannot_escape_the_store() {
+        assert!(ObjectKey::parse("downloads/12345.zip").is_some());
+        for bad in [
+            "../etc/passwd",
+            "downloads/../../x",
+            "/abs",
+            "a//b",
+            "a/./b",
+            "a b",
+            "",
+            "a\\b",
+        ] {
+            assert!(ObjectKey::parse(bad).is_none(), "{bad:?} must be refused");
+        }
+    }
+
+    #[test]
+    fn file_name_is_the_last_segment() {
+        let key = ObjectKey::for_file(FileId::new(12345).unwrap());
+        assert_eq!(key.as_str(), "downloads/12345.zip");
+        assert_eq!(key.file_name(), "12345.zip");
+    }
+}

@@ -1,0 +1,161 @@
+//! One job, from claim to completion: the simulated slow download, the archive, the upload.
+//!
+//! While the work runs, a heartbeat renews the lease at a third of its length. The work stops as
+//! soon as the lease is lost (the job was cancelled, or taken over after this worker stalled), so
+//! a worker never keeps going on a job it no longer owns — and the queue's fencing would reject
+//! its writes anyway.
+
+use super::{archive, WorkerContext};
+use crate::{
+    queue::{ClaimedJob, FailOutcome, JobResult, Lease, QueueError},
+    storage::{ObjectKey, StorageError},
+};
+use std::time::Duration;
+
+/// Progress is reported this many times during the simulated download.
+const PROGRESS_STEPS: u64 = 20;
+/// Progress when the simulated download is done; archiving and uploading cover the rest.
+const DOWNLOADED_PERCENT: u64 = 90;
+/// Progress once the archive is built, before the upload.
+const ARCHIVED_PERCENT: u8 = 95;
+
+/// Why an attempt did not produce an archive.
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    /// Injected by `SIMULATED_FAILURE_RATE` / `SIMULATED_FAILURE_FILE_IDS`.
+    #[error("{0}")]
+    Simulated(String),
+    #[error("could not build the archive: {0}")]
+    Archive(#[from] std::io::Error),
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    /// The job is no longer ours: nothing to report.
+    #[error("lease lost")]
+    LeaseLost,
+}
+
+/// Runs `job` to its end and records the outcome in the queue.
+pub async fn run(context: &WorkerContext, job: ClaimedJob) {
+    let lease = job.lease.clone();
+    let job_id = lease.job_id;
+    tracing::info!(%job_id, attempt = job.attempt, files = job.file_ids.len(), "job started");
+    let outcome = tokio::select! {
+        biased;
+        _ = context.shutdown.cancelled() => None,
+        _ = keep_lease(context, &lease) => Some(Err(JobError::LeaseLost)),
+        result = prepare(context, &job) => Some(result),
+    };
+    let queue = &context.queue;
+    match outcome {
+        None => match queue.release(&lease).await {
+            Ok(()) => tracing::info!(%job_id, "job released for another worker (shutting down)"),
+            Err(error) => tracing::warn!(%job_id, %error, "could not release job on shutdown"),
+        },
+        Some(Ok(result)) => match queue.complete(&lease, result).await {
+            Ok(()) => tracing::info!(%job_id, "job completed"),
+            Err(error) => tracing::warn!(%job_id, %error, "could not record completion"),
+        },
+        Some(Err(JobError::LeaseLost)) => {
+            tracing::info!(%job_id, "job abandoned: cancelled or taken over by another worker");
+        }
+        Some(Err(error)) => match queue.fail(&lease, &error.to_string()).await {
+            Ok(FailOutcome::Retrying {
+                attempt,
+                next_attempt_at,
+            }) => {
+                tracing::warn!(%job_id, %error, attempt, %next_attempt_at, "attempt failed; will retry")
+            }
+            Ok(FailOutcome::Failed) => {
+                tracing::error!(%job_id, %error, "job failed after its last attempt")
+            }
+            Err(queue_error) => {
+                tracing::warn!(%job_id, %error, %queue_error, "could not record failure")
+            }
+        },
+    }
+}
+
+/// Renews the lease until it is lost; returns only then.
+async fn keep_lease(context: &WorkerContext, lease: &Lease) {
+    let period = context.settings.lease_ttl / 3;
+    loop {
+        tokio::time::sleep(period).await;
+        match context.queue.renew(std::slice::from_ref(lease)).await {
+            Ok(lost) if lost.contains(&lease.job_id) => return,
+            Ok(_) => {}
+            Err(error) => tracing::warn!(job_id = %lease.job_id, %error, "lease renewal failed"),
+        }
+    }
+}
+
+/// Reports progress; a lost lease ends the attempt, an unreachable queue does not.
+async fn report(context: &WorkerContext, lease: &Lease, percent: u8) -> Result<(), JobError> {
+    match context.queue.progress(lease, percent).await {
+        Ok(()) => Ok(()),
+        Err(QueueError::LeaseLost(_)) => Err(JobError::LeaseLost),
+        Err(error) => {
+            tracing::warn!(job_id = %lease.job_id, %error, "progress not recorded");
+            Ok(())
+        }
+    }
+}
+
+/// The step (if any) at which this attempt fails on purpose.
+fn planned_failure(context: &WorkerContext, job: &ClaimedJob) -> Option<(u64, String)> {
+    let settings = &context.settings;
+    if let Some(id) = job
+        .file_ids
+        .iter()
+        .find(|id| settings.failing_file_ids.contains(id))
+    {
+        return Some((
+            PROGRESS_STEPS / 2,
+            format!("file {id} could not be fetched from the origin (simulated failure)"),
+        ));
+    }
+    (settings.failure_rate > 0.0 && rand::random::<f64>() < settings.failure_rate).then(|| {
+        (
+            rand::random_range(0..PROGRESS_STEPS),
+            "the origin connection dropped (simulated failure)".to_owned(),
+        )
+    })
+}
+
+async fn prepare(context: &WorkerContext, job: &ClaimedJob) -> Result<JobResult, JobError> {
+    let lease = &job.lease;
+    let failure = planned_failure(context, job);
+    let step = Duration::from_millis(job.delay_ms / PROGRESS_STEPS);
+    report(context, lease, 0).await?;
+    for done in 1..=PROGRESS_STEPS {
+        tokio::time::sleep(step).await;
+        if let Some((at, message)) = &failure {
+            if done > *at {
+                return Err(JobError::Simulated(message.clone()));
+            }
+        }
+        report(
+            context,
+            lease,
+            (done * DOWNLOADED_PERCENT / PROGRESS_STEPS) as u8,
+        )
+        .await?;
+    }
+
+    let key = match job.file_ids.as_slice() {
+        [single] => ObjectKey::for_file(*single),
+        _ => ObjectKey::for_bundle(lease.job_id),
+    };
+    let scratch = tempfile::NamedTempFile::new()?;
+    let scratch_path = scratch.path().to_path_buf();
+    let file_ids = job.file_ids.clone();
+    tokio::task::spawn_blocking(move || archive::write_archive(&file_ids, &scratch_path))
+        .await
+        .map_err(|e| std::io::Error::other(e.to_string()))??;
+    report(context, lease, ARCHIVED_PERCENT).await?;
+
+    let size = context.store.put_file(&key, scratch.path()).await?;
+    Ok(JobResult {
+        key: key.as_str().to_owned(),
+        size,
+    })
+}

@@ -1,0 +1,96 @@
+//! The worker pool: `WORKER_CONCURRENCY` tasks in the server process that claim jobs, prepare
+//! their archives and store them.
+//!
+//! Each task runs one job at a time ([`job::run`]). On shutdown the tasks stop claiming and
+//! release the jobs they hold back to the queue at once, so another instance (or this one after a
+//! restart) picks them up without waiting for a lease to expire.
+
+pub mod archive;
+pub mod job;
+
+use crate::{queue::JobQueue, storage::ResultStore};
+use app::api::FileId;
+use std::{collections::HashSet, sync::Arc, time::Duration};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+/// How long an idle worker waits for a wake-up before looking again (retries that became due
+/// and expired leases do not send a wake-up).
+const IDLE_POLL: Duration = Duration::from_millis(500);
+
+/// Pause after a failed claim, so an unavailable queue is not hammered.
+const CLAIM_ERROR_PAUSE: Duration = Duration::from_secs(1);
+
+/// How the workers behave, from configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WorkerSettings {
+    /// Jobs processed at once by this instance; 0 makes an API-only instance.
+    pub concurrency: usize,
+    /// Probability that an attempt fails on purpose (demos, chaos tests).
+    pub failure_rate: f64,
+    /// Files whose every attempt fails on purpose (demos, tests).
+    pub failing_file_ids: HashSet<FileId>,
+    /// The queue's lease length; workers renew at a third of it.
+    pub lease_ttl: Duration,
+    /// How long shutdown may take before work is abandoned.
+    pub shutdown_grace: Duration,
+}
+
+/// What every worker task shares.
+#[derive(Clone)]
+pub struct WorkerContext {
+    pub queue: Arc<dyn JobQueue>,
+    pub store: Arc<dyn ResultStore>,
+    pub settings: Arc<WorkerSettings>,
+    /// Cancelled when the process is asked to stop.
+    pub shutdown: CancellationToken,
+}
+
+/// The running worker tasks.
+pub struct WorkerPool {
+    tasks: JoinSet<()>,
+}
+
+impl WorkerPool {
+    /// Starts `settings.concurrency` worker tasks.
+    pub fn spawn(context: WorkerContext) -> Self {
+        let mut tasks = JoinSet::new();
+        for index in 0..context.settings.concurrency {
+            let worker_name = format!("worker-{}-{index}", std::process::id());
+            tasks.spawn(work_loop(context.clone(), worker_name));
+        }
+        Self { tasks }
+    }
+
+    /// Waits for every task to finish (after shutdown was requested).
+    pub async fn join(mut self) {
+        while self.tasks.join_next().await.is_some() {}
+    }
+}
+
+async fn work_loop(context: WorkerContext, worker_name: String) {
+    tracing::debug!(worker = %worker_name, "worker started");
+    while !context.shutdown.is_cancelled() {
+        match context.queue.claim(&worker_name, 1).await {
+            Ok(jobs) if jobs.is_empty() => {
+                tokio::select! {
+                    _ = context.queue.wait_for_work(IDLE_POLL) => {}
+                    _ = context.shutdown.cancelled() => {}
+                }
+            }
+            Ok(jobs) => {
+                for claimed in jobs {
+                    job::run(&context, claimed).await;
+                }
+            }
+            Err(error) => {
+                tracing::warn!(worker = %worker_name, %error, "could not claim jobs; retrying");
+                tokio::select! {
+                    _ = tokio::time::sleep(CLAIM_ERROR_PAUSE) => {}
+                    _ = context.shutdown.cancelled() => {}
+                }
+            }
+        }
+    }
+    tracing::debug!(worker = %worker_name, "worker stopped");
+}

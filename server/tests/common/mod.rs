@@ -1,0 +1,192 @@
+//! Test helpers: a real [`Application`] on a free port with its own storage directory and short
+//! timings, plus request helpers that go through the full router.
+
+#![allow(dead_code)]
+
+use axum::{
+    body::Body,
+    http::{HeaderMap, Method, Request, StatusCode},
+    Router,
+};
+use ferry_server::{application::Application, config::Config};
+use http_body_util::BodyExt;
+use leptos::prelude::LeptosOptions;
+use serde_json::Value;
+use std::{collections::HashMap, time::Duration};
+use tokio_util::sync::CancellationToken;
+use tower::ServiceExt;
+
+/// A running application and what a test needs to talk to it.
+pub struct TestApp {
+    pub router: Router,
+    pub shutdown: CancellationToken,
+    pub server: tokio::task::JoinHandle<std::io::Result<()>>,
+    pub storage_dir: tempfile::TempDir,
+}
+
+/// A response, read whole.
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl Reply {
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
+            panic!(
+                "body is not JSON ({e}): {}",
+                String::from_utf8_lossy(&self.body)
+            )
+        })
+    }
+
+    /// Asserts the documented error shape and returns the error's short name.
+    pub fn error_name(&self) -> String {
+        let body = self.json();
+        let request_id = self.headers["x-request-id"].to_str().unwrap();
+        assert_eq!(
+            body["requestId"], request_id,
+            "error body carries the request id"
+        );
+        assert!(
+            body["message"].as_str().is_some_and(|m| m.len() > 10),
+            "a message a person can act on: {body}"
+        );
+        assert_eq!(self.headers["content-type"], "application/json");
+        body["error"].as_str().unwrap().to_owned()
+    }
+}
+
+/// Starts the application with test timings; `overrides` replace any variable.
+pub async fn spawn_app(overrides: &[(&str, &str)]) -> TestApp {
+    let storage_dir = tempfile::tempdir().unwrap();
+    let mut vars: HashMap<String, String> = [
+        ("DOWNLOAD_DELAY_MIN_MS", "300"),
+        ("DOWNLOAD_DELAY_MAX_MS", "500"),
+        ("RETRY_BACKOFF_BASE_MS", "100"),
+        ("LEASE_TTL_MS", "1000"),
+        ("WORKER_CONCURRENCY", "2"),
+        ("SHUTDOWN_GRACE_MS", "3000"),
+        ("LOCAL_STORAGE_SECRET", "test-secret"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    vars.insert(
+        "LOCAL_STORAGE_DIR".into(),
+        storage_dir.path().join("results").display().to_string(),
+    );
+    for (k, v) in overrides {
+        vars.insert((*k).to_owned(), (*v).to_owned());
+    }
+    let config = Config::from_lookup(|name| vars.get(name).cloned()).expect("test config is valid");
+    let leptos_options = LeptosOptions::builder()
+        .output_name("ferry")
+        .site_root(storage_dir.path().join("site").display().to_string())
+        .site_addr(std::net::SocketAddr::from(([127, 0, 0, 1], 0)))
+        .build();
+    let application = Application::build(config, leptos_options).await.unwrap();
+    let router = application.router();
+    let shutdown = application.shutdown_handle();
+    let server = tokio::spawn(application.run_until_stopped(std::future::pending()));
+    TestApp {
+        router,
+        shutdown,
+        server,
+        storage_dir,
+    }
+}
+
+impl TestApp {
+    /// Sends a request through the whole router (middleware included).
+    pub async fn send(&self, request: Request<Body>) -> Reply {
+        let response = self.router.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .unwrap()
+            .to_bytes()
+            .to_vec();
+        Reply {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub async fn get(&self, uri: &str) -> Reply {
+        self.send(
+            Request::get(uri)
+                .header("host", "ferry.test")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+    }
+
+    pub async fn delete(&self, uri: &str) -> Reply {
+        self.send(Request::delete(uri).body(Body::empty()).unwrap())
+            .await
+    }
+
+    pub async fn post_json(&self, uri: &str, body: &str) -> Reply {
+        self.send(
+            Request::builder()
+                .method(Method::POST)
+                .uri(uri)
+                .header("content-type", "application/json")
+                .body(Body::from(body.to_owned()))
+                .unwrap(),
+        )
+        .await
+    }
+
+    /// Starts a job and returns its id.
+    pub async fn initiate(&self, body: &str) -> String {
+        let reply = self.post_json("/v1/download/initiate", body).await;
+        assert_eq!(reply.status, StatusCode::ACCEPTED, "{}", reply.json());
+        reply.json()["jobId"].as_str().unwrap().to_owned()
+    }
+
+    pub async fn status(&self, job_id: &str) -> Value {
+        let reply = self.get(&format!("/v1/download/status/{job_id}")).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.json());
+        reply.json()
+    }
+
+    /// Polls the job until `done` holds for its status, failing after `within`.
+    pub async fn wait_for(
+        &self,
+        job_id: &str,
+        within: Duration,
+        done: impl Fn(&Value) -> bool,
+    ) -> Value {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let status = self.status(job_id).await;
+            if done(&status) {
+                return status;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "job {job_id} did not reach the expected state; last status: {status}"
+            );
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+
+    /// Stops the application as a signal would and waits for it to finish.
+    pub async fn stop(self) -> Router {
+        self.shutdown.cancel();
+        tokio::time::timeout(Duration::from_secs(10), self.server)
+            .await
+            .expect("shutdown finishes within its grace period")
+            .unwrap()
+            .unwrap();
+        self.router
+    }
+}

@@ -1,0 +1,632 @@
+//! The queue conformance suite: the rules of DESIGN.md "Jobs and the queue", checked against any
+//! [`JobQueue`] backend. A backend's test file instantiates it with
+//! `queue_conformance::suite!(make_queue)`, where `make_queue(settings)` returns a fresh, empty
+//! queue (its own key prefix for shared servers).
+//!
+//! Time-based rules (lease expiry, backoff, retention) use short settings and wait for the
+//! deadline to pass; polls are bounded so a broken backend fails instead of hanging.
+
+#![allow(dead_code)]
+
+use app::api::{FileId, JobId, JobPhase, Timestamp};
+use ferry_server::queue::{
+    CancelOutcome, ClaimedJob, FailOutcome, JobQueue, JobResult, NewJob, QueueError, QueueSettings,
+};
+use std::{
+    collections::HashSet,
+    future::Future,
+    sync::Arc,
+    time::{Duration, SystemTime, UNIX_EPOCH},
+};
+
+/// Short timings so time-based rules can be observed in well under a second each.
+pub fn fast_settings() -> QueueSettings {
+    QueueSettings {
+        max_attempts: 4,
+        retry_backoff_base: Duration::from_millis(100),
+        lease_ttl: Duration::from_millis(300),
+        result_ttl: Duration::from_secs(1),
+    }
+}
+
+fn new_job(file_id: u64) -> NewJob {
+    NewJob {
+        file_ids: vec![FileId::new(file_id).unwrap()],
+        delay_ms: 1_000,
+    }
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
+}
+
+async fn enqueue(queue: &Arc<dyn JobQueue>, file_id: u64) -> JobId {
+    queue
+        .enqueue(new_job(file_id), None)
+        .await
+        .unwrap()
+        .record
+        .id
+}
+
+async fn claim_one(queue: &Arc<dyn JobQueue>, worker: &str) -> Option<ClaimedJob> {
+    let mut jobs = queue.claim(worker, 1).await.unwrap();
+    assert!(jobs.len() <= 1);
+    jobs.pop()
+}
+
+/// Claims until a job comes back or `within` passes.
+async fn claim_within(
+    queue: &Arc<dyn JobQueue>,
+    worker: &str,
+    within: Duration,
+) -> Option<ClaimedJob> {
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        if let Some(job) = claim_one(queue, worker).await {
+            return Some(job);
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+async fn phase(queue: &Arc<dyn JobQueue>, job_id: JobId) -> Option<JobPhase> {
+    queue.status(job_id).await.unwrap().map(|r| r.phase)
+}
+
+fn result() -> JobResult {
+    JobResult {
+        key: "downloads/12345.zip".into(),
+        size: 42,
+    }
+}
+
+pub async fn a_new_job_is_queued_with_its_first_attempt<F, Fut>(make: F)
+where
+    F: Fn(QueueSettings) -> Fut,
+    Fut: Future<Output = Arc<dyn JobQueue>>,
+{
+    let queue = make(fast_settings()).await;
+    let before = now_ms();
+    let enqueued = queue.enqueue(new_job(12345), None).await.unwrap();
+    assert!(enqueued.created);
+    let record = queue.status(enqueued.record.id).await.unwrap().unwrap();
+    assert_eq!(record.phase, JobPhase::Queued);
+    assert_eq!(record.attempt, 1);
+    assert_eq!(record.max_attempts, 4);
+    assert_eq!(record.progress, 0);
+    assert_eq!(record.file_ids, vec![FileId::new(12345).unwrap()]);
+    assert_eq!(record.delay_ms, 1_000);
+    let created = record.created_at.unix_millis();
+    assert!(created + 1_000 >= before && created <= now_ms() + 1_000);
+}
+
+pub async fn unknown_jobs_have_no_status<F, Fut>(make: F)
+where
+    F: Fn(QueueSettings) -> Fut,
+    Fut: Future<Output = Arc<dyn JobQueue>>,
+{
+    let queue = make(fast_settings()).await;
+    assert_eq!(queue.status(JobId::generate()).await.unwrap(), None);
+    assert_eq!(
+        queue.cancel(JobId::generate()).await.unwrap(),
+        CancelOutcome::NotFound
+    );
+}
+
+pub async fn jobs_are_claimed_oldest_first<F, Fut>(make: F)
+where
+    F: Fn(QueueSettings) -> Fut,
+    Fut: Future<Output = Arc<dyn JobQueue>>,
+{
+    let queue = make(fast_settings()).await;
+    let first = enqueue(&queue, 10_001).await;
+    let second = enqueue(&queue, 10_002).await;
+    let third = enqueue(&queue, 10_003).await;
+    let claimed: Vec<JobId> = queue
+        .claim("w", 2)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|j| j.lease.job_id)
+        .collect();
+    assert_eq!(claimed, vec![first, second]);
+    let job = claim_one(&queue, "w").await.unwrap();
+    assert_eq!(job.lease.job_id, third);
+    assert_eq!(job.attempt, 1);
+    assert_eq!(phase(&queue, third).await, Some(JobPhase::Processing));
+    assert!(claim_one(&queue, "w").await.is_none());
+}
+
+pub async fn each_job_is_claimed_by_exactly_one_worker<F, Fut>(make: F)
+where
+    F: Fn(QueueSettings) -> Fut,
+    Fut: Future<Output = Arc<dyn JobQueue>>,
+{
+    let queue = make(QueueSettings {
+        lease_ttl: Duration::from_secs(30),
+        ..fast_settings()
+    })
+    .await;
+    let mut expected = HashSet::new();
+    for n in 0..40 {
+        expected.insert(enqueue(&queue, 20_000 + n).await);
+    }
+    let claimers = (0..4).map(|w| {
+        let queue = queue.clone();
+        tokio::spawn(async move {
+            let mut mine = Vec::new();
+            while let Some(job) = claim_one(&queue, &format!("w{w}")).await {
+                mine.push(job.lease.job_id);
+            }
+            mine
+        })
+    });
+    let mut seen = Vec::new();
+    for claimer in claimers.collect::<Vec<_>>() {
+        seen.extend(claimer.await.unwrap());
+    }
+    assert_eq!(seen.len(), 40, "every job claimed exactly once");
+    assert_eq!(seen.into_iter().collect::<HashSet<_>>(), expected);
+}
+
+pub async fn progress_from_the_lease_holder_is_visible<F, Fut>(make: F)
+where
+    F: Fn(QueueSettings) -> Fut,
+    Fut: Future<Output = Arc<dyn JobQueue>>,
+{
+    let queue = make(fast_settings()).await;
+    let job_id = enqueue(&queue, 12345).await;
+    let job = claim_one(&queue, "w").await.unwrap();
+    queue.progress(&job.lease, 45).await.unwrap();
+    let record = queue.status(job_id).await.unwrap().unwrap();
+    assert_eq!(record.phase, JobPhase::Processing);
+    assert_eq!(record.progress, 45);
+    assert!(record.started_at.is_some());
+}
+
+pub async fn lease_expiry_hands_the_job_to_another_claimer<F, Fut>(make: F)
+where
+    F: Fn(QueueSettings) -> Fut,
+    Fut: Future<Output = Arc<dyn JobQueue>>,
+{
+    let queue = make(fast_settings()).await;
+    let job_id = enqueue(&queue, 12345).await;
+    let crashed = claim_one(&queue, "crashed").await.unwrap();
+    assert!(
+        claim_one(&queue, "other").await.is_none(),
+        "a live lease is exclusive"
+    );
+    let taken_over = claim_within(&queue, "other", Duration::from_secs(3))
+        .await
+        .expect("the expired lease is handed to another claimer");
+    assert_eq!(taken_over.lease.job_id, job_id);
+    assert_ne!(taken_over.lease.token, crashed.lease.token);
+    assert_eq!(taken_over.attempt, 2, "a lost lease uses up its attempt");
+}
+
+pub async fn a_stale_lease_cannot_write_progress_or_complete<F, Fut>(make: F)
+where
+    F: Fn(QueueSettings) -> Fut,
+    Fut: Future<Output = Arc<dyn JobQueue>>,
+{
+    let queue = make(fast_settings()).await;
+    let job_id = enqueue(&queue, 12345).await;
+    let zombie = claim_one(&queue, "zombie").await.unwrap();
+    let current = claim_within(&queue, "current", Duration::from_secs(3))
+        .await
+        .unwrap();
+    queue.progress(&current.lease, 30).await.unwrap();
+
+    let lost = Err(QueueError::LeaseLost(job_id));
+    assert_eq!(queue.progress(&zombie.lease, 99).await, lost);
+    assert_eq!(queue.complete(&zombie.lease, result()).await, lost);
+    assert_eq!(queue.fail(&zombie.lease, "zombie").await.map(|_| ()), lost);
+    assert_eq!(queue.release(&zombie.lease).await, lost);
+    assert_eq!(
+        queue
+            .renew(std::slice::from_ref(&zombie.lease))
+            .await
+            .unwrap(),
+        vec![job_id]
+    );
+
+    let record = queue.status(job_id).await.unwrap().unwrap();
+    assert_eq!(record.phase, JobPhase::Processing);
+    assert_eq!(
+        record.progress, 30,
+        "the zombie's progress was not recorded"
+    );
+    assert_eq!(record.attempt, 2);
+    queue.complete(&current.lease, result()).await.unwrap();
+    assert_eq!(phase(&queue, job_id).await, Some(JobPhase::Completed));
+}
+
+pub async fn renewing_keeps_a_lease_alive<F, Fut>(make: F)
+where
+    F: Fn(QueueSettings) -> Fut,
+    Fut: Future<Output = Arc<dyn JobQueue>>,
+{
+    let queue = make(fast_settings()).await;
+    let job_id = enqueue(&queue, 12345).await;
+    let job = claim_one(&queue, "w").await.unwrap();
+    // Three lease lengths pass; renewing at a third of the lease keeps it.
+    for _ in 0..9 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let lost = queue.renew(std::slice::from_ref(&job.lease)).await.unwrap();
+        assert!(lost.is_empty());
+        assert!(claim_one(&queue, "thief").await.is_none());
+    }
+    queue.progress(&job.lease, 50).await.unwrap();
+    assert_eq!(phase(&queue, job_id).await, Some(JobPhase::Processing));
+}
+
+pub async fn a_failed_attempt_is_retried_after_its_backoff<F, Fut>(make: F)
+where
+    F: Fn(QueueSettings) -> Fut,
+    Fut: Future<Output = Arc<dyn JobQueue>>,
+{
+    let queue = make(QueueSettings {
+        retry_backoff_base: Duration::from_millis(400),
+        ..fast_settings()
+    })
+    .await;
+    let job_id = enqueue(&queue, 12345).await;
+    let job = claim_one(&queue, "w").await.unwrap();
+    let before = now_ms();
+    let outcome = queue.fail(&job.lease, "origin timed out").await.unwrap();
+    let after = now_ms();
+    let FailOutcome::Retrying {
+        attempt,
+        next_attempt_at,
+    } = outcome
+    else {
+        panic!("expected a retry, got {outcome:?}");
+    };
+    assert_eq!(attempt, 2);
+    let wait = next_attempt_at.unix_millis();
+    assert!(
+        wait >= before + 320 - 5 && wait <= after + 480 + 5,
+        "400 ms ± 20 %"
+    );
+
+    let record = queue.status(job_id).await.unwrap().unwrap();
+    assert_eq!(record.phase, JobPhase::Retrying);
+    assert_eq!(record.attempt, 2);
+    assert_eq!(record.error.as_deref(), Some("origin timed out"));
+    assert_eq!(record.next_attempt_at, Some(next_attempt_at));
+    assert!(
+        claim_one(&queue, "w").await.is_none(),
+        "not before its time"
+    );
+
+    let retry = claim_within(&queue, "w", Duration::from_secs(3))
+        .await
+        .unwrap();
+    assert!(now_ms() + 5 >= wait, "claimed only once the backoff passed");
+    assert_eq!(retry.lease.job_id, job_id);
+    assert_eq!(retry.attempt, 2);
+}
+
+pub async fn backoff_doubles_with_each_attempt<F, Fut>(make: F)
+where
+    F: Fn(QueueSettings) -> Fut,
+    Fut: Future<Output = Arc<dyn JobQueue>>,
+{
+    let queue = make(fast_settings()).await;
+    let job_id = enqueue(&queue, 12345).await;
+    for (failed_attempt, nominal_ms) in [(1u32, 100u64), (2, 200), (3, 400)] {
+        let job = claim_within(&queue, "w", Duration::from_secs(3))
+            .await
+            .unwrap();
+        assert_eq!(job.attempt, failed_attempt);
+        let before = now_ms();
+        let outcome = queue.fail(&job.lease, "boom").await.unwrap();
+        let after = now_ms();
+        let FailOutcome::Retrying {
+            next_attempt_at, ..
+        } = outcome
+        else {
+            panic!("attempt {failed_attempt} should be retried");
+        };
+        let at = next_attempt_at.unix_millis();
+        let (low, high) = (nominal_ms * 8 / 10, nominal_ms * 12 / 10);
+        assert!(
+            at + 5 >= before + low && at <= after + high + 5,
+            "after attempt {failed_attempt}: wait {} ms, expected {low}..={high}",
+            at.saturating_sub(before)
+        );
+    }
+    let last = claim_within(&queue, "w", Duration::from_secs(3))
+        .await
+        .unwrap();
+    assert_eq!(last.attempt, 4);
+    assert_eq!(
+        queue.fail(&last.lease, "boom").await.unwrap(),
+        FailOutcome::Failed
+    );
+    let record = queue.status(job_id).await.unwrap().unwrap();
+    assert_eq!(record.phase, JobPhase::Failed);
+    assert_eq!(record.attempt, 4);
+    assert_eq!(record.error.as_deref(), Some("boom"));
+    assert!(record.finished_at.is_some());
+}
+
+pub async fn a_lost_lease_on_the_last_attempt_fails_the_job<F, Fut>(make: F)
+where
+    F: Fn(QueueSettings) -> Fut,
+    Fut: Future<Output = Arc<dyn JobQueue>>,
+{
+    let queue = make(QueueSettings {
+        max_attempts: 1,
+        ..fast_settings()
+    })
+    .await;
+    let job_id = enqueue(&queue, 12345).await;
+    let _crashed = claim_one(&queue, "crashed").await.unwrap();
+    assert!(claim_within(&queue, "other", Duration::from_millis(800))
+        .await
+        .is_none());
+    let record = queue.status(job_id).await.unwrap().unwrap();
+    assert_eq!(record.phase, JobPhase::Failed);
+    assert!(record.error.unwrap().contains("lease expired"));
+}
+
+pub async fn completion_records_the_result<F, Fut>(make: F)
+where
+    F: Fn(QueueSettings) -> Fut,
+    Fut: Future<Output = Arc<dyn JobQueue>>,
+{
+    let queue = make(fast_settings()).await;
+    let job_id = enqueue(&queue, 12345).await;
+    let job = claim_one(&queue, "w").await.unwrap();
+    queue.complete(&job.lease, result()).await.unwrap();
+    let record = queue.status(job_id).await.unwrap().unwrap();
+    assert_eq!(record.phase, JobPhase::Completed);
+    assert_eq!(record.progress, 100);
+    assert_eq!(record.result, Some(result()));
+    assert!(record.finished_at.is_some());
+    assert_eq!(
+        queue.complete(&job.lease, result()).await,
+        Err(QueueError::LeaseLost(job_id)),
+        "a job completes once"
+    );
+}
+
+pub async fn release_returns_the_job_to_the_front_without_using_an_attempt<F, Fut>(make: F)
+where
+    F: Fn(QueueSettings) -> Fut,
+    Fut: Future<Output = Arc<dyn JobQueue>>,
+{
+    let queue = make(fast_settings()).await;
+    let first = enqueue(&queue, 10_001).await;
+    let _second = enqueue(&queue, 10_002).await;
+    let job = claim_one(&queue, "stopping").await.unwrap();
+    assert_eq!(job.lease.job_id, first);
+    queue.progress(&job.lease, 60).await.unwrap();
+    queue.release(&job.lease).await.unwrap();
+    let record = queue.status(first).await.unwrap().unwrap();
+    assert_eq!(record.phase, JobPhase::Queued);
+    assert_eq!(record.progress, 0);
+    let again = claim_one(&queue, "next").await.unwrap();
+    assert_eq!(again.lease.job_id, first, "released jobs go first");
+    assert_eq!(again.attempt, 1, "a release does not use an attempt");
+}
+
+pub async fn cancelling_a_queued_job_takes_it_out_of_the_queue<F, Fut>(make: F)
+where
+    F: Fn(QueueSettings) -> Fut,
+    Fut: Future<Output = Arc<dyn JobQueue>>,
+{
+    let queue = make(fast_settings()).await;
+    let job_id = enqueue(&queue, 12345).await;
+    assert_eq!(
+        queue.cancel(job_id).await.unwrap(),
+        CancelOutcome::Cancelled
+    );
+    let record = queue.status(job_id).await.unwrap().unwrap();
+    assert_eq!(record.phase, JobPhase::Cancelled);
+    assert!(record.finished_at.is_some());
+    assert!(claim_one(&queue, "w").await.is_none());
+    assert_eq!(
+        queue.cancel(job_id).await.unwrap(),
+        CancelOutcome::AlreadyFinished(JobPhase::Cancelled)
+    );
+}
+
+pub async fn cancelling_a_running_job_fences_its_worker<F, Fut>(make: F)
+where
+    F: Fn(QueueSettings) -> Fut,
+    Fut: Future<Output = Arc<dyn JobQueue>>,
+{
+    let queue = make(fast_settings()).await;
+    let job_id = enqueue(&queue, 12345).await;
+    let job = claim_one(&queue, "w").await.unwrap();
+    assert_eq!(
+        queue.cancel(job_id).await.unwrap(),
+        CancelOutcome::Cancelled
+    );
+    assert_eq!(
+        queue.progress(&job.lease, 50).await,
+        Err(QueueError::LeaseLost(job_id))
+    );
+    assert_eq!(
+        queue.complete(&job.lease, result()).await,
+        Err(QueueError::LeaseLost(job_id))
+    );
+    assert_eq!(phase(&queue, job_id).await, Some(JobPhase::Cancelled));
+    // Nor does the job come back when its old lease would have expired.
+    assert!(claim_within(&queue, "w", Duration::from_millis(600))
+        .await
+        .is_none());
+}
+
+pub async fn a_retrying_job_can_be_cancelled<F, Fut>(make: F)
+where
+    F: Fn(QueueSettings) -> Fut,
+    Fut: Future<Output = Arc<dyn JobQueue>>,
+{
+    let queue = make(fast_settings()).await;
+    let job_id = enqueue(&queue, 12345).await;
+    let job = claim_one(&queue, "w").await.unwrap();
+    queue.fail(&job.lease, "boom").await.unwrap();
+    assert_eq!(
+        queue.cancel(job_id).await.unwrap(),
+        CancelOutcome::Cancelled
+    );
+    assert!(claim_within(&queue, "w", Duration::from_millis(500))
+        .await
+        .is_none());
+    assert_eq!(phase(&queue, job_id).await, Some(JobPhase::Cancelled));
+}
+
+pub async fn finished_jobs_cannot_be_cancelled<F, Fut>(make: F)
+where
+    F: Fn(QueueSettings) -> Fut,
+    Fut: Future<Output = Arc<dyn JobQueue>>,
+{
+    let queue = make(fast_settings()).await;
+    let job_id = enqueue(&queue, 12345).await;
+    let job = claim_one(&queue, "w").await.unwrap();
+    queue.complete(&job.lease, result()).await.unwrap();
+    assert_eq!(
+        queue.cancel(job_id).await.unwrap(),
+        CancelOutcome::AlreadyFinished(JobPhase::Completed)
+    );
+    assert_eq!(phase(&queue, job_id).await, Some(JobPhase::Completed));
+}
+
+pub async fn an_idempotency_key_returns_the_job_it_created<F, Fut>(make: F)
+where
+    F: Fn(QueueSettings) -> Fut,
+    Fut: Future<Output = Arc<dyn JobQueue>>,
+{
+    let queue = make(fast_settings()).await;
+    let first = queue.enqueue(new_job(12345), Some("key-1")).await.unwrap();
+    let again = queue.enqueue(new_job(12345), Some("key-1")).await.unwrap();
+    assert!(first.created);
+    assert!(!again.created);
+    assert_eq!(again.record.id, first.record.id);
+    assert_eq!(
+        queue.enqueue(new_job(23456), Some("key-1")).await,
+        Err(QueueError::IdempotencyConflict)
+    );
+    let other = queue.enqueue(new_job(12345), Some("key-2")).await.unwrap();
+    assert_ne!(other.record.id, first.record.id);
+    assert_eq!(
+        queue.claim("w", 10).await.unwrap().len(),
+        2,
+        "no duplicate job was queued"
+    );
+}
+
+pub async fn finished_records_expire_after_the_retention_period<F, Fut>(make: F)
+where
+    F: Fn(QueueSettings) -> Fut,
+    Fut: Future<Output = Arc<dyn JobQueue>>,
+{
+    let queue = make(fast_settings()).await;
+    let first = queue
+        .enqueue(new_job(12345), Some("retained"))
+        .await
+        .unwrap();
+    let job_id = first.record.id;
+    let job = claim_one(&queue, "w").await.unwrap();
+    queue.complete(&job.lease, result()).await.unwrap();
+    let unfinished = enqueue(&queue, 23456).await;
+    assert!(queue.status(job_id).await.unwrap().is_some());
+
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(4);
+    while queue.status(job_id).await.unwrap().is_some() {
+        assert!(tokio::time::Instant::now() < deadline, "record must expire");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        phase(&queue, unfinished).await,
+        Some(JobPhase::Queued),
+        "unfinished jobs never expire"
+    );
+    let again = queue
+        .enqueue(new_job(23456), Some("retained"))
+        .await
+        .unwrap();
+    assert!(again.created, "the idempotency key expired with its job");
+}
+
+pub async fn an_enqueue_wakes_a_waiting_worker<F, Fut>(make: F)
+where
+    F: Fn(QueueSettings) -> Fut,
+    Fut: Future<Output = Arc<dyn JobQueue>>,
+{
+    let queue = make(fast_settings()).await;
+    let waiter = {
+        let queue = queue.clone();
+        tokio::spawn(async move { queue.wait_for_work(Duration::from_secs(30)).await })
+    };
+    tokio::task::yield_now().await;
+    enqueue(&queue, 12345).await;
+    tokio::time::timeout(Duration::from_secs(5), waiter)
+        .await
+        .expect("the waiting worker wakes up well before its 30 s timeout")
+        .unwrap();
+}
+
+pub async fn timestamps_are_consistent<F, Fut>(make: F)
+where
+    F: Fn(QueueSettings) -> Fut,
+    Fut: Future<Output = Arc<dyn JobQueue>>,
+{
+    let queue = make(fast_settings()).await;
+    let job_id = enqueue(&queue, 12345).await;
+    let job = claim_one(&queue, "w").await.unwrap();
+    queue.complete(&job.lease, result()).await.unwrap();
+    let record = queue.status(job_id).await.unwrap().unwrap();
+    let created: Timestamp = record.created_at;
+    let started = record.started_at.unwrap();
+    let finished = record.finished_at.unwrap();
+    assert!(created <= started && started <= finished);
+}
+
+/// Instantiates every check above as a `#[tokio::test]` for the backend made by `$make`.
+macro_rules! suite {
+    ($make:path) => {
+        $crate::queue_conformance::suite!(@tests $make;
+            a_new_job_is_queued_with_its_first_attempt,
+            unknown_jobs_have_no_status,
+            jobs_are_claimed_oldest_first,
+            each_job_is_claimed_by_exactly_one_worker,
+            progress_from_the_lease_holder_is_visible,
+            lease_expiry_hands_the_job_to_another_claimer,
+            a_stale_lease_cannot_write_progress_or_complete,
+            renewing_keeps_a_lease_alive,
+            a_failed_attempt_is_retried_after_its_backoff,
+            backoff_doubles_with_each_attempt,
+            a_lost_lease_on_the_last_attempt_fails_the_job,
+            completion_records_the_result,
+            release_returns_the_job_to_the_front_without_using_an_attempt,
+            cancelling_a_queued_job_takes_it_out_of_the_queue,
+            cancelling_a_running_job_fences_its_worker,
+            a_retrying_job_can_be_cancelled,
+            finished_jobs_cannot_be_cancelled,
+            an_idempotency_key_returns_the_job_it_created,
+            finished_records_expire_after_the_retention_period,
+            an_enqueue_wakes_a_waiting_worker,
+            timestamps_are_consistent,
+        );
+    };
+    (@tests $make:path; $($check:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $check() {
+                $crate::queue_conformance::$check($make).await;
+            }
+        )*
+    };
+}
+pub(crate) use suite;
