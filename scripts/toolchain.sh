@@ -1,0 +1,102 @@
+# Installs (once) and puts on PATH everything Ferry's build and tests need, from the registries
+# this project may use (crates.io, npm, Debian). Sourced by scripts/run, scripts/test and .ci/run;
+# every step checks first and skips what is already there.
+#
+# Tools that are not cargo binaries live in $FERRY_TOOLS_DIR (default ~/.cache/ferry-tools).
+
+FERRY_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+FERRY_TOOLS_DIR="${FERRY_TOOLS_DIR:-$HOME/.cache/ferry-tools}"
+CARGO_LEPTOS_VERSION="0.3.10"
+BINARYEN_VERSION="132"
+
+ferry_log() { printf '\033[1m[ferry]\033[0m %s\n' "$*" >&2; }
+
+# Building cargo-leptos with its default fat LTO takes about an hour on 2 cores; its own speed
+# barely matters, so build it quickly.
+ferry_cargo_install() {
+  CARGO_PROFILE_RELEASE_LTO=off CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 cargo install "$@"
+}
+
+ferry_as_root() {
+  if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
+    ferry_log "need root to run: $*"; return 1; fi
+}
+
+ferry_ensure_rust() {
+  export PATH="$HOME/.cargo/bin:$PATH"
+  command -v cargo >/dev/null || { ferry_log "Rust is missing: install it with rustup first"; return 1; }
+  if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+    ferry_log "adding the wasm32-unknown-unknown target"
+    rustup target add wasm32-unknown-unknown
+  fi
+  rustup target list --installed | grep -qx wasm32-unknown-unknown || {
+    ferry_log "the wasm32-unknown-unknown target could not be installed"; return 1; }
+}
+
+ferry_ensure_cargo_leptos() {
+  if ! cargo leptos --version 2>/dev/null | grep -q "$CARGO_LEPTOS_VERSION"; then
+    ferry_log "installing cargo-leptos $CARGO_LEPTOS_VERSION (no GitHub downloads; takes a while once)"
+    ferry_cargo_install cargo-leptos --version "$CARGO_LEPTOS_VERSION" --locked --features no_downloads
+  fi
+}
+
+# The wasm-bindgen CLI must match the wasm-bindgen crate in Cargo.lock exactly.
+ferry_ensure_wasm_bindgen() {
+  local wanted
+  wanted="$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/[^0-9.]/, ""); print; exit }' "$FERRY_ROOT/Cargo.lock")"
+  [ -n "$wanted" ] || { ferry_log "wasm-bindgen not found in Cargo.lock"; return 1; }
+  if ! wasm-bindgen --version 2>/dev/null | grep -q " $wanted\$"; then
+    ferry_log "installing wasm-bindgen-cli $wanted (matches Cargo.lock)"
+    # Not --locked: its lockfile names a webpki-roots release the registry no longer serves.
+    ferry_cargo_install wasm-bindgen-cli --version "$wanted" --force
+  fi
+}
+
+# wasm-opt from npm's binaryen: Debian's is too old and silently breaks the WASM module.
+ferry_ensure_wasm_opt() {
+  local dir="$FERRY_TOOLS_DIR/binaryen"
+  if ! "$dir/node_modules/.bin/wasm-opt" --version 2>/dev/null | grep -q "version $BINARYEN_VERSION"; then
+    ferry_log "installing wasm-opt (npm binaryen@$BINARYEN_VERSION)"
+    mkdir -p "$dir"
+    npm install --prefix "$dir" --no-audit --no-fund --silent "binaryen@$BINARYEN_VERSION"
+  fi
+  export PATH="$dir/node_modules/.bin:$PATH"
+}
+
+ferry_ensure_node() {
+  command -v npm >/dev/null && return 0
+  ferry_log "installing Node.js and npm (Debian)"
+  ferry_as_root apt-get update -qq && ferry_as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm
+}
+
+ferry_ensure_chromium() {
+  export CHROMIUM_PATH="${CHROMIUM_PATH:-/usr/bin/chromium}"
+  [ -x "$CHROMIUM_PATH" ] && return 0
+  ferry_log "installing Chromium (Debian) for the browser tests"
+  ferry_as_root apt-get update -qq
+  ferry_as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+}
+
+ferry_ensure_playwright() {
+  local dir="$FERRY_ROOT/end2end"
+  if [ ! -d "$dir/node_modules/@playwright/test" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
+    ferry_log "installing Playwright (browser download skipped: Debian's Chromium is used)"
+    (cd "$dir" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --silent)
+  fi
+}
+
+# What `cargo leptos` needs to build and serve the app.
+ferry_ensure_build_tools() {
+  ferry_ensure_rust
+  ferry_ensure_node
+  ferry_ensure_cargo_leptos
+  ferry_ensure_wasm_bindgen
+  ferry_ensure_wasm_opt
+}
+
+# Plus what the browser tests need.
+ferry_ensure_test_tools() {
+  ferry_ensure_build_tools
+  ferry_ensure_chromium
+  ferry_ensure_playwright
+}
