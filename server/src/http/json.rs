@@ -2,19 +2,35 @@
 //! JSON error shape as every other failure (axum's own `Json` answers in plain text).
 //!
 //! Every body of this API is a JSON object. serde would also accept an array for a struct
-//! (`[12345]` as `{"file_id": 12345}`), so the body is first read as a value and checked to be an
-//! object.
+//! (`[12345]` as `{"file_id": 12345}`), so anything but an object is refused before decoding.
 
 use crate::error::AppError;
 use axum::{
+    body::Bytes,
     extract::{rejection::JsonRejection, FromRequest, Request},
-    http::StatusCode,
+    http::{header, HeaderMap},
     Json,
 };
 use serde::de::DeserializeOwned;
 
-/// Like `axum::Json`, with errors in the API's format.
+/// Like `axum::Json`, with errors in the API's format and only objects accepted.
 pub struct ApiJson<T>(pub T);
+
+fn is_json_content_type(headers: &HeaderMap) -> bool {
+    let Some(content_type) = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let mime = content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
+}
 
 impl<S, T> FromRequest<S> for ApiJson<T>
 where
@@ -24,27 +40,31 @@ where
     type Rejection = AppError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let value = match Json::<serde_json::Value>::from_request(request, state).await {
-            Ok(Json(value)) => value,
-            Err(rejection) => {
-                return Err(match rejection {
-                    JsonRejection::MissingJsonContentType(_) => AppError::UnsupportedMediaType,
-                    JsonRejection::JsonSyntaxError(e) => AppError::MalformedJson(e.body_text()),
-                    JsonRejection::JsonDataError(e) => AppError::InvalidBody(e.body_text()),
-                    other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-                        AppError::PayloadTooLarge(super::MAX_BODY_BYTES)
-                    }
-                    other => AppError::InvalidBody(other.body_text()),
-                })
-            }
-        };
-        if !value.is_object() {
+        if !is_json_content_type(request.headers()) {
+            return Err(AppError::UnsupportedMediaType);
+        }
+        let bytes = Bytes::from_request(request, state)
+            .await
+            .map_err(|rejection| {
+                if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                    AppError::PayloadTooLarge(super::MAX_BODY_BYTES)
+                } else {
+                    AppError::InvalidBody(rejection.body_text())
+                }
+            })?;
+        let starts_as_object = bytes
+            .iter()
+            .find(|b| !b.is_ascii_whitespace())
+            .is_some_and(|b| *b == b'{');
+        if !starts_as_object && serde_json::from_slice::<serde_json::Value>(&bytes).is_ok() {
             return Err(AppError::InvalidBody(
                 "the body must be a JSON object".into(),
             ));
         }
-        T::deserialize(value)
-            .map(Self)
-            .map_err(|e| AppError::InvalidBody(e.to_string()))
+        match Json::<T>::from_bytes(&bytes) {
+            Ok(Json(value)) => Ok(Self(value)),
+            Err(JsonRejection::JsonDataError(e)) => Err(AppError::InvalidBody(e.body_text())),
+            Err(rejection) => Err(AppError::MalformedJson(rejection.body_text())),
+        }
     }
 }

@@ -12,8 +12,10 @@ use crate::{
 };
 use std::time::Duration;
 
-/// Progress is reported this many times during the simulated download.
-const PROGRESS_STEPS: u64 = 20;
+/// Progress is reported about this often, so every 2 s poll sees it move.
+const PROGRESS_STEP_MS: u64 = 500;
+/// At most this many progress reports per attempt (one per percent of the download part).
+const MAX_PROGRESS_STEPS: u64 = 90;
 /// Progress when the simulated download is done; archiving and uploading cover the rest.
 const DOWNLOADED_PERCENT: u64 = 90;
 /// Progress once the archive is built, before the upload.
@@ -101,7 +103,7 @@ async fn report(context: &WorkerContext, lease: &Lease, percent: u8) -> Result<(
 }
 
 /// The step (if any) at which this attempt fails on purpose.
-fn planned_failure(context: &WorkerContext, job: &ClaimedJob) -> Option<(u64, String)> {
+fn planned_failure(context: &WorkerContext, job: &ClaimedJob, steps: u64) -> Option<(u64, String)> {
     let settings = &context.settings;
     if let Some(id) = job
         .file_ids
@@ -109,13 +111,13 @@ fn planned_failure(context: &WorkerContext, job: &ClaimedJob) -> Option<(u64, St
         .find(|id| settings.failing_file_ids.contains(id))
     {
         return Some((
-            PROGRESS_STEPS / 2,
+            steps / 2,
             format!("file {id} could not be fetched from the origin (simulated failure)"),
         ));
     }
     (settings.failure_rate > 0.0 && rand::random::<f64>() < settings.failure_rate).then(|| {
         (
-            rand::random_range(0..PROGRESS_STEPS),
+            rand::random_range(0..steps),
             "the origin connection dropped (simulated failure)".to_owned(),
         )
     })
@@ -123,22 +125,18 @@ fn planned_failure(context: &WorkerContext, job: &ClaimedJob) -> Option<(u64, St
 
 async fn prepare(context: &WorkerContext, job: &ClaimedJob) -> Result<JobResult, JobError> {
     let lease = &job.lease;
-    let failure = planned_failure(context, job);
-    let step = Duration::from_millis(job.delay_ms / PROGRESS_STEPS);
+    let steps = (job.delay_ms / PROGRESS_STEP_MS).clamp(1, MAX_PROGRESS_STEPS);
+    let failure = planned_failure(context, job, steps);
+    let step = Duration::from_millis(job.delay_ms / steps);
     report(context, lease, 0).await?;
-    for done in 1..=PROGRESS_STEPS {
+    for done in 1..=steps {
         tokio::time::sleep(step).await;
         if let Some((at, message)) = &failure {
             if done > *at {
                 return Err(JobError::Simulated(message.clone()));
             }
         }
-        report(
-            context,
-            lease,
-            (done * DOWNLOADED_PERCENT / PROGRESS_STEPS) as u8,
-        )
-        .await?;
+        report(context, lease, (done * DOWNLOADED_PERCENT / steps) as u8).await?;
     }
 
     let key = match job.file_ids.as_slice() {
