@@ -88,6 +88,6 @@ test("a reload picks the download up again", async ({ page }) => {
 test("an invalid file id is explained before anything is sent", async ({ page }) => {
   await openPage(page);
   await startDownload(page, "42");
-  await expect(page.getByRole("alert")).toContainText("file id 42 is out of range");
+  await expect(page.getByRole("alert")).toContainText("Check the file ids: file id 42 is out of range");
   await expect(page.locator("li.download")).toHaveCount(0);
 });

@@ -45,7 +45,7 @@ pub enum FileIdsInputError {
     Empty,
     #[error("\"{0}\" is not a file id: file ids are whole numbers such as 12345.")]
     NotANumber(String),
-    #[error(transparent)]
+    #[error("Check the file ids: {0}.")]
     Invalid(#[from] InvalidRequest),
 }
 
