@@ -226,6 +226,18 @@ pub enum JobPhase {
 }
 
 impl JobPhase {
+    /// The name as the API spells it (`"queued"`, `"completed"`, …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Queued => "queued",
+            Self::Processing => "processing",
+            Self::Retrying => "retrying",
+            Self::Completed => "completed",
+            Self::Failed => "failed",
+            Self::Cancelled => "cancelled",
+        }
+    }
+
     /// Terminal phases never change again: polling can stop.
     pub fn is_terminal(self) -> bool {
         matches!(self, Self::Completed | Self::Failed | Self::Cancelled)
@@ -577,6 +589,20 @@ mod tests {
             }),
             common(json!({"status": "cancelled", "cancelledAt": "2026-01-01T00:00:05.000Z"}))
         );
+    }
+
+    #[test]
+    fn phase_names_match_their_json() {
+        for phase in [
+            JobPhase::Queued,
+            JobPhase::Processing,
+            JobPhase::Retrying,
+            JobPhase::Completed,
+            JobPhase::Failed,
+            JobPhase::Cancelled,
+        ] {
+            assert_eq!(serde_json::to_value(phase).unwrap(), phase.as_str());
+        }
     }
 
     #[test]

@@ -28,30 +28,29 @@ impl ClientError {
 
 /// Starts a job: `POST /v1/download/initiate`.
 pub async fn initiate(request: &InitiateRequest) -> Result<InitiateResponse, ClientError> {
-    let response = Request::post("/v1/download/initiate")
-        .json(request)
-        .map_err(|e| ClientError::Unreachable(e.to_string()))?
-        .send()
-        .await
-        .map_err(|e| ClientError::Unreachable(e.to_string()))?;
-    parse(response).await
+    send(Request::post("/v1/download/initiate").json(request)).await
 }
 
 /// Reads a job's state: `GET /v1/download/status/:jobId`.
 pub async fn status(job_id: JobId) -> Result<JobStatus, ClientError> {
-    let response = Request::get(&format!("/v1/download/status/{job_id}"))
-        .send()
-        .await
-        .map_err(|e| ClientError::Unreachable(e.to_string()))?;
-    parse(response).await
+    send(Request::get(&format!("/v1/download/status/{job_id}")).build()).await
 }
 
 /// Cancels a job: `DELETE /v1/download/:jobId`.
 pub async fn cancel(job_id: JobId) -> Result<CancelResponse, ClientError> {
-    let response = Request::delete(&format!("/v1/download/{job_id}"))
+    send(Request::delete(&format!("/v1/download/{job_id}")).build()).await
+}
+
+/// Sends a built request and reads the answer as `T` or as the API's error body.
+async fn send<T: serde::de::DeserializeOwned>(
+    request: Result<Request, gloo_net::Error>,
+) -> Result<T, ClientError> {
+    let unreachable = |e: gloo_net::Error| ClientError::Unreachable(e.to_string());
+    let response = request
+        .map_err(unreachable)?
         .send()
         .await
-        .map_err(|e| ClientError::Unreachable(e.to_string()))?;
+        .map_err(unreachable)?;
     parse(response).await
 }
 

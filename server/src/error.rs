@@ -39,7 +39,7 @@ pub enum AppError {
     InvalidJobId(#[from] InvalidJobId),
     #[error("there is no job {0}: it never existed or its record has expired")]
     JobNotFound(JobId),
-    #[error("job {0} is already {phase}: only queued or running jobs can be cancelled", phase = format!("{:?}", .1).to_lowercase())]
+    #[error("job {0} is already {phase}: only queued or running jobs can be cancelled", phase = .1.as_str())]
     JobAlreadyFinished(JobId, JobPhase),
     #[error(transparent)]
     Link(#[from] LinkError),

@@ -5,7 +5,7 @@
 
 use super::{describe_state, format_elapsed};
 use crate::{
-    api::{InitiateRequest, JobId, JobState, JobStatus, Timestamp},
+    api::{InitiateRequest, JobId, JobPhase, JobState, JobStatus, Timestamp},
     client::{self, ClientError},
 };
 use gloo_timers::callback::Interval;
@@ -177,7 +177,7 @@ pub fn DownloadRow(
 
     view! {
         <li class="download" data-job-id=job_id.to_string() data-status=move || {
-            phase().map(|p| format!("{p:?}").to_lowercase()).unwrap_or_default()
+            phase().map(JobPhase::as_str)
         }>
             <div class="download-head">
                 <span class="download-name">{file_label}</span>

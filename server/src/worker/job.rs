@@ -55,6 +55,9 @@ pub async fn run(context: &WorkerContext, job: ClaimedJob) {
         },
         Some(Ok(result)) => match queue.complete(&lease, result).await {
             Ok(()) => tracing::info!(%job_id, "job completed"),
+            Err(QueueError::LeaseLost(_)) => {
+                tracing::info!(%job_id, "job finished after it was cancelled or taken over; result not recorded");
+            }
             Err(error) => tracing::warn!(%job_id, %error, "could not record completion"),
         },
         Some(Err(JobError::LeaseLost)) => {

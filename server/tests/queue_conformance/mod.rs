@@ -19,6 +19,21 @@ use std::{
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
 
+/// Makes a fresh, empty queue with the given settings: what a backend's test file provides.
+pub trait MakeQueue {
+    fn make(&self, settings: QueueSettings) -> impl Future<Output = Arc<dyn JobQueue>>;
+}
+
+impl<F, Fut> MakeQueue for F
+where
+    F: Fn(QueueSettings) -> Fut,
+    Fut: Future<Output = Arc<dyn JobQueue>>,
+{
+    fn make(&self, settings: QueueSettings) -> impl Future<Output = Arc<dyn JobQueue>> {
+        self(settings)
+    }
+}
+
 /// Short timings so time-based rules can be observed in well under a second each.
 pub fn fast_settings() -> QueueSettings {
     QueueSettings {
@@ -87,12 +102,8 @@ fn result() -> JobResult {
     }
 }
 
-pub async fn a_new_job_is_queued_with_its_first_attempt<F, Fut>(make: F)
-where
-    F: Fn(QueueSettings) -> Fut,
-    Fut: Future<Output = Arc<dyn JobQueue>>,
-{
-    let queue = make(fast_settings()).await;
+pub async fn a_new_job_is_queued_with_its_first_attempt(make: impl MakeQueue) {
+    let queue = make.make(fast_settings()).await;
     let before = now_ms();
     let enqueued = queue.enqueue(new_job(12345), None).await.unwrap();
     assert!(enqueued.created);
@@ -107,12 +118,8 @@ where
     assert!(created + 1_000 >= before && created <= now_ms() + 1_000);
 }
 
-pub async fn unknown_jobs_have_no_status<F, Fut>(make: F)
-where
-    F: Fn(QueueSettings) -> Fut,
-    Fut: Future<Output = Arc<dyn JobQueue>>,
-{
-    let queue = make(fast_settings()).await;
+pub async fn unknown_jobs_have_no_status(make: impl MakeQueue) {
+    let queue = make.make(fast_settings()).await;
     assert_eq!(queue.status(JobId::generate()).await.unwrap(), None);
     assert_eq!(
         queue.cancel(JobId::generate()).await.unwrap(),
@@ -120,12 +127,8 @@ where
     );
 }
 
-pub async fn jobs_are_claimed_oldest_first<F, Fut>(make: F)
-where
-    F: Fn(QueueSettings) -> Fut,
-    Fut: Future<Output = Arc<dyn JobQueue>>,
-{
-    let queue = make(fast_settings()).await;
+pub async fn jobs_are_claimed_oldest_first(make: impl MakeQueue) {
+    let queue = make.make(fast_settings()).await;
     let first = enqueue(&queue, 10_001).await;
     let second = enqueue(&queue, 10_002).await;
     let third = enqueue(&queue, 10_003).await;
@@ -144,16 +147,13 @@ where
     assert!(claim_one(&queue, "w").await.is_none());
 }
 
-pub async fn each_job_is_claimed_by_exactly_one_worker<F, Fut>(make: F)
-where
-    F: Fn(QueueSettings) -> Fut,
-    Fut: Future<Output = Arc<dyn JobQueue>>,
-{
-    let queue = make(QueueSettings {
-        lease_ttl: Duration::from_secs(30),
-        ..fast_settings()
-    })
-    .await;
+pub async fn each_job_is_claimed_by_exactly_one_worker(make: impl MakeQueue) {
+    let queue = make
+        .make(QueueSettings {
+            lease_ttl: Duration::from_secs(30),
+            ..fast_settings()
+        })
+        .await;
     let mut expected = HashSet::new();
     for n in 0..40 {
         expected.insert(enqueue(&queue, 20_000 + n).await);
@@ -176,12 +176,8 @@ where
     assert_eq!(seen.into_iter().collect::<HashSet<_>>(), expected);
 }
 
-pub async fn progress_from_the_lease_holder_is_visible<F, Fut>(make: F)
-where
-    F: Fn(QueueSettings) -> Fut,
-    Fut: Future<Output = Arc<dyn JobQueue>>,
-{
-    let queue = make(fast_settings()).await;
+pub async fn progress_from_the_lease_holder_is_visible(make: impl MakeQueue) {
+    let queue = make.make(fast_settings()).await;
     let job_id = enqueue(&queue, 12345).await;
     let job = claim_one(&queue, "w").await.unwrap();
     queue.progress(&job.lease, 45).await.unwrap();
@@ -191,12 +187,8 @@ where
     assert!(record.started_at.is_some());
 }
 
-pub async fn lease_expiry_hands_the_job_to_another_claimer<F, Fut>(make: F)
-where
-    F: Fn(QueueSettings) -> Fut,
-    Fut: Future<Output = Arc<dyn JobQueue>>,
-{
-    let queue = make(fast_settings()).await;
+pub async fn lease_expiry_hands_the_job_to_another_claimer(make: impl MakeQueue) {
+    let queue = make.make(fast_settings()).await;
     let job_id = enqueue(&queue, 12345).await;
     let crashed = claim_one(&queue, "crashed").await.unwrap();
     assert!(
@@ -211,12 +203,8 @@ where
     assert_eq!(taken_over.attempt, 2, "a lost lease uses up its attempt");
 }
 
-pub async fn a_stale_lease_cannot_write_progress_or_complete<F, Fut>(make: F)
-where
-    F: Fn(QueueSettings) -> Fut,
-    Fut: Future<Output = Arc<dyn JobQueue>>,
-{
-    let queue = make(fast_settings()).await;
+pub async fn a_stale_lease_cannot_write_progress_or_complete(make: impl MakeQueue) {
+    let queue = make.make(fast_settings()).await;
     let job_id = enqueue(&queue, 12345).await;
     let zombie = claim_one(&queue, "zombie").await.unwrap();
     let current = claim_within(&queue, "current", Duration::from_secs(3))
@@ -248,12 +236,8 @@ where
     assert_eq!(phase(&queue, job_id).await, Some(JobPhase::Completed));
 }
 
-pub async fn renewing_keeps_a_lease_alive<F, Fut>(make: F)
-where
-    F: Fn(QueueSettings) -> Fut,
-    Fut: Future<Output = Arc<dyn JobQueue>>,
-{
-    let queue = make(fast_settings()).await;
+pub async fn renewing_keeps_a_lease_alive(make: impl MakeQueue) {
+    let queue = make.make(fast_settings()).await;
     let job_id = enqueue(&queue, 12345).await;
     let job = claim_one(&queue, "w").await.unwrap();
     // Three lease lengths pass; renewing at a third of the lease keeps it.
@@ -267,16 +251,13 @@ where
     assert_eq!(phase(&queue, job_id).await, Some(JobPhase::Processing));
 }
 
-pub async fn a_failed_attempt_is_retried_after_its_backoff<F, Fut>(make: F)
-where
-    F: Fn(QueueSettings) -> Fut,
-    Fut: Future<Output = Arc<dyn JobQueue>>,
-{
-    let queue = make(QueueSettings {
-        retry_backoff_base: Duration::from_millis(400),
-        ..fast_settings()
-    })
-    .await;
+pub async fn a_failed_attempt_is_retried_after_its_backoff(make: impl MakeQueue) {
+    let queue = make
+        .make(QueueSettings {
+            retry_backoff_base: Duration::from_millis(400),
+            ..fast_settings()
+        })
+        .await;
     let job_id = enqueue(&queue, 12345).await;
     let job = claim_one(&queue, "w").await.unwrap();
     let before = now_ms();
@@ -314,12 +295,8 @@ where
     assert_eq!(retry.attempt, 2);
 }
 
-pub async fn backoff_doubles_with_each_attempt<F, Fut>(make: F)
-where
-    F: Fn(QueueSettings) -> Fut,
-    Fut: Future<Output = Arc<dyn JobQueue>>,
-{
-    let queue = make(fast_settings()).await;
+pub async fn backoff_doubles_with_each_attempt(make: impl MakeQueue) {
+    let queue = make.make(fast_settings()).await;
     let job_id = enqueue(&queue, 12345).await;
     for (failed_attempt, nominal_ms) in [(1u32, 100u64), (2, 200), (3, 400)] {
         let job = claim_within(&queue, "w", Duration::from_secs(3))
@@ -358,16 +335,13 @@ where
     assert!(record.finished_at.is_some());
 }
 
-pub async fn a_lost_lease_on_the_last_attempt_fails_the_job<F, Fut>(make: F)
-where
-    F: Fn(QueueSettings) -> Fut,
-    Fut: Future<Output = Arc<dyn JobQueue>>,
-{
-    let queue = make(QueueSettings {
-        max_attempts: 1,
-        ..fast_settings()
-    })
-    .await;
+pub async fn a_lost_lease_on_the_last_attempt_fails_the_job(make: impl MakeQueue) {
+    let queue = make
+        .make(QueueSettings {
+            max_attempts: 1,
+            ..fast_settings()
+        })
+        .await;
     let job_id = enqueue(&queue, 12345).await;
     let _crashed = claim_one(&queue, "crashed").await.unwrap();
     assert!(claim_within(&queue, "other", Duration::from_millis(800))
@@ -378,12 +352,8 @@ where
     assert!(record.error.unwrap().contains("lease expired"));
 }
 
-pub async fn completion_records_the_result<F, Fut>(make: F)
-where
-    F: Fn(QueueSettings) -> Fut,
-    Fut: Future<Output = Arc<dyn JobQueue>>,
-{
-    let queue = make(fast_settings()).await;
+pub async fn completion_records_the_result(make: impl MakeQueue) {
+    let queue = make.make(fast_settings()).await;
     let job_id = enqueue(&queue, 12345).await;
     let job = claim_one(&queue, "w").await.unwrap();
     queue.complete(&job.lease, result()).await.unwrap();
@@ -399,12 +369,8 @@ where
     );
 }
 
-pub async fn release_returns_the_job_to_the_front_without_using_an_attempt<F, Fut>(make: F)
-where
-    F: Fn(QueueSettings) -> Fut,
-    Fut: Future<Output = Arc<dyn JobQueue>>,
-{
-    let queue = make(fast_settings()).await;
+pub async fn release_returns_the_job_to_the_front_without_using_an_attempt(make: impl MakeQueue) {
+    let queue = make.make(fast_settings()).await;
     let first = enqueue(&queue, 10_001).await;
     let _second = enqueue(&queue, 10_002).await;
     let job = claim_one(&queue, "stopping").await.unwrap();
@@ -419,12 +385,8 @@ where
     assert_eq!(again.attempt, 1, "a release does not use an attempt");
 }
 
-pub async fn cancelling_a_queued_job_takes_it_out_of_the_queue<F, Fut>(make: F)
-where
-    F: Fn(QueueSettings) -> Fut,
-    Fut: Future<Output = Arc<dyn JobQueue>>,
-{
-    let queue = make(fast_settings()).await;
+pub async fn cancelling_a_queued_job_takes_it_out_of_the_queue(make: impl MakeQueue) {
+    let queue = make.make(fast_settings()).await;
     let job_id = enqueue(&queue, 12345).await;
     assert_eq!(
         queue.cancel(job_id).await.unwrap(),
@@ -440,12 +402,8 @@ where
     );
 }
 
-pub async fn cancelling_a_running_job_fences_its_worker<F, Fut>(make: F)
-where
-    F: Fn(QueueSettings) -> Fut,
-    Fut: Future<Output = Arc<dyn JobQueue>>,
-{
-    let queue = make(fast_settings()).await;
+pub async fn cancelling_a_running_job_fences_its_worker(make: impl MakeQueue) {
+    let queue = make.make(fast_settings()).await;
     let job_id = enqueue(&queue, 12345).await;
     let job = claim_one(&queue, "w").await.unwrap();
     assert_eq!(
@@ -467,12 +425,8 @@ where
         .is_none());
 }
 
-pub async fn a_retrying_job_can_be_cancelled<F, Fut>(make: F)
-where
-    F: Fn(QueueSettings) -> Fut,
-    Fut: Future<Output = Arc<dyn JobQueue>>,
-{
-    let queue = make(fast_settings()).await;
+pub async fn a_retrying_job_can_be_cancelled(make: impl MakeQueue) {
+    let queue = make.make(fast_settings()).await;
     let job_id = enqueue(&queue, 12345).await;
     let job = claim_one(&queue, "w").await.unwrap();
     queue.fail(&job.lease, "boom").await.unwrap();
@@ -486,12 +440,8 @@ where
     assert_eq!(phase(&queue, job_id).await, Some(JobPhase::Cancelled));
 }
 
-pub async fn finished_jobs_cannot_be_cancelled<F, Fut>(make: F)
-where
-    F: Fn(QueueSettings) -> Fut,
-    Fut: Future<Output = Arc<dyn JobQueue>>,
-{
-    let queue = make(fast_settings()).await;
+pub async fn finished_jobs_cannot_be_cancelled(make: impl MakeQueue) {
+    let queue = make.make(fast_settings()).await;
     let job_id = enqueue(&queue, 12345).await;
     let job = claim_one(&queue, "w").await.unwrap();
     queue.complete(&job.lease, result()).await.unwrap();
@@ -502,12 +452,8 @@ where
     assert_eq!(phase(&queue, job_id).await, Some(JobPhase::Completed));
 }
 
-pub async fn an_idempotency_key_returns_the_job_it_created<F, Fut>(make: F)
-where
-    F: Fn(QueueSettings) -> Fut,
-    Fut: Future<Output = Arc<dyn JobQueue>>,
-{
-    let queue = make(fast_settings()).await;
+pub async fn an_idempotency_key_returns_the_job_it_created(make: impl MakeQueue) {
+    let queue = make.make(fast_settings()).await;
     let first = queue.enqueue(new_job(12345), Some("key-1")).await.unwrap();
     let again = queue.enqueue(new_job(12345), Some("key-1")).await.unwrap();
     assert!(first.created);
@@ -526,12 +472,8 @@ where
     );
 }
 
-pub async fn finished_records_expire_after_the_retention_period<F, Fut>(make: F)
-where
-    F: Fn(QueueSettings) -> Fut,
-    Fut: Future<Output = Arc<dyn JobQueue>>,
-{
-    let queue = make(fast_settings()).await;
+pub async fn finished_records_expire_after_the_retention_period(make: impl MakeQueue) {
+    let queue = make.make(fast_settings()).await;
     let first = queue
         .enqueue(new_job(12345), Some("retained"))
         .await
@@ -559,12 +501,8 @@ where
     assert!(again.created, "the idempotency key expired with its job");
 }
 
-pub async fn an_enqueue_wakes_a_waiting_worker<F, Fut>(make: F)
-where
-    F: Fn(QueueSettings) -> Fut,
-    Fut: Future<Output = Arc<dyn JobQueue>>,
-{
-    let queue = make(fast_settings()).await;
+pub async fn an_enqueue_wakes_a_waiting_worker(make: impl MakeQueue) {
+    let queue = make.make(fast_settings()).await;
     let waiter = {
         let queue = queue.clone();
         tokio::spawn(async move { queue.wait_for_work(Duration::from_secs(30)).await })
@@ -577,12 +515,8 @@ where
         .unwrap();
 }
 
-pub async fn timestamps_are_consistent<F, Fut>(make: F)
-where
-    F: Fn(QueueSettings) -> Fut,
-    Fut: Future<Output = Arc<dyn JobQueue>>,
-{
-    let queue = make(fast_settings()).await;
+pub async fn timestamps_are_consistent(make: impl MakeQueue) {
+    let queue = make.make(fast_settings()).await;
     let job_id = enqueue(&queue, 12345).await;
     let job = claim_one(&queue, "w").await.unwrap();
     queue.complete(&job.lease, result()).await.unwrap();
