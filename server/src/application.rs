@@ -26,6 +26,28 @@ pub enum StartupError {
     },
 }
 
+/// Longest pause between two sweeps of the local result directory.
+const MAX_SWEEP_INTERVAL: Duration = Duration::from_secs(600);
+
+/// Deletes local archives nothing can refer to any more (see [`LocalStore::sweep`]), so the
+/// directory does not grow without bound.
+fn spawn_storage_sweeper(store: Arc<LocalStore>, max_age: Duration, shutdown: CancellationToken) {
+    let interval = (max_age / 4).clamp(Duration::from_secs(1), MAX_SWEEP_INTERVAL);
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(interval) => {}
+                _ = shutdown.cancelled() => return,
+            }
+            match store.sweep(max_age).await {
+                Ok(0) => {}
+                Ok(deleted) => tracing::info!(deleted, "expired archives deleted"),
+                Err(error) => tracing::warn!(%error, "could not sweep the result directory"),
+            }
+        }
+    });
+}
+
 /// A server that is listening and whose workers are running.
 pub struct Application {
     listener: TcpListener,
@@ -59,6 +81,11 @@ impl Application {
         );
 
         let shutdown = CancellationToken::new();
+        spawn_storage_sweeper(
+            local.clone(),
+            config.queue.result_ttl + config.presign_ttl,
+            shutdown.clone(),
+        );
         let workers = WorkerPool::spawn(WorkerContext {
             queue: queue.clone(),
             store: store.clone(),

@@ -103,6 +103,32 @@ impl LocalStore {
     fn path_of(&self, key: &ObjectKey) -> PathBuf {
         self.root.join(key.as_str())
     }
+
+    /// Deletes every file (archive or abandoned partial upload) last written more than `max_age`
+    /// ago, and returns how many it deleted. This is the local counterpart of an S3 lifecycle
+    /// rule: with `max_age` at least the job retention plus the link lifetime, no live job or
+    /// link can point at a deleted file, because every completion rewrites its archive.
+    pub async fn sweep(&self, max_age: Duration) -> std::io::Result<usize> {
+        let cutoff = SystemTime::now().checked_sub(max_age).unwrap_or(UNIX_EPOCH);
+        let mut deleted = 0;
+        let mut directories = vec![self.root.clone()];
+        while let Some(directory) = directories.pop() {
+            let mut entries = tokio::fs::read_dir(&directory).await?;
+            while let Some(entry) = entries.next_entry().await? {
+                let meta = entry.metadata().await?;
+                if meta.is_dir() {
+                    directories.push(entry.path());
+                } else if meta.modified()? < cutoff {
+                    match tokio::fs::remove_file(entry.path()).await {
+                        Ok(()) => deleted += 1,
+                        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                        Err(e) => return Err(e),
+                    }
+                }
+            }
+        }
+        Ok(deleted)
+    }
 }
 
 #[async_trait]
@@ -235,6 +261,35 @@ mod tests {
             store.verify(&k, Some(&e), Some(&s)),
             Err(LinkError::Expired)
         );
+    }
+
+    #[tokio::test]
+    async fn sweeping_deletes_only_files_older_than_the_limit() {
+        let (dir, store) = store().await;
+        let source = dir.path().join("source.bin");
+        std::fs::write(&source, b"zip").unwrap();
+        let old = ObjectKey::parse("downloads/10001.zip").unwrap();
+        let fresh = ObjectKey::parse("bundles/fresh.zip").unwrap();
+        store.put_file(&old, &source).await.unwrap();
+        store.put_file(&fresh, &source).await.unwrap();
+        let abandoned = dir.path().join(INCOMING_DIR).join("partial");
+        std::fs::write(&abandoned, b"half").unwrap();
+        let two_days_ago = SystemTime::now() - Duration::from_secs(2 * 86_400);
+        for path in [dir.path().join(old.as_str()), abandoned.clone()] {
+            std::fs::File::options()
+                .write(true)
+                .open(path)
+                .unwrap()
+                .set_modified(two_days_ago)
+                .unwrap();
+        }
+
+        let deleted = store.sweep(Duration::from_secs(86_400)).await.unwrap();
+        assert_eq!(deleted, 2);
+        assert_eq!(store.size_of(&old).await.unwrap(), None);
+        assert!(!abandoned.exists());
+        assert_eq!(store.size_of(&fresh).await.unwrap(), Some(3));
+        store.check().await.unwrap();
     }
 
     #[tokio::test]
