@@ -85,6 +85,23 @@ ferry_ensure_playwright() {
   fi
 }
 
+# Redis for the queue tests: the binary (tests start private servers to stop and restart) and a
+# server on 127.0.0.1:6379 (the project's machines run one; start it where none answers).
+ferry_ensure_redis() {
+  if ! command -v redis-server >/dev/null; then
+    ferry_log "installing Redis (Debian)"
+    ferry_as_root apt-get update -qq
+    ferry_as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null
+  fi
+  if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
+    ferry_log "starting redis-server on 127.0.0.1:6379"
+    redis-server --port 6379 --bind 127.0.0.1 --save '' --appendonly no --daemonize yes \
+      --dir "$(mktemp -d)" --logfile "$FERRY_TOOLS_DIR/redis-6379.log"
+    for _ in $(seq 1 50); do redis-cli -p 6379 ping >/dev/null 2>&1 && return 0; sleep 0.1; done
+    ferry_log "redis-server did not start"; return 1
+  fi
+}
+
 # What `cargo leptos` needs to build and serve the app.
 ferry_ensure_build_tools() {
   ferry_ensure_rust
@@ -97,6 +114,7 @@ ferry_ensure_build_tools() {
 # Plus what the browser tests need.
 ferry_ensure_test_tools() {
   ferry_ensure_build_tools
+  ferry_ensure_redis
   ferry_ensure_chromium
   ferry_ensure_playwright
 }

@@ -4,7 +4,7 @@
 use crate::{
     config::Config,
     http::{self, AppState},
-    queue::{memory::MemoryQueue, JobQueue},
+    queue::{memory::MemoryQueue, redis::RedisQueue, JobQueue, QueueError},
     storage::{local::LocalStore, ResultStore, StorageError},
     worker::{WorkerContext, WorkerPool},
 };
@@ -17,6 +17,8 @@ use tokio_util::sync::CancellationToken;
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
+    #[error("cannot open the queue: {0}")]
+    Queue(#[from] QueueError),
     #[error("cannot open the result store: {0}")]
     Storage(#[from] StorageError),
     #[error("cannot listen on {addr}: {source}")]
@@ -24,6 +26,31 @@ pub enum StartupError {
         addr: SocketAddr,
         source: std::io::Error,
     },
+}
+
+/// The queue the configuration asks for: Redis when `REDIS_URL` is set, else in memory.
+fn open_queue(config: &Config) -> Result<Arc<dyn JobQueue>, QueueError> {
+    let Some(url) = &config.redis_url else {
+        return Ok(Arc::new(MemoryQueue::new(config.queue.clone())));
+    };
+    let queue = Arc::new(RedisQueue::connect(
+        url,
+        &config.queue_prefix,
+        config.queue.clone(),
+    )?);
+    // Evicted keys are lost jobs: say so loudly, without delaying start-up while Redis is down.
+    let checked = queue.clone();
+    tokio::spawn(async move {
+        match checked.eviction_policy().await {
+            Ok(policy) if policy == "noeviction" => {}
+            Ok(policy) => tracing::warn!(
+                %policy,
+                "Redis maxmemory-policy is not noeviction: under memory pressure Redis may delete job records"
+            ),
+            Err(error) => tracing::warn!(%error, "cannot read Redis' maxmemory-policy"),
+        }
+    });
+    Ok(queue)
 }
 
 /// Longest pause between two sweeps of the local result directory.
@@ -64,7 +91,7 @@ impl Application {
         config: Config,
         leptos_options: LeptosOptions,
     ) -> Result<Self, StartupError> {
-        let queue: Arc<dyn JobQueue> = Arc::new(MemoryQueue::new(config.queue.clone()));
+        let queue = open_queue(&config)?;
         let local = Arc::new(
             LocalStore::open(
                 config.local_storage_dir.clone(),

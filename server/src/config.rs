@@ -23,6 +23,10 @@ pub enum ConfigError {
 /// Everything the server needs to start, validated.
 #[derive(Debug, Clone)]
 pub struct Config {
+    /// Redis for the queue; `None` selects the embedded in-memory queue.
+    pub redis_url: Option<String>,
+    /// Namespace of the queue's Redis keys (the hash tag), so deployments can share a Redis.
+    pub queue_prefix: String,
     pub queue: QueueSettings,
     pub worker: WorkerSettings,
     /// Range from which each job's simulated download time is drawn, inclusive.
@@ -46,10 +50,6 @@ impl Config {
         let vars = Vars(&lookup);
         for (name, reason) in [
             (
-                "REDIS_URL",
-                "this build only has the in-memory queue (unset it)",
-            ),
-            (
                 "S3_ENDPOINT",
                 "this build only has local-directory storage (unset it)",
             ),
@@ -65,6 +65,28 @@ impl Config {
                 });
             }
         }
+
+        let redis_url = vars.get("REDIS_URL");
+        if let Some(url) = &redis_url {
+            redis::IntoConnectionInfo::into_connection_info(url.as_str()).map_err(|e| {
+                ConfigError::Invalid {
+                    name: "REDIS_URL",
+                    value: url.clone(),
+                    reason: format!("{e} (expected redis://[:password@]host[:port][/db])"),
+                }
+            })?;
+        }
+        let queue_prefix = vars.get("QUEUE_PREFIX").unwrap_or_else(|| "ferry".into());
+        vars.check(
+            "QUEUE_PREFIX",
+            &queue_prefix,
+            queue_prefix.len() <= 64
+                && !queue_prefix.is_empty()
+                && queue_prefix
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':')),
+            "use 1 to 64 letters, digits, '-', '_', '.' or ':'",
+        )?;
 
         let max_attempts: u32 = vars.parse("JOB_MAX_ATTEMPTS", 4)?;
         vars.check(
@@ -123,6 +145,8 @@ impl Config {
         let shutdown_grace_ms: u64 = vars.parse("SHUTDOWN_GRACE_MS", 10_000)?;
 
         Ok(Self {
+            redis_url,
+            queue_prefix,
             queue: QueueSettings {
                 max_attempts,
                 retry_backoff_base: Duration::from_millis(retry_backoff_base_ms),
@@ -268,7 +292,18 @@ mod tests {
 
     #[test]
     fn backends_this_build_lacks_are_refused_loudly() {
-        let error = config(&[("REDIS_URL", "redis://127.0.0.1")]).unwrap_err();
-        assert!(error.to_string().contains("REDIS_URL"));
+        let error = config(&[("S3_ENDPOINT", "http://127.0.0.1:9000")]).unwrap_err();
+        assert!(error.to_string().contains("S3_ENDPOINT"));
+    }
+
+    #[test]
+    fn redis_settings_are_validated() {
+        let c = config(&[("REDIS_URL", "redis://127.0.0.1:6379/2")]).unwrap();
+        assert_eq!(c.redis_url.as_deref(), Some("redis://127.0.0.1:6379/2"));
+        assert_eq!(c.queue_prefix, "ferry");
+        for (name, value) in [("REDIS_URL", "http://nope"), ("QUEUE_PREFIX", "a}b")] {
+            let error = config(&[(name, value)]).unwrap_err();
+            assert!(error.to_string().starts_with(name), "{error}");
+        }
     }
 }

@@ -18,6 +18,7 @@
 
 pub mod backoff;
 pub mod memory;
+pub mod redis;
 
 use app::api::{FileId, JobId, JobPhase, Timestamp};
 use async_trait::async_trait;

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod redis_server;
+
 use axum::{
     body::Body,
     http::{HeaderMap, Method, Request, StatusCode},

@@ -1,0 +1,33 @@
+-- KEYS: wait list, new job hash, idempotency key (unused without a key), wake-up list
+-- ARGV: prefix, job id, file ids, delay ms, max attempts, has idempotency key ('1'/'0'), key
+-- Returns {'created'|'existing', HGETALL...} or {'conflict'}.
+local prefix = ARGV[1]
+if ARGV[6] == '1' then
+  local existing = redis.call('GET', KEYS[3])
+  if existing then
+    local existing_key = prefix .. 'job:' .. existing
+    local files = redis.call('HGET', existing_key, 'fileIds')
+    if files then
+      if files ~= ARGV[3] then
+        return {'conflict'}
+      end
+      local reply = {'existing'}
+      for _, v in ipairs(record(existing_key)) do table.insert(reply, v) end
+      return reply
+    end
+  end
+end
+local now = now_ms()
+redis.call('HSET', KEYS[2], 'id', ARGV[2], 'fileIds', ARGV[3], 'delayMs', ARGV[4],
+  'phase', 'queued', 'progress', '0', 'attempt', '1', 'maxAttempts', ARGV[5], 'createdAt', int(now))
+if ARGV[6] == '1' then
+  redis.call('SET', KEYS[3], ARGV[2])
+  redis.call('HSET', KEYS[2], 'idem', ARGV[7])
+end
+redis.call('RPUSH', KEYS[1], ARGV[2])
+-- One wake-up per job for workers blocked on the list; capped so it cannot grow unbounded.
+redis.call('RPUSH', KEYS[4], ARGV[2])
+redis.call('LTRIM', KEYS[4], -1000, -1)
+local reply = {'created'}
+for _, v in ipairs(record(KEYS[2])) do table.insert(reply, v) end
+return reply

@@ -1,0 +1,442 @@
+//! The production queue: job records and queue state in Redis, every state change one Lua script.
+//!
+//! Key layout, all under the hash tag `{<QUEUE_PREFIX>}` so every key lives in one Redis Cluster
+//! slot (scripts declare their fixed keys and derive per-job keys from the same prefix):
+//!
+//! | key | type | holds |
+//! |---|---|---|
+//! | `{p}:job:<id>` | hash | the job record a status poll reads with one `HGETALL` |
+//! | `{p}:wait` | list | claimable job ids, oldest first (released and reclaimed jobs in front) |
+//! | `{p}:active` | sorted set | processing job ids by lease deadline (ms) |
+//! | `{p}:delayed` | sorted set | retrying job ids by next attempt time (ms) |
+//! | `{p}:idem:<key>` | string | the job an idempotency key created |
+//! | `{p}:wake` | list | one entry per enqueued job, popped by idle instances to wake up |
+//!
+//! Finished job records and their idempotency keys get a Redis expiry of `result_ttl`, so
+//! nothing grows without bound. Timestamps come from Redis' `TIME`.
+
+mod record;
+
+use super::{
+    backoff, new_lease_token, CancelOutcome, ClaimedJob, Enqueued, FailOutcome, JobQueue,
+    JobRecord, JobResult, Lease, NewJob, QueueError, QueueSettings,
+};
+use app::api::{JobId, Timestamp};
+use async_trait::async_trait;
+use redis::{aio::ConnectionManager, aio::ConnectionManagerConfig, Client, Script};
+use std::{collections::HashMap, future::Future, sync::Arc, time::Duration};
+use tokio::sync::Notify;
+
+/// No queue operation may wait longer than this on Redis: an API request must get its 503 fast.
+const OPERATION_TIMEOUT: Duration = Duration::from_secs(1);
+/// How long an idle instance blocks on the wake-up list before looking again.
+const WAKE_POLL: Duration = Duration::from_secs(1);
+
+macro_rules! script {
+    ($file:literal) => {
+        Script::new(concat!(
+            include_str!("prelude.lua"),
+            "\n",
+            include_str!($file)
+        ))
+    };
+}
+
+/// The Lua scripts, loaded once per process (redis-rs sends `EVALSHA`, loading on `NOSCRIPT`).
+struct Scripts {
+    enqueue: Script,
+    claim: Script,
+    renew: Script,
+    progress: Script,
+    complete: Script,
+    fail: Script,
+    release: Script,
+    cancel: Script,
+}
+
+impl Scripts {
+    fn load() -> Self {
+        Self {
+            enqueue: script!("enqueue.lua"),
+            claim: script!("claim.lua"),
+            renew: script!("renew.lua"),
+            progress: script!("progress.lua"),
+            complete: script!("complete.lua"),
+            fail: script!("fail.lua"),
+            release: script!("release.lua"),
+            cancel: script!("cancel.lua"),
+        }
+    }
+}
+
+/// Names of the queue's keys for one prefix.
+#[derive(Debug, Clone)]
+struct Keys {
+    /// `{<prefix>}:` — the braces are the Redis Cluster hash tag.
+    prefix: String,
+}
+
+impl Keys {
+    fn new(queue_prefix: &str) -> Self {
+        Self {
+            prefix: format!("{{{queue_prefix}}}:"),
+        }
+    }
+    fn job(&self, id: JobId) -> String {
+        format!("{}job:{id}", self.prefix)
+    }
+    fn wait(&self) -> String {
+        format!("{}wait", self.prefix)
+    }
+    fn active(&self) -> String {
+        format!("{}active", self.prefix)
+    }
+    fn delayed(&self) -> String {
+        format!("{}delayed", self.prefix)
+    }
+    fn wake(&self) -> String {
+        format!("{}wake", self.prefix)
+    }
+    fn idempotency(&self, key: &str) -> String {
+        format!("{}idem:{key}", self.prefix)
+    }
+}
+
+/// [`JobQueue`] on Redis.
+pub struct RedisQueue {
+    settings: QueueSettings,
+    keys: Keys,
+    scripts: Scripts,
+    /// Multiplexed connection for every operation; reconnects by itself with backoff.
+    connection: ConnectionManager,
+    /// A second connection, only for the blocking pop on the wake-up list (a blocking command
+    /// would stall every other request on the multiplexed connection).
+    blocking: tokio::sync::Mutex<ConnectionManager>,
+    /// Wakes this process' idle workers at once when it enqueues a job itself.
+    work_available: Arc<Notify>,
+}
+
+fn unavailable(error: impl std::fmt::Display) -> QueueError {
+    QueueError::Unavailable(error.to_string())
+}
+
+fn millis(d: Duration) -> u64 {
+    d.as_millis().min(u128::from(u64::MAX)) as u64
+}
+
+/// Runs a Redis operation with the operation timeout, mapping every failure to `Unavailable`.
+async fn bounded<T>(
+    operation: impl Future<Output = redis::RedisResult<T>>,
+) -> Result<T, QueueError> {
+    match tokio::time::timeout(OPERATION_TIMEOUT, operation).await {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(error)) => Err(unavailable(error)),
+        Err(_) => Err(unavailable("Redis did not answer in time")),
+    }
+}
+
+impl RedisQueue {
+    /// Connects lazily to `url`: the server starts even while Redis is down, answers 503 until
+    /// it is reachable, and recovers by itself.
+    pub fn connect(
+        url: &str,
+        queue_prefix: &str,
+        settings: QueueSettings,
+    ) -> Result<Self, QueueError> {
+        let client = Client::open(url).map_err(unavailable)?;
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(OPERATION_TIMEOUT))
+            .set_response_timeout(Some(OPERATION_TIMEOUT))
+            .set_min_delay(Duration::from_millis(100))
+            .set_max_delay(Duration::from_secs(2));
+        let connection = ConnectionManager::new_lazy_with_config(client.clone(), config.clone())
+            .map_err(unavailable)?;
+        // The blocking pop waits up to WAKE_POLL; give its responses that much more time.
+        let blocking_config = config.set_response_timeout(Some(OPERATION_TIMEOUT + WAKE_POLL));
+        let blocking = ConnectionManager::new_lazy_with_config(client, blocking_config)
+            .map_err(unavailable)?;
+        Ok(Self {
+            settings,
+            keys: Keys::new(queue_prefix),
+            scripts: Scripts::load(),
+            connection,
+            blocking: tokio::sync::Mutex::new(blocking),
+            work_available: Arc::new(Notify::new()),
+        })
+    }
+
+    /// Redis' eviction policy. Anything but `noeviction` can silently drop job records under
+    /// memory pressure, which is why start-up warns about it.
+    pub async fn eviction_policy(&self) -> Result<String, QueueError> {
+        let mut connection = self.connection.clone();
+        let reply: Vec<String> = bounded(
+            redis::cmd("CONFIG")
+                .arg("GET")
+                .arg("maxmemory-policy")
+                .query_async(&mut connection),
+        )
+        .await?;
+        Ok(reply.get(1).cloned().unwrap_or_default())
+    }
+
+    fn lease_ms(&self) -> u64 {
+        millis(self.settings.lease_ttl)
+    }
+
+    fn retention_ms(&self) -> u64 {
+        millis(self.settings.result_ttl).max(1)
+    }
+
+    /// Runs a fencing script that answers `ok` or `lost`.
+    async fn fenced(
+        &self,
+        lease: &Lease,
+        invocation: redis::ScriptInvocation<'_>,
+    ) -> Result<(), QueueError> {
+        let mut connection = self.connection.clone();
+        let reply: String = bounded(invocation.invoke_async(&mut connection)).await?;
+        match reply.as_str() {
+            "ok" => Ok(()),
+            _ => Err(QueueError::LeaseLost(lease.job_id)),
+        }
+    }
+}
+
+#[async_trait]
+impl JobQueue for RedisQueue {
+    fn describe(&self) -> String {
+        format!("redis (keys {}*)", self.keys.prefix)
+    }
+
+    async fn enqueue(
+        &self,
+        job: NewJob,
+        idempotency_key: Option<&str>,
+    ) -> Result<Enqueued, QueueError> {
+        let id = JobId::generate();
+        let mut connection = self.connection.clone();
+        let reply: Vec<String> = bounded(
+            self.scripts
+                .enqueue
+                .key(self.keys.wait())
+                .key(self.keys.job(id))
+                .key(self.keys.idempotency(idempotency_key.unwrap_or_default()))
+                .key(self.keys.wake())
+                .arg(&self.keys.prefix)
+                .arg(id.to_string())
+                .arg(record::file_ids_field(&job.file_ids))
+                .arg(job.delay_ms)
+                .arg(self.settings.max_attempts)
+                .arg(if idempotency_key.is_some() { "1" } else { "0" })
+                .arg(idempotency_key.unwrap_or_default())
+                .invoke_async(&mut connection),
+        )
+        .await?;
+        let (outcome, fields) = reply
+            .split_first()
+            .ok_or_else(|| unavailable("empty reply"))?;
+        let created = match outcome.as_str() {
+            "created" => true,
+            "existing" => false,
+            "conflict" => return Err(QueueError::IdempotencyConflict),
+            other => return Err(unavailable(format!("unexpected enqueue reply {other:?}"))),
+        };
+        if created {
+            self.work_available.notify_one();
+        }
+        Ok(Enqueued {
+            record: record::parse(&record::pairs(fields)).map_err(unavailable)?,
+            created,
+        })
+    }
+
+    async fn claim(&self, _worker: &str, max: usize) -> Result<Vec<ClaimedJob>, QueueError> {
+        let mut invocation = self.scripts.claim.prepare_invoke();
+        invocation
+            .key(self.keys.wait())
+            .key(self.keys.active())
+            .key(self.keys.delayed())
+            .arg(&self.keys.prefix)
+            .arg(self.lease_ms())
+            .arg(self.retention_ms())
+            .arg(max);
+        for _ in 0..max {
+            invocation.arg(new_lease_token());
+        }
+        let mut connection = self.connection.clone();
+        let reply: Vec<String> = bounded(invocation.invoke_async(&mut connection)).await?;
+        reply
+            .chunks(6)
+            .map(|job| record::claimed(job).map_err(unavailable))
+            .collect()
+    }
+
+    async fn renew(&self, leases: &[Lease]) -> Result<Vec<JobId>, QueueError> {
+        if leases.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut invocation = self.scripts.renew.prepare_invoke();
+        invocation
+            .key(self.keys.active())
+            .arg(&self.keys.prefix)
+            .arg(self.lease_ms());
+        for lease in leases {
+            invocation.arg(lease.job_id.to_string()).arg(&lease.token);
+        }
+        let mut connection = self.connection.clone();
+        let lost: Vec<String> = bounded(invocation.invoke_async(&mut connection)).await?;
+        lost.iter()
+            .map(|id| id.parse().map_err(unavailable))
+            .collect()
+    }
+
+    async fn progress(&self, lease: &Lease, percent: u8) -> Result<(), QueueError> {
+        let mut invocation = self.scripts.progress.prepare_invoke();
+        invocation
+            .key(self.keys.job(lease.job_id))
+            .key(self.keys.active())
+            .arg(lease.job_id.to_string())
+            .arg(&lease.token)
+            .arg(percent.min(100))
+            .arg(self.lease_ms());
+        self.fenced(lease, invocation).await
+    }
+
+    async fn complete(&self, lease: &Lease, result: JobResult) -> Result<(), QueueError> {
+        let mut invocation = self.scripts.complete.prepare_invoke();
+        invocation
+            .key(self.keys.job(lease.job_id))
+            .key(self.keys.active())
+            .arg(&self.keys.prefix)
+            .arg(lease.job_id.to_string())
+            .arg(&lease.token)
+            .arg(&result.key)
+            .arg(result.size)
+            .arg(self.retention_ms());
+        self.fenced(lease, invocation).await
+    }
+
+    async fn fail(&self, lease: &Lease, error: &str) -> Result<FailOutcome, QueueError> {
+        let mut connection = self.connection.clone();
+        let reply: Vec<String> = bounded(
+            self.scripts
+                .fail
+                .key(self.keys.job(lease.job_id))
+                .key(self.keys.active())
+                .key(self.keys.delayed())
+                .arg(&self.keys.prefix)
+                .arg(lease.job_id.to_string())
+                .arg(&lease.token)
+                .arg(error)
+                .arg(millis(self.settings.retry_backoff_base))
+                .arg(millis(backoff::MAX_RETRY_BACKOFF))
+                .arg(rand::random_range(-1.0..=1.0f64))
+                .arg(self.retention_ms())
+                .invoke_async(&mut connection),
+        )
+        .await?;
+        match reply.as_slice() {
+            [outcome] if outcome == "failed" => Ok(FailOutcome::Failed),
+            [outcome, attempt, next] if outcome == "retrying" => Ok(FailOutcome::Retrying {
+                attempt: attempt.parse().map_err(unavailable)?,
+                next_attempt_at: Timestamp::from_unix_millis(next.parse().map_err(unavailable)?),
+            }),
+            _ => Err(QueueError::LeaseLost(lease.job_id)),
+        }
+    }
+
+    async fn release(&self, lease: &Lease) -> Result<(), QueueError> {
+        let mut invocation = self.scripts.release.prepare_invoke();
+        invocation
+            .key(self.keys.job(lease.job_id))
+            .key(self.keys.active())
+            .key(self.keys.wait())
+            .arg(lease.job_id.to_string())
+            .arg(&lease.token);
+        self.fenced(lease, invocation).await?;
+        self.work_available.notify_one();
+        Ok(())
+    }
+
+    async fn cancel(&self, job_id: JobId) -> Result<CancelOutcome, QueueError> {
+        let mut connection = self.connection.clone();
+        let reply: String = bounded(
+            self.scripts
+                .cancel
+                .key(self.keys.job(job_id))
+                .key(self.keys.wait())
+                .key(self.keys.active())
+                .key(self.keys.delayed())
+                .arg(&self.keys.prefix)
+                .arg(job_id.to_string())
+                .arg(self.retention_ms())
+                .invoke_async(&mut connection),
+        )
+        .await?;
+        match (reply.as_str(), reply.strip_prefix("finished:")) {
+            ("ok", _) => Ok(CancelOutcome::Cancelled),
+            ("not_found", _) => Ok(CancelOutcome::NotFound),
+            (_, Some(phase)) => Ok(CancelOutcome::AlreadyFinished(
+                record::phase(phase).map_err(unavailable)?,
+            )),
+            (other, None) => Err(unavailable(format!("unexpected cancel reply {other:?}"))),
+        }
+    }
+
+    async fn status(&self, job_id: JobId) -> Result<Option<JobRecord>, QueueError> {
+        let mut connection = self.connection.clone();
+        let fields: HashMap<String, String> = bounded(
+            redis::cmd("HGETALL")
+                .arg(self.keys.job(job_id))
+                .query_async(&mut connection),
+        )
+        .await?;
+        if fields.is_empty() {
+            return Ok(None);
+        }
+        record::parse(&fields).map(Some).map_err(unavailable)
+    }
+
+    async fn wait_for_work(&self, max_wait: Duration) {
+        let local = self.work_available.notified();
+        // One idle worker per process blocks on the shared wake-up list; the others wait for
+        // it (or a local enqueue) to notify them.
+        let remote = async {
+            let Ok(mut connection) = self.blocking.try_lock() else {
+                return std::future::pending().await;
+            };
+            let popped: redis::RedisResult<Option<(String, String)>> = redis::cmd("BLPOP")
+                .arg(self.keys.wake())
+                .arg(max_wait.min(WAKE_POLL).as_secs_f64())
+                .query_async(&mut *connection)
+                .await;
+            match popped {
+                Ok(Some(_)) => self.work_available.notify_waiters(),
+                Ok(None) => {}
+                // Redis is down: do not spin; the claim that follows reports the outage.
+                Err(_) => tokio::time::sleep(max_wait).await,
+            }
+        };
+        let _ = tokio::time::timeout(max_wait, async {
+            tokio::select! {
+                _ = local => {}
+                _ = remote => {}
+            }
+        })
+        .await;
+    }
+
+    async fn ping(&self) -> Result<(), QueueError> {
+        let mut connection = self.connection.clone();
+        let _: String = bounded(redis::cmd("PING").query_async(&mut connection)).await?;
+        Ok(())
+    }
+}
+
+impl std::fmt::Debug for RedisQueue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisQueue")
+            .field("keys", &self.keys)
+            .finish()
+    }
+}

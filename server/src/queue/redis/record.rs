@@ -1,0 +1,159 @@
+//! The job hash in Redis, field by field, and its conversion to [`JobRecord`].
+//!
+//! Field names match the API's JSON names where there is one; numbers are decimal strings and
+//! timestamps milliseconds since the Unix epoch (from Redis' clock).
+
+use crate::queue::{ClaimedJob, JobRecord, JobResult, Lease};
+use app::api::{FileId, JobPhase, Timestamp};
+use std::{collections::HashMap, str::FromStr};
+
+/// A job hash that does not have the shape the scripts write.
+#[derive(Debug, thiserror::Error)]
+#[error("corrupt job record: {0}")]
+pub struct RecordError(String);
+
+/// File ids as stored: comma-separated, in request order (also what idempotency compares).
+pub fn file_ids_field(ids: &[FileId]) -> String {
+    ids.iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+fn file_ids(field: &str) -> Result<Vec<FileId>, RecordError> {
+    field
+        .split(',')
+        .map(|raw| {
+            raw.parse::<u64>()
+                .ok()
+                .and_then(|n| FileId::new(n).ok())
+                .ok_or_else(|| RecordError(format!("file id {raw:?}")))
+        })
+        .collect()
+}
+
+/// `HGETALL`'s flat reply as a map.
+pub fn pairs(flat: &[String]) -> HashMap<String, String> {
+    flat.chunks(2)
+        .filter_map(|pair| match pair {
+            [name, value] => Some((name.clone(), value.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The phase as stored (the API's spelling).
+pub fn phase(name: &str) -> Result<JobPhase, RecordError> {
+    Ok(match name {
+        "queued" => JobPhase::Queued,
+        "processing" => JobPhase::Processing,
+        "retrying" => JobPhase::Retrying,
+        "completed" => JobPhase::Completed,
+        "failed" => JobPhase::Failed,
+        "cancelled" => JobPhase::Cancelled,
+        other => return Err(RecordError(format!("phase {other:?}"))),
+    })
+}
+
+fn number<T: FromStr>(value: &str, name: &str) -> Result<T, RecordError> {
+    value
+        .parse()
+        .map_err(|_| RecordError(format!("{name} = {value:?}")))
+}
+
+/// Reads a whole job record.
+pub fn parse(fields: &HashMap<String, String>) -> Result<JobRecord, RecordError> {
+    let required = |name: &str| {
+        fields
+            .get(name)
+            .map(String::as_str)
+            .ok_or_else(|| RecordError(format!("missing {name}")))
+    };
+    let timestamp = |name: &str| -> Result<Option<Timestamp>, RecordError> {
+        fields
+            .get(name)
+            .map(|v| number(v, name).map(Timestamp::from_unix_millis))
+            .transpose()
+    };
+    let result = match (fields.get("resultKey"), fields.get("resultSize")) {
+        (Some(key), Some(size)) => Some(JobResult {
+            key: key.clone(),
+            size: number(size, "resultSize")?,
+        }),
+        _ => None,
+    };
+    Ok(JobRecord {
+        id: number(required("id")?, "id")?,
+        file_ids: file_ids(required("fileIds")?)?,
+        delay_ms: number(required("delayMs")?, "delayMs")?,
+        phase: phase(required("phase")?)?,
+        progress: number(required("progress")?, "progress")?,
+        attempt: number(required("attempt")?, "attempt")?,
+        max_attempts: number(required("maxAttempts")?, "maxAttempts")?,
+        created_at: Timestamp::from_unix_millis(number(required("createdAt")?, "createdAt")?),
+        started_at: timestamp("startedAt")?,
+        error: fields.get("error").cloned(),
+        next_attempt_at: timestamp("nextAttemptAt")?,
+        finished_at: timestamp("finishedAt")?,
+        result,
+    })
+}
+
+/// One job of the claim script's reply: id, token, file ids, delay, attempt, max attempts.
+pub fn claimed(reply: &[String]) -> Result<ClaimedJob, RecordError> {
+    match reply {
+        [id, token, ids, delay_ms, attempt, max_attempts] => Ok(ClaimedJob {
+            lease: Lease {
+                job_id: number(id, "id")?,
+                token: token.clone(),
+            },
+            file_ids: file_ids(ids)?,
+            delay_ms: number(delay_ms, "delayMs")?,
+            attempt: number(attempt, "attempt")?,
+            max_attempts: number(max_attempts, "maxAttempts")?,
+        }),
+        other => Err(RecordError(format!("claim reply {other:?}"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_ids_round_trip_through_their_field() {
+        let ids = vec![FileId::new(12345).unwrap(), FileId::new(23456).unwrap()];
+        assert_eq!(file_ids_field(&ids), "12345,23456");
+        assert_eq!(file_ids("12345,23456").unwrap(), ids);
+        assert!(file_ids("12345,x").is_err());
+    }
+
+    #[test]
+    fn a_stored_record_parses() {
+        let flat: Vec<String> = [
+            ("id", "01HQ3Z8M5X7Y9A2B4C6D8E0F1G"),
+            ("fileIds", "12345"),
+            ("delayMs", "1000"),
+            ("phase", "completed"),
+            ("progress", "100"),
+            ("attempt", "2"),
+            ("maxAttempts", "4"),
+            ("createdAt", "1700000000000"),
+            ("finishedAt", "1700000005000"),
+            ("resultKey", "downloads/12345.zip"),
+            ("resultSize", "42"),
+        ]
+        .iter()
+        .flat_map(|(k, v)| [k.to_string(), v.to_string()])
+        .collect();
+        let record = parse(&pairs(&flat)).unwrap();
+        assert_eq!(record.phase, JobPhase::Completed);
+        assert_eq!(record.attempt, 2);
+        assert_eq!(record.started_at, None);
+        assert_eq!(
+            record.finished_at,
+            Some(Timestamp::from_unix_millis(1_700_000_005_000))
+        );
+        assert_eq!(record.result.unwrap().size, 42);
+    }
+}
