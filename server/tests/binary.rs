@@ -39,38 +39,56 @@ impl Drop for RunningServer {
     }
 }
 
-/// Streams the child's log lines to a channel so the test can wait for specific ones.
-fn log_lines(child: &mut Child) -> mpsc::Receiver<String> {
-    let stderr = child.stderr.take().expect("stderr is piped");
-    let (sender, receiver) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if sender.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    receiver
+/// The child's log lines, read on a thread. Each wait consumes the first matching line not yet
+/// consumed, wherever it came in the log, so the order of waits need not match the log's.
+struct Log {
+    lines: mpsc::Receiver<String>,
+    seen: Vec<(String, bool)>,
 }
 
-fn wait_for_line(lines: &mpsc::Receiver<String>, needle: &str) -> String {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match lines.recv_timeout(left) {
-            Ok(line) if line.contains(needle) => return line,
-            Ok(_) => {}
-            Err(_) => panic!("no log line containing {needle:?}"),
+impl Log {
+    fn of(child: &mut Child) -> Self {
+        let stderr = child.stderr.take().expect("stderr is piped");
+        let (sender, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if sender.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Self {
+            lines,
+            seen: Vec::new(),
+        }
+    }
+
+    fn wait_for(&mut self, needle: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some((line, consumed)) = self
+                .seen
+                .iter_mut()
+                .find(|(line, consumed)| !*consumed && line.contains(needle))
+            {
+                *consumed = true;
+                return line.clone();
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => self.seen.push((line, false)),
+                Err(_) => panic!("no log line containing {needle:?}; log: {:#?}", self.seen),
+            }
         }
     }
 }
 
 /// A minimal HTTP/1.1 exchange, so the test needs no HTTP client crate.
-fn post_json(addr: &str, path: &str, body: &str) -> (u16, String) {
+fn http(addr: &str, method: &str, path: &str, body: &str) -> (u16, String) {
     let mut stream = TcpStream::connect(addr).unwrap();
     write!(
         stream,
-        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\
          Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
         body.len()
     )
@@ -84,6 +102,53 @@ fn post_json(addr: &str, path: &str, body: &str) -> (u16, String) {
         .unwrap_or_default()
         .to_owned();
     (status, body)
+}
+
+fn post_json(addr: &str, path: &str, body: &str) -> (u16, String) {
+    http(addr, "POST", path, body)
+}
+
+/// Starts the binary and waits until it listens; returns it, its log and its address.
+fn start(storage: &std::path::Path, extra: &[(&str, &str)]) -> (RunningServer, Log, String) {
+    let mut server = RunningServer(
+        server_command(storage, extra)
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut log = Log::of(&mut server.0);
+    let listening = log.wait_for("listening");
+    let addr = listening
+        .split("addr=")
+        .nth(1)
+        .expect("the log names the address")
+        .trim()
+        .to_owned();
+    (server, log, addr)
+}
+
+fn job_id_of(initiate_body: &str) -> String {
+    let value: serde_json::Value = serde_json::from_str(initiate_body).unwrap();
+    value["jobId"].as_str().unwrap().to_owned()
+}
+
+fn wait_until_completed(addr: &str, job_id: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (status, body) = http(addr, "GET", &format!("/v1/download/status/{job_id}"), "");
+        if status == 200 && body.contains("\"status\":\"completed\"") {
+            return;
+        }
+        assert!(Instant::now() < deadline, "not completed: {status} {body}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn redis_env() -> (String, String) {
+    let url =
+        std::env::var("FERRY_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+    let prefix = format!("ferry-test-{}", app::api::JobId::generate());
+    (url, prefix)
 }
 
 #[test]
@@ -103,32 +168,19 @@ fn a_bad_value_stops_the_server_with_a_message_naming_it() {
 #[test]
 fn sigterm_releases_running_jobs_and_exits_cleanly() {
     let storage = tempfile::tempdir().unwrap();
-    let mut server = RunningServer(
-        server_command(
-            storage.path(),
-            &[
-                ("DOWNLOAD_DELAY_MIN_MS", "60000"),
-                ("DOWNLOAD_DELAY_MAX_MS", "60000"),
-                ("SHUTDOWN_GRACE_MS", "5000"),
-            ],
-        )
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap(),
+    let (mut server, mut lines, addr) = start(
+        storage.path(),
+        &[
+            ("DOWNLOAD_DELAY_MIN_MS", "60000"),
+            ("DOWNLOAD_DELAY_MAX_MS", "60000"),
+            ("SHUTDOWN_GRACE_MS", "5000"),
+        ],
     );
     let child = &mut server.0;
-    let lines = log_lines(child);
-    let listening = wait_for_line(&lines, "listening");
-    let addr = listening
-        .split("addr=")
-        .nth(1)
-        .expect("the log names the address")
-        .trim()
-        .to_owned();
 
     let (status, body) = post_json(&addr, "/v1/download/initiate", r#"{"file_id": 12345}"#);
     assert_eq!(status, 202, "{body}");
-    wait_for_line(&lines, "job started");
+    lines.wait_for("job started");
 
     let stopped_at = Instant::now();
     let kill = Command::new("kill")
@@ -136,8 +188,8 @@ fn sigterm_releases_running_jobs_and_exits_cleanly() {
         .status()
         .unwrap();
     assert!(kill.success());
-    wait_for_line(&lines, "received SIGTERM");
-    wait_for_line(&lines, "job released for another worker");
+    lines.wait_for("received SIGTERM");
+    lines.wait_for("job released for another worker");
     let exit = loop {
         if let Some(exit) = child.try_wait().unwrap() {
             break exit;
@@ -149,4 +201,94 @@ fn sigterm_releases_running_jobs_and_exits_cleanly() {
         std::thread::sleep(Duration::from_millis(20));
     };
     assert!(exit.success(), "{exit:?}");
+}
+
+#[test]
+fn a_killed_instance_s_job_runs_on_another_once_its_lease_expires() {
+    let storage = tempfile::tempdir().unwrap();
+    let (url, prefix) = redis_env();
+    let settings = [
+        ("REDIS_URL", url.as_str()),
+        ("QUEUE_PREFIX", prefix.as_str()),
+        ("LEASE_TTL_MS", "5000"),
+        ("DOWNLOAD_DELAY_MIN_MS", "2000"),
+        ("DOWNLOAD_DELAY_MAX_MS", "2000"),
+        ("WORKER_CONCURRENCY", "1"),
+    ];
+    let (mut first, mut first_log, first_addr) = start(storage.path(), &settings);
+    let (status, body) = post_json(
+        &first_addr,
+        "/v1/download/initiate",
+        r#"{"file_id": 12345}"#,
+    );
+    assert_eq!(status, 202, "{body}");
+    let job_id = job_id_of(&body);
+    first_log.wait_for("job started");
+
+    first.0.kill().unwrap(); // SIGKILL: no chance to release anything
+    first.0.wait().unwrap();
+    let killed_at = Instant::now();
+
+    let (_second, mut second_log, second_addr) = start(storage.path(), &settings);
+    let rerun = second_log.wait_for(&format!("job started job_id={job_id} attempt=2"));
+    let recovery = killed_at.elapsed();
+    eprintln!("SIGKILL to the job running again: {recovery:?} (LEASE_TTL_MS=5000): {rerun}");
+    assert!(
+        recovery >= Duration::from_millis(4_000),
+        "not before the lease expired"
+    );
+    assert!(
+        recovery <= Duration::from_millis(7_000),
+        "soon after the lease expired"
+    );
+    wait_until_completed(&second_addr, &job_id);
+}
+
+#[test]
+fn sigterm_hands_running_jobs_to_the_next_instance_at_once() {
+    let storage = tempfile::tempdir().unwrap();
+    let (url, prefix) = redis_env();
+    let settings = [
+        ("REDIS_URL", url.as_str()),
+        ("QUEUE_PREFIX", prefix.as_str()),
+        ("LEASE_TTL_MS", "30000"),
+        ("DOWNLOAD_DELAY_MIN_MS", "2000"),
+        ("DOWNLOAD_DELAY_MAX_MS", "2000"),
+        ("WORKER_CONCURRENCY", "2"),
+    ];
+    let (mut first, mut first_log, first_addr) = start(storage.path(), &settings);
+    let mut jobs = Vec::new();
+    for file_id in [12345, 23456] {
+        let (status, body) = post_json(
+            &first_addr,
+            "/v1/download/initiate",
+            &format!(r#"{{"file_id": {file_id}}}"#),
+        );
+        assert_eq!(status, 202, "{body}");
+        jobs.push(job_id_of(&body));
+    }
+    first_log.wait_for("job started");
+    first_log.wait_for("job started");
+    Command::new("kill")
+        .args(["-TERM", &first.0.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(first.0.wait().unwrap().success());
+    let stopped_at = Instant::now();
+
+    let (_second, mut second_log, second_addr) = start(storage.path(), &settings);
+    for _ in &jobs {
+        let line = second_log.wait_for("job started");
+        assert!(
+            line.contains("attempt=1"),
+            "a release uses no attempt: {line}"
+        );
+    }
+    assert!(
+        stopped_at.elapsed() < Duration::from_secs(10),
+        "picked up long before the 30 s lease would expire"
+    );
+    for job_id in &jobs {
+        wait_until_completed(&second_addr, job_id);
+    }
 }

@@ -18,3 +18,82 @@ async fn redis_queue(settings: QueueSettings) -> Arc<dyn JobQueue> {
 }
 
 queue_conformance::suite!(redis_queue);
+
+/// Keys under `prefix`, found with SCAN (never KEYS on a shared server).
+async fn keys_under(prefix: &str) -> Vec<String> {
+    let client = redis::Client::open(redis_url()).unwrap();
+    let mut connection = client.get_multiplexed_async_connection().await.unwrap();
+    let mut keys = Vec::new();
+    let mut cursor: u64 = 0;
+    loop {
+        let (next, batch): (u64, Vec<String>) = redis::cmd("SCAN")
+            .arg(cursor)
+            .arg("MATCH")
+            .arg(format!("{{{prefix}}}:*"))
+            .arg("COUNT")
+            .arg(1000)
+            .query_async(&mut connection)
+            .await
+            .unwrap();
+        keys.extend(batch);
+        if next == 0 {
+            return keys;
+        }
+        cursor = next;
+    }
+}
+
+#[tokio::test]
+async fn finished_jobs_leave_no_keys_behind_after_retention() {
+    let prefix = format!("ferry-test-{}", JobId::generate());
+    let queue = RedisQueue::connect(
+        &redis_url(),
+        &prefix,
+        QueueSettings {
+            result_ttl: std::time::Duration::from_secs(1),
+            ..queue_conformance::fast_settings()
+        },
+    )
+    .unwrap();
+    for n in 0..200u64 {
+        let job = ferry_server::queue::NewJob {
+            file_ids: vec![app::api::FileId::new(40_000 + n).unwrap()],
+            delay_ms: 0,
+        };
+        queue.enqueue(job, Some(&format!("key-{n}"))).await.unwrap();
+    }
+    loop {
+        let batch = queue.claim("w", 50).await.unwrap();
+        if batch.is_empty() {
+            break;
+        }
+        for claimed in batch {
+            let result = ferry_server::queue::JobResult {
+                key: "downloads/x.zip".into(),
+                size: 1,
+            };
+            queue.complete(&claimed.lease, result).await.unwrap();
+        }
+    }
+    assert!(
+        keys_under(&prefix).await.len() >= 400,
+        "200 records and 200 idempotency keys"
+    );
+
+    // Redis expires keys actively within moments of their deadline; allow a few seconds.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let left = keys_under(&prefix).await;
+        // Only the bounded wake-up list may remain.
+        if left.iter().all(|k| k.ends_with(":wake")) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{} keys left after retention, e.g. {:?}",
+            left.len(),
+            left.first()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+}

@@ -176,6 +176,40 @@ pub async fn each_job_is_claimed_by_exactly_one_worker(make: impl MakeQueue) {
     assert_eq!(seen.into_iter().collect::<HashSet<_>>(), expected);
 }
 
+pub async fn racing_workers_complete_every_job_exactly_once(make: impl MakeQueue) {
+    let queue = make
+        .make(QueueSettings {
+            lease_ttl: Duration::from_secs(30),
+            ..fast_settings()
+        })
+        .await;
+    let mut expected = HashSet::new();
+    for n in 0..500 {
+        expected.insert(enqueue(&queue, 20_000 + n).await);
+    }
+    let workers = (0..4).map(|w| {
+        let queue = queue.clone();
+        tokio::spawn(async move {
+            let mut completed = Vec::new();
+            while let Some(job) = claim_one(&queue, &format!("w{w}")).await {
+                queue.progress(&job.lease, 50).await.unwrap();
+                queue.complete(&job.lease, result()).await.unwrap();
+                completed.push(job.lease.job_id);
+            }
+            completed
+        })
+    });
+    let mut completed = Vec::new();
+    for worker in workers.collect::<Vec<_>>() {
+        completed.extend(worker.await.unwrap());
+    }
+    assert_eq!(completed.len(), 500, "no job was handed to two workers");
+    assert_eq!(completed.iter().copied().collect::<HashSet<_>>(), expected);
+    for job_id in expected {
+        assert_eq!(phase(&queue, job_id).await, Some(JobPhase::Completed));
+    }
+}
+
 pub async fn progress_from_the_lease_holder_is_visible(make: impl MakeQueue) {
     let queue = make.make(fast_settings()).await;
     let job_id = enqueue(&queue, 12345).await;
@@ -535,6 +569,7 @@ macro_rules! suite {
             unknown_jobs_have_no_status,
             jobs_are_claimed_oldest_first,
             each_job_is_claimed_by_exactly_one_worker,
+            racing_workers_complete_every_job_exactly_once,
             progress_from_the_lease_holder_is_visible,
             lease_expiry_hands_the_job_to_another_claimer,
             a_stale_lease_cannot_write_progress_or_complete,
