@@ -1,6 +1,9 @@
 //! The server binary as an operator runs it: configuration errors stop it with a message, and
 //! SIGTERM releases running jobs before it exits.
 
+mod common;
+
+use common::redis_server::RedisServer;
 use std::{
     io::{BufRead, BufReader, Read, Write},
     net::TcpStream,
@@ -291,4 +294,28 @@ fn sigterm_hands_running_jobs_to_the_next_instance_at_once() {
     for job_id in &jobs {
         wait_until_completed(&second_addr, job_id);
     }
+}
+
+#[test]
+fn start_up_warns_when_redis_may_evict_job_records() {
+    let redis = RedisServer::start();
+    let set = Command::new("redis-cli")
+        .args([
+            "-u",
+            &redis.url(),
+            "config",
+            "set",
+            "maxmemory-policy",
+            "allkeys-lru",
+        ])
+        .output()
+        .unwrap();
+    assert!(set.status.success());
+    let storage = tempfile::tempdir().unwrap();
+    let (_server, mut log, _) = start(storage.path(), &[("REDIS_URL", &redis.url())]);
+    let warning = log.wait_for("maxmemory-policy is not noeviction");
+    assert!(
+        warning.contains("WARN") && warning.contains("allkeys-lru"),
+        "{warning}"
+    );
 }
