@@ -345,6 +345,24 @@ pub struct CancelResponse {
     pub status: JobPhase,
 }
 
+/// Body of `POST /v1/download/check`: is this file's archive already in storage?
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckRequest {
+    pub file_id: FileId,
+}
+
+/// `200` body of `POST /v1/download/check` (field names as the service we replace spelled them).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckResponse {
+    pub file_id: FileId,
+    pub available: bool,
+    /// The storage key, when the archive exists.
+    #[serde(rename = "s3Key")]
+    pub s3_key: Option<String>,
+    /// Archive size in bytes, when it exists.
+    pub size: Option<u64>,
+}
+
 /// Overall verdict of `GET /health`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -603,6 +621,22 @@ mod tests {
         ] {
             assert_eq!(serde_json::to_value(phase).unwrap(), phase.as_str());
         }
+    }
+
+    #[test]
+    fn check_bodies_match_the_contract() {
+        let request: CheckRequest = serde_json::from_value(json!({"file_id": 12345})).unwrap();
+        assert_eq!(request.file_id, FileId(12345));
+        let response = CheckResponse {
+            file_id: FileId(12345),
+            available: true,
+            s3_key: Some("downloads/12345.zip".into()),
+            size: Some(7),
+        };
+        assert_eq!(
+            serde_json::to_value(response).unwrap(),
+            json!({"file_id": 12345, "available": true, "s3Key": "downloads/12345.zip", "size": 7})
+        );
     }
 
     #[test]

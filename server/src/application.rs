@@ -5,7 +5,7 @@ use crate::{
     config::Config,
     http::{self, AppState},
     queue::{memory::MemoryQueue, redis::RedisQueue, JobQueue, QueueError},
-    storage::{local::LocalStore, ResultStore, StorageError},
+    storage::{local::LocalStore, s3::S3Store, ResultStore, StorageError},
     worker::{WorkerContext, WorkerPool},
 };
 use axum::Router;
@@ -26,6 +26,29 @@ pub enum StartupError {
         addr: SocketAddr,
         source: std::io::Error,
     },
+}
+
+/// The result store the configuration asks for: S3 when configured, else the local directory
+/// (returned a second time, typed, because Ferry itself serves its links).
+async fn open_store(
+    config: &Config,
+) -> Result<(Arc<dyn ResultStore>, Option<Arc<LocalStore>>), StorageError> {
+    if let Some(s3) = &config.s3 {
+        let store = S3Store::connect(s3).await;
+        // S3 may be down at start-up: health reports it and uploads retry, so only warn.
+        if let Err(error) = store.ensure_bucket().await {
+            tracing::warn!(%error, bucket = %s3.bucket, "cannot verify or create the bucket yet");
+        }
+        return Ok((Arc::new(store), None));
+    }
+    let local = Arc::new(
+        LocalStore::open(
+            config.local_storage_dir.clone(),
+            config.local_storage_secret.as_deref(),
+        )
+        .await?,
+    );
+    Ok((local.clone(), Some(local)))
 }
 
 /// The queue the configuration asks for: Redis when `REDIS_URL` is set, else in memory.
@@ -92,14 +115,7 @@ impl Application {
         leptos_options: LeptosOptions,
     ) -> Result<Self, StartupError> {
         let queue = open_queue(&config)?;
-        let local = Arc::new(
-            LocalStore::open(
-                config.local_storage_dir.clone(),
-                config.local_storage_secret.as_deref(),
-            )
-            .await?,
-        );
-        let store: Arc<dyn ResultStore> = local.clone();
+        let (store, local) = open_store(&config).await?;
         tracing::info!(
             queue = %queue.describe(),
             storage = %store.describe(),
@@ -108,11 +124,13 @@ impl Application {
         );
 
         let shutdown = CancellationToken::new();
-        spawn_storage_sweeper(
-            local.clone(),
-            config.queue.result_ttl + config.presign_ttl,
-            shutdown.clone(),
-        );
+        if let Some(local) = &local {
+            spawn_storage_sweeper(
+                local.clone(),
+                config.queue.result_ttl + config.presign_ttl,
+                shutdown.clone(),
+            );
+        }
         let workers = WorkerPool::spawn(WorkerContext {
             queue: queue.clone(),
             store: store.clone(),
@@ -126,7 +144,7 @@ impl Application {
         let router = http::app(AppState {
             queue,
             store,
-            local_files: Some(local),
+            local_files: local,
             download_delay_ms: config.download_delay_ms,
             presign_ttl: config.presign_ttl,
             leptos_options,

@@ -16,8 +16,6 @@ pub enum ConfigError {
         value: String,
         reason: String,
     },
-    #[error("{name} is set, but {reason}")]
-    Unsupported { name: &'static str, reason: String },
 }
 
 /// Everything the server needs to start, validated.
@@ -33,6 +31,8 @@ pub struct Config {
     pub download_delay_ms: (u64, u64),
     /// How long a download link stays valid.
     pub presign_ttl: Duration,
+    /// S3 for results; `None` selects the embedded local-directory store.
+    pub s3: Option<S3Settings>,
     /// Directory of the embedded result store.
     pub local_storage_dir: PathBuf,
     /// Secret that signs local download links; drawn at random when absent.
@@ -48,24 +48,7 @@ impl Config {
     /// Reads variables through `lookup`, so tests can configure without touching the process.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let vars = Vars(&lookup);
-        for (name, reason) in [
-            (
-                "S3_ENDPOINT",
-                "this build only has local-directory storage (unset it)",
-            ),
-            (
-                "S3_BUCKET_NAME",
-                "this build only has local-directory storage (unset it)",
-            ),
-        ] {
-            if vars.get(name).is_some() {
-                return Err(ConfigError::Unsupported {
-                    name,
-                    reason: reason.into(),
-                });
-            }
-        }
-
+        let s3 = S3Settings::from_vars(&vars)?;
         let redis_url = vars.get("REDIS_URL");
         if let Some(url) = &redis_url {
             redis::IntoConnectionInfo::into_connection_info(url.as_str()).map_err(|e| {
@@ -142,9 +125,20 @@ impl Config {
             "use a probability from 0 to 1",
         )?;
         let failing_file_ids = vars.file_id_set("SIMULATED_FAILURE_FILE_IDS")?;
+        let generated_file_bytes: usize = vars.parse(
+            "SIMULATED_FILE_SIZE_BYTES",
+            crate::worker::archive::DEFAULT_GENERATED_FILE_BYTES,
+        )?;
+        vars.check(
+            "SIMULATED_FILE_SIZE_BYTES",
+            generated_file_bytes,
+            (1..=1 << 32).contains(&generated_file_bytes),
+            "use 1 byte to 4 GiB",
+        )?;
         let shutdown_grace_ms: u64 = vars.parse("SHUTDOWN_GRACE_MS", 10_000)?;
 
         Ok(Self {
+            s3,
             redis_url,
             queue_prefix,
             queue: QueueSettings {
@@ -157,6 +151,7 @@ impl Config {
                 concurrency,
                 failure_rate,
                 failing_file_ids,
+                generated_file_bytes,
                 lease_ttl: Duration::from_millis(lease_ttl_ms),
                 shutdown_grace: Duration::from_millis(shutdown_grace_ms),
             },
@@ -167,6 +162,90 @@ impl Config {
                 .map_or_else(|| PathBuf::from("data/results"), PathBuf::from),
             local_storage_secret: vars.get("LOCAL_STORAGE_SECRET"),
         })
+    }
+}
+
+/// Where results go when S3 is configured (`S3_ENDPOINT` or `S3_BUCKET_NAME` set).
+#[derive(Debug, Clone)]
+pub struct S3Settings {
+    /// API endpoint the server talks to; `None` is AWS itself.
+    pub endpoint: Option<String>,
+    /// Endpoint the browser reaches, which presigned links are signed for.
+    pub public_endpoint: Option<String>,
+    pub region: String,
+    pub bucket: String,
+    /// Static credentials; without them the standard AWS credential chain applies.
+    pub access_key_id: Option<String>,
+    pub secret_access_key: Option<Secret>,
+    /// Path-style URLs (`http://host/bucket/key`), which MinIO and SeaweedFS need.
+    pub force_path_style: bool,
+}
+
+impl S3Settings {
+    fn from_vars(vars: &Vars<'_>) -> Result<Option<Self>, ConfigError> {
+        let endpoint = vars.get("S3_ENDPOINT");
+        let bucket = vars.get("S3_BUCKET_NAME");
+        if endpoint.is_none() && bucket.is_none() {
+            return Ok(None);
+        }
+        for (name, url) in [
+            ("S3_ENDPOINT", &endpoint),
+            ("S3_PUBLIC_ENDPOINT", &vars.get("S3_PUBLIC_ENDPOINT")),
+        ] {
+            if let Some(url) = url {
+                vars.check(
+                    name,
+                    url,
+                    url.starts_with("http://") || url.starts_with("https://"),
+                    "use an http:// or https:// URL",
+                )?;
+            }
+        }
+        let bucket = bucket.unwrap_or_else(|| "downloads".into());
+        vars.check(
+            "S3_BUCKET_NAME",
+            &bucket,
+            (3..=63).contains(&bucket.len())
+                && bucket.bytes().all(|b| {
+                    b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'-' | b'.')
+                }),
+            "use 3 to 63 lowercase letters, digits, '-' or '.'",
+        )?;
+        let access_key_id = vars.get("S3_ACCESS_KEY_ID");
+        let secret_access_key = vars.get("S3_SECRET_ACCESS_KEY").map(Secret);
+        if access_key_id.is_some() != secret_access_key.is_some() {
+            return Err(ConfigError::Invalid {
+                name: "S3_SECRET_ACCESS_KEY",
+                value: "***".into(),
+                reason: "set S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY together, or neither".into(),
+            });
+        }
+        Ok(Some(Self {
+            public_endpoint: vars.get("S3_PUBLIC_ENDPOINT"),
+            region: vars.get("S3_REGION").unwrap_or_else(|| "us-east-1".into()),
+            force_path_style: vars.parse("S3_FORCE_PATH_STYLE", endpoint.is_some())?,
+            endpoint,
+            bucket,
+            access_key_id,
+            secret_access_key,
+        }))
+    }
+}
+
+/// A secret that never shows in logs or error messages.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// The secret itself, for the one place that must send it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
     }
 }
 
@@ -291,9 +370,29 @@ mod tests {
     }
 
     #[test]
-    fn backends_this_build_lacks_are_refused_loudly() {
-        let error = config(&[("S3_ENDPOINT", "http://127.0.0.1:9000")]).unwrap_err();
-        assert!(error.to_string().contains("S3_ENDPOINT"));
+    fn s3_settings_are_read_and_secrets_never_print() {
+        assert!(config(&[]).unwrap().s3.is_none());
+        let c = config(&[
+            ("S3_ENDPOINT", "http://127.0.0.1:9000"),
+            ("S3_ACCESS_KEY_ID", "minioadmin"),
+            ("S3_SECRET_ACCESS_KEY", "very-secret"),
+        ])
+        .unwrap();
+        let s3 = c.s3.unwrap();
+        assert_eq!(s3.bucket, "downloads");
+        assert_eq!(s3.region, "us-east-1");
+        assert!(s3.force_path_style);
+        assert!(!format!("{s3:?}").contains("very-secret"));
+        for (name, value) in [
+            ("S3_ENDPOINT", "127.0.0.1:9000"),
+            ("S3_BUCKET_NAME", "Bad_Bucket"),
+            ("S3_FORCE_PATH_STYLE", "maybe"),
+        ] {
+            let error = config(&[("S3_BUCKET_NAME", "downloads"), (name, value)]).unwrap_err();
+            assert!(error.to_string().starts_with(name), "{error}");
+        }
+        let half = config(&[("S3_BUCKET_NAME", "downloads"), ("S3_ACCESS_KEY_ID", "x")]);
+        assert!(half.is_err());
     }
 
     #[test]

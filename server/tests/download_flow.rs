@@ -4,7 +4,7 @@ mod common;
 
 use axum::http::StatusCode;
 use common::{spawn_app, TestApp};
-use ferry_server::worker::archive::{entry_name, generated_content};
+use ferry_server::worker::archive::{entry_name, generated_content, DEFAULT_GENERATED_FILE_BYTES};
 use serde_json::Value;
 use std::{io::Read, time::Duration};
 
@@ -80,11 +80,27 @@ async fn a_download_progresses_completes_and_its_link_serves_the_zip() {
     assert_eq!(done["progress"], 100);
     assert!(done["completedAt"].as_str().unwrap().ends_with('Z'));
     assert!(done["urlExpiresAt"].is_string());
+    let check = app
+        .post_json("/v1/download/check", r#"{"file_id": 12345}"#)
+        .await;
+    assert_eq!(check.status, StatusCode::OK);
+    assert_eq!(
+        check.json(),
+        serde_json::json!({"file_id": 12345, "available": true,
+            "s3Key": "downloads/12345.zip", "size": done["size"]})
+    );
+    let unknown = app
+        .post_json("/v1/download/check", r#"{"file_id": 99999}"#)
+        .await
+        .json();
+    assert_eq!(unknown["available"], false);
+    assert_eq!(unknown["s3Key"], Value::Null);
+
     let mut archive = download(&app, &done).await;
     assert_eq!(archive.len(), 1);
     assert_eq!(
         entry(&mut archive, 12345),
-        generated_content(file_id(12345))
+        generated_content(file_id(12345), DEFAULT_GENERATED_FILE_BYTES)
     );
 }
 
@@ -104,7 +120,10 @@ async fn a_bundle_downloads_one_zip_with_every_file() {
     let mut archive = download(&app, &done).await;
     assert_eq!(archive.len(), 3);
     for id in [12345, 23456, 34567] {
-        assert_eq!(entry(&mut archive, id), generated_content(file_id(id)));
+        assert_eq!(
+            entry(&mut archive, id),
+            generated_content(file_id(id), DEFAULT_GENERATED_FILE_BYTES)
+        );
     }
 }
 

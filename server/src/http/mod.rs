@@ -4,6 +4,7 @@
 //! Request path of a download: [`initiate`] → queue → worker → storage → [`status`].
 
 pub mod cancel;
+pub mod check;
 pub mod error_body;
 pub mod files;
 pub mod health;
@@ -72,6 +73,7 @@ pub fn app(state: AppState) -> Router {
     let routes = Router::new()
         .route("/v1/download/initiate", post(initiate::initiate))
         .route("/v1/download/status/{job_id}", get(status::status))
+        .route("/v1/download/check", post(check::check))
         .route("/v1/download/{job_id}", delete(cancel::cancel))
         .route("/v1/files/{*key}", get(files::download))
         .route("/health", get(health::health))

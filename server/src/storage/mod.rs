@@ -5,6 +5,7 @@
 //! itself through signed, expiring links).
 
 pub mod local;
+pub mod s3;
 
 use app::api::{FileId, JobId, Timestamp};
 use async_trait::async_trait;

@@ -149,11 +149,15 @@ async fn prepare(context: &WorkerContext, job: &ClaimedJob) -> Result<JobResult,
     let scratch = tempfile::NamedTempFile::new()?;
     let scratch_path = scratch.path().to_path_buf();
     let file_ids = job.file_ids.clone();
-    tokio::task::spawn_blocking(move || archive::write_archive(&file_ids, &scratch_path))
-        .await
-        .map_err(|e| std::io::Error::other(e.to_string()))??;
+    let file_bytes = context.settings.generated_file_bytes;
+    tokio::task::spawn_blocking(move || {
+        archive::write_archive(&file_ids, file_bytes, &scratch_path)
+    })
+    .await
+    .map_err(|e| std::io::Error::other(e.to_string()))??;
     report(context, lease, ARCHIVED_PERCENT).await?;
 
+    tracing::info!(job_id = %lease.job_id, %key, "archive built; uploading");
     let size = context.store.put_file(&key, scratch.path()).await?;
     Ok(JobResult {
         key: key.as_str().to_owned(),

