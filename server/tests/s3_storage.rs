@@ -219,3 +219,23 @@ async fn a_storage_outage_is_reported_and_ridden_out_by_retries() {
     completed(&app, &job_id).await;
     assert_eq!(app.get("/health").await.status, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn links_are_signed_for_the_endpoint_browsers_reach() {
+    let s3 = S3Server::start();
+    // The server talks to 127.0.0.1; browsers are told to use "localhost" (as with a container
+    // name inside compose and localhost outside).
+    let public = s3.endpoint().replace("127.0.0.1", "localhost");
+    let app = app_on(&s3, &[("S3_PUBLIC_ENDPOINT", &public)]).await;
+    let job_id = app.initiate(r#"{"file_id": 45678}"#).await;
+    let done = completed(&app, &job_id).await;
+    let url = done["url"].as_str().unwrap();
+    assert!(url.starts_with(&public), "{url}");
+    // The signature covers the host: under the public name S3 serves the file …
+    let download = http_get(url);
+    assert_eq!(download.status, StatusCode::OK);
+    assert_eq!(download.body.len() as u64, done["size"].as_u64().unwrap());
+    // … and under another name it refuses the same link.
+    let renamed = http_get(&url.replace("localhost", "127.0.0.1"));
+    assert_eq!(renamed.status, StatusCode::FORBIDDEN);
+}
