@@ -27,13 +27,7 @@ async fn a_download_completes_on_the_redis_queue() {
         })
         .await;
     assert_eq!(done["fileIds"], serde_json::json!([12345, 23456]));
-    let path = done["url"]
-        .as_str()
-        .unwrap()
-        .strip_prefix("http://ferry.test")
-        .unwrap()
-        .to_owned();
-    let zip = app.get(&path).await;
+    let zip = app.get(&common::link_path(&done)).await;
     assert_eq!(zip.status, StatusCode::OK);
     assert_eq!(zip.body.len() as u64, done["size"].as_u64().unwrap());
 

@@ -61,6 +61,14 @@ impl Reply {
     }
 }
 
+/// The path of a completed job's local download link (requests say `host: ferry.test`).
+pub fn link_path(status: &Value) -> String {
+    let url = status["url"].as_str().expect("a completed job has a url");
+    url.strip_prefix("http://ferry.test")
+        .unwrap_or_else(|| panic!("an absolute link for the host the client used: {url}"))
+        .to_owned()
+}
+
 /// Starts the application with test timings; `overrides` replace any variable.
 pub async fn spawn_app(overrides: &[(&str, &str)]) -> TestApp {
     let storage_dir = tempfile::tempdir().unwrap();

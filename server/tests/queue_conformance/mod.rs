@@ -147,35 +147,6 @@ pub async fn jobs_are_claimed_oldest_first(make: impl MakeQueue) {
     assert!(claim_one(&queue, "w").await.is_none());
 }
 
-pub async fn each_job_is_claimed_by_exactly_one_worker(make: impl MakeQueue) {
-    let queue = make
-        .make(QueueSettings {
-            lease_ttl: Duration::from_secs(30),
-            ..fast_settings()
-        })
-        .await;
-    let mut expected = HashSet::new();
-    for n in 0..40 {
-        expected.insert(enqueue(&queue, 20_000 + n).await);
-    }
-    let claimers = (0..4).map(|w| {
-        let queue = queue.clone();
-        tokio::spawn(async move {
-            let mut mine = Vec::new();
-            while let Some(job) = claim_one(&queue, &format!("w{w}")).await {
-                mine.push(job.lease.job_id);
-            }
-            mine
-        })
-    });
-    let mut seen = Vec::new();
-    for claimer in claimers.collect::<Vec<_>>() {
-        seen.extend(claimer.await.unwrap());
-    }
-    assert_eq!(seen.len(), 40, "every job claimed exactly once");
-    assert_eq!(seen.into_iter().collect::<HashSet<_>>(), expected);
-}
-
 pub async fn racing_workers_complete_every_job_exactly_once(make: impl MakeQueue) {
     let queue = make
         .make(QueueSettings {
@@ -568,7 +539,6 @@ macro_rules! suite {
             a_new_job_is_queued_with_its_first_attempt,
             unknown_jobs_have_no_status,
             jobs_are_claimed_oldest_first,
-            each_job_is_claimed_by_exactly_one_worker,
             racing_workers_complete_every_job_exactly_once,
             progress_from_the_lease_holder_is_visible,
             lease_expiry_hands_the_job_to_another_claimer,
