@@ -5,12 +5,12 @@
 //! - [`http`]: the axum router — [`http::initiate`] queues a job, [`http::status`] reports it,
 //!   [`http::cancel`] stops it, [`http::files`] serves local download links, [`http::health`].
 //!   [`error::AppError`] maps every failure to a status and JSON body in one place.
-//! - [`queue`]: the [`queue::JobQueue`] contract (leases, fencing, retries, retention) and its
-//!   embedded in-memory backend.
+//! - [`queue`]: the [`queue::JobQueue`] contract (leases, fencing, retries, retention), the
+//!   embedded in-memory backend and the Redis backend (Lua scripts).
 //! - [`worker`]: the pool that claims jobs, simulates the slow download with progress, builds the
 //!   zip ([`worker::archive`]) and stores it.
-//! - [`storage`]: the [`storage::ResultStore`] contract and the local-directory backend with
-//!   signed, expiring links.
+//! - [`storage`]: the [`storage::ResultStore`] contract, the S3 backend (streaming and multipart
+//!   uploads, presigned links) and the local-directory backend with signed, expiring links.
 //! - [`application`]: wires it all together and stops it in order ([`shutdown`] has the signals).
 
 pub mod application;

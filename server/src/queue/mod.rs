@@ -2,7 +2,7 @@
 //! status record.
 //!
 //! [`JobQueue`] is the contract; [`memory::MemoryQueue`] is the embedded backend (the default when
-//! no `REDIS_URL` is set). Every backend passes the same conformance suite
+//! no `REDIS_URL` is set) and [`redis::RedisQueue`] the production one. Every backend passes the same conformance suite
 //! (`server/tests/queue_conformance`), so the rules below hold whichever one runs:
 //!
 //! - **Leases, not locks.** [`JobQueue::claim`] hands a job out with a random token and a deadline

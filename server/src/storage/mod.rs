@@ -1,8 +1,9 @@
 //! Where finished archives live and how a browser downloads them.
 //!
-//! [`ResultStore`] is the contract, shaped like S3 (put an object, presign a GET) so the S3 backend
-//! fits it unchanged; [`local::LocalStore`] is the embedded backend (a directory, served by Ferry
-//! itself through signed, expiring links).
+//! [`ResultStore`] is the contract, shaped like S3 (put an object, presign a GET);
+//! [`s3::S3Store`] keeps results in a bucket that browsers download from directly, and
+//! [`local::LocalStore`] is the embedded backend (a directory, served by Ferry itself through
+//! signed, expiring links).
 
 pub mod local;
 pub mod s3;
