@@ -32,6 +32,13 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
             </head>
             <body>
                 <App/>
+                // After the hydrated part: with scripting on, a browser parses <noscript> content as
+                // text, which hydration must never have to walk.
+                <noscript>
+                    <p class="noscript">
+                        "Ferry needs JavaScript and WebAssembly to start and follow downloads. Turn them on and reload the page."
+                    </p>
+                </noscript>
             </body>
         </html>
     }

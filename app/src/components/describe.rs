@@ -45,27 +45,61 @@ pub enum FileIdsInputError {
     Empty,
     #[error("\"{0}\" is not a file id: file ids are whole numbers such as 12345.")]
     NotANumber(String),
+    #[error("\"{0}\" runs backwards: write the smaller id first, as in 10000-10005.")]
+    BackwardsRange(String),
     #[error("Check the file ids: {0}.")]
     Invalid(#[from] InvalidRequest),
 }
 
-/// Reads the File ID field: one id, or several separated by commas or spaces (one bundle).
+/// Reads the File ID field: one id, or several for one bundle, separated by commas or spaces,
+/// with `first-last` standing for every id in between ("10000-10004, 12345").
+///
+/// An id typed twice (or covered by two ranges) is asked for once: the person wants the file in
+/// the zip, not an error about repetition.
 pub fn parse_file_ids(input: &str) -> Result<Vec<FileId>, FileIdsInputError> {
     let mut ids = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     for word in input
         .split(|c: char| c == ',' || c.is_whitespace())
         .filter(|w| !w.is_empty())
     {
-        let raw: u64 = word
-            .parse()
-            .map_err(|_| FileIdsInputError::NotANumber(word.chars().take(24).collect()))?;
-        ids.push(FileId::new(raw)?);
+        let (first, last) = match word.split_once(['-', '\u{2013}']) {
+            Some((first, last)) => (parse_number(first, word)?, parse_number(last, word)?),
+            None => {
+                let id = parse_number(word, word)?;
+                (id, id)
+            }
+        };
+        if first > last {
+            return Err(FileIdsInputError::BackwardsRange(excerpt(word)));
+        }
+        // Check the size before expanding, so "10000-99999999" costs nothing.
+        let total = ids.len() as u64 + (last - first + 1);
+        if total > MAX_FILE_IDS_PER_JOB as u64 {
+            let total = usize::try_from(total).unwrap_or(usize::MAX);
+            return Err(InvalidRequest::BundleTooLarge(total).into());
+        }
+        for raw in first..=last {
+            let id = FileId::new(raw)?;
+            if seen.insert(id) {
+                ids.push(id);
+            }
+        }
     }
-    match ids.len() {
-        0 => Err(FileIdsInputError::Empty),
-        n if n > MAX_FILE_IDS_PER_JOB => Err(InvalidRequest::BundleTooLarge(n).into()),
-        _ => Ok(ids),
+    if ids.is_empty() {
+        return Err(FileIdsInputError::Empty);
     }
+    Ok(ids)
+}
+
+fn parse_number(text: &str, word: &str) -> Result<u64, FileIdsInputError> {
+    text.parse()
+        .map_err(|_| FileIdsInputError::NotANumber(excerpt(word)))
+}
+
+/// The start of what the person typed, short enough to quote back in a message.
+fn excerpt(word: &str) -> String {
+    word.chars().take(24).collect()
 }
 
 #[cfg(test)]
@@ -122,11 +156,46 @@ mod tests {
             parse_file_ids("12a45"),
             Err(FileIdsInputError::NotANumber("12a45".into()))
         );
+        assert_eq!(
+            parse_file_ids("12-3"),
+            Err(FileIdsInputError::BackwardsRange("12-3".into()))
+        );
         assert!(matches!(
             parse_file_ids("5"),
             Err(FileIdsInputError::Invalid(
                 InvalidRequest::FileIdOutOfRange(5)
             ))
         ));
+    }
+
+    #[test]
+    fn ranges_expand_and_repeats_are_asked_for_once() {
+        let ids: Vec<u64> = parse_file_ids("10000-10003, 10002 12345\u{2013}12346")
+            .unwrap()
+            .into_iter()
+            .map(FileId::get)
+            .collect();
+        assert_eq!(ids, [10000, 10001, 10002, 10003, 12345, 12346]);
+        assert_eq!(
+            parse_file_ids("10005-10000"),
+            Err(FileIdsInputError::BackwardsRange("10005-10000".into()))
+        );
+        assert_eq!(
+            parse_file_ids("10000-"),
+            Err(FileIdsInputError::NotANumber("10000-".into()))
+        );
+        assert_eq!(
+            parse_file_ids("10000-99999999"),
+            Err(FileIdsInputError::Invalid(InvalidRequest::BundleTooLarge(
+                99_990_000
+            )))
+        );
+        assert_eq!(parse_file_ids("10000-10999").unwrap().len(), 1000);
+        assert_eq!(
+            parse_file_ids("10000-10999, 20000"),
+            Err(FileIdsInputError::Invalid(InvalidRequest::BundleTooLarge(
+                1001
+            )))
+        );
     }
 }

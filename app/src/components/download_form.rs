@@ -62,7 +62,7 @@ pub fn DownloadForm(on_started: Callback<JobId>) -> impl IntoView {
                 </button>
             </div>
             <p id="file-id-hint" class="hint">
-                "One id, or several separated by commas for a single zip."
+                "One id, or several for a single zip: separate them with commas, or give a range such as 10000-10004."
             </p>
             <Show when=move || problem.with(Option::is_some)>
                 <p class="form-error" role="alert">

@@ -1,35 +1,157 @@
 //! One download: its progress bar, its state in words, and the action that fits the state.
 //!
-//! Each row polls its own job every [`POLL_INTERVAL_MS`] with a `gloo-timers` interval, and drops
-//! the interval (which clears it) as soon as the job reaches a terminal state or the row unmounts.
+//! Each row follows its own job with a loop of status requests separated by `gloo-timers` waits:
+//! every 2 s while the API answers, backing off while it does not (see [`super::polling`]), and
+//! ending when the job completes, fails or is cancelled, when the server no longer knows it, or
+//! when the row is removed (which drops the pending timer, clearing it in the browser).
 
-use super::{describe_state, format_elapsed};
+use super::{describe_state, format_elapsed, polling};
 use crate::{
     api::{InitiateRequest, JobId, JobPhase, JobState, JobStatus, Timestamp},
     client::{self, ClientError},
 };
-use gloo_timers::callback::Interval;
-use leptos::{prelude::*, task::spawn_local};
+use futures::{
+    channel::oneshot,
+    future::{select, Either},
+};
+use gloo_timers::future::TimeoutFuture;
+use leptos::{ev::MouseEvent, prelude::*, task::spawn_local};
+use std::pin::pin;
 
-/// How often a row asks for its job's state, as the seed design prescribes.
-const POLL_INTERVAL_MS: u32 = 2_000;
-
-/// What a row knows beyond the last status it received.
-#[derive(Debug, Clone, PartialEq)]
-enum Problem {
-    /// The last poll got no answer; polling goes on.
-    ConnectionLost,
+/// Whether the row's picture of its job is current.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Connection {
+    /// The last status request was answered.
+    Live,
+    /// The last status request got no answer or a 5xx; polling goes on, backing off.
+    Lost,
     /// The server no longer knows the job (its record expired); polling stopped.
     Expired,
-    /// An action (cancel, retry) was refused; the message says why.
-    ActionFailed(String),
 }
 
 fn now() -> Timestamp {
     Timestamp::from_unix_millis(js_sys::Date::now() as u64)
 }
 
-/// A row of the download list, polling `job_id` until it finishes.
+/// What a row shows, shared by its polling loop and its buttons.
+#[derive(Clone, Copy)]
+struct RowState {
+    job_id: JobId,
+    status: RwSignal<Option<JobStatus>>,
+    connection: RwSignal<Connection>,
+}
+
+impl RowState {
+    /// Takes a status answer in. A terminal state is final: an answer that left the server before
+    /// a cancel must not turn a Cancelled row back into Processing.
+    fn accept(self, latest: JobStatus) {
+        let shown_is_final = self
+            .status
+            .try_with_untracked(|s| s.as_ref().is_some_and(|s| s.state.phase().is_terminal()))
+            .unwrap_or(true);
+        if !shown_is_final || latest.state.phase().is_terminal() {
+            let _ = self.status.try_set(Some(latest));
+        }
+        let _ = self.connection.try_set(Connection::Live);
+    }
+
+    /// How long to wait before asking again, or `None` when the job is finished.
+    fn next_poll_delay_ms(self) -> Option<u32> {
+        self.status
+            .try_with_untracked(|s| match s.as_ref().map(|s| s.state.phase()) {
+                Some(phase) if phase.is_terminal() => None,
+                _ => Some(polling::POLL_INTERVAL_MS),
+            })
+            .flatten()
+    }
+
+    /// The link of a completed job, and whether it must be renewed before it is followed.
+    fn link(self) -> Option<(String, bool)> {
+        self.status
+            .try_with_untracked(|s| match s.as_ref().map(|s| &s.state) {
+                Some(JobState::Completed {
+                    url,
+                    url_expires_at,
+                    ..
+                }) => Some((
+                    url.clone(),
+                    polling::link_needs_renewal(url_expires_at.unix_millis(), now().unix_millis()),
+                )),
+                _ => None,
+            })
+            .flatten()
+    }
+
+    /// Asks for the job's state once and shows the answer.
+    async fn refresh(self) {
+        match client::status(self.job_id).await {
+            Ok(latest) => self.accept(latest),
+            Err(ClientError::NotFound) => {
+                let _ = self.connection.try_set(Connection::Expired);
+            }
+            Err(_) => {
+                let _ = self.connection.try_set(Connection::Lost);
+            }
+        }
+    }
+
+    /// The polling loop; returns when the job needs no more requests or when `removed` fires
+    /// (the row went away), dropping the request or timer it was waiting for.
+    async fn follow(self, mut removed: oneshot::Receiver<()>) {
+        let mut consecutive_failures = 0;
+        loop {
+            let answer = match select(pin!(client::status(self.job_id)), &mut removed).await {
+                Either::Left((answer, _)) => answer,
+                Either::Right(_) => return,
+            };
+            let delay = match answer {
+                Ok(latest) => {
+                    consecutive_failures = 0;
+                    self.accept(latest);
+                    match self.next_poll_delay_ms() {
+                        Some(delay) => delay,
+                        None => return,
+                    }
+                }
+                Err(ClientError::NotFound) => {
+                    let _ = self.connection.try_set(Connection::Expired);
+                    return;
+                }
+                Err(_) => {
+                    consecutive_failures += 1;
+                    let _ = self.connection.try_set(Connection::Lost);
+                    polling::next_poll_delay_ms(consecutive_failures)
+                }
+            };
+            if let Either::Right(_) = select(TimeoutFuture::new(delay), &mut removed).await {
+                return;
+            }
+        }
+    }
+}
+
+/// "File 12345", or "3 files (12345, 23456, 34567)" for a bundle.
+fn describe_files(status: Option<&JobStatus>, job_id: JobId) -> String {
+    const LISTED: usize = 5;
+    match status.map(|s| s.file_ids.as_slice()) {
+        None | Some([]) => format!("Job {job_id}"),
+        Some([single]) => format!("File {single}"),
+        Some(ids) => {
+            let mut listed = ids
+                .iter()
+                .take(LISTED)
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ");
+            if ids.len() > LISTED {
+                listed.push_str(", …");
+            }
+            format!("{} files ({listed})", ids.len())
+        }
+    }
+}
+
+/// A row of the download list, following `job_id` until it finishes.
 #[component]
 pub fn DownloadRow(
     job_id: JobId,
@@ -38,59 +160,42 @@ pub fn DownloadRow(
     /// Removes this row from the list (and from `localStorage`).
     on_remove: Callback<JobId>,
 ) -> impl IntoView {
-    let status = RwSignal::new(None::<JobStatus>);
-    let problem = RwSignal::new(None::<Problem>);
-    let poller = StoredValue::new_local(None::<Interval>);
-    let request_in_flight = StoredValue::new(false);
+    let row = RowState {
+        job_id,
+        status: RwSignal::new(None),
+        connection: RwSignal::new(Connection::Live),
+    };
+    let RowState {
+        status, connection, ..
+    } = row;
+    let action_error = RwSignal::new(None::<String>);
+    let acting = RwSignal::new(false);
 
-    let stop_polling = move || {
-        let _ = poller.try_update_value(|slot| *slot = None);
-    };
-    let poll_once = move || {
-        if request_in_flight.get_value() {
-            return;
-        }
-        request_in_flight.set_value(true);
-        spawn_local(async move {
-            let result = client::status(job_id).await;
-            let _ = request_in_flight.try_set_value(false);
-            match result {
-                Ok(latest) => {
-                    if latest.state.phase().is_terminal() {
-                        stop_polling();
-                    }
-                    let _ = status.try_set(Some(latest));
-                    let _ = problem.try_set(None);
-                }
-                Err(ClientError::NotFound) => {
-                    stop_polling();
-                    let _ = problem.try_set(Some(Problem::Expired));
-                }
-                Err(_) => {
-                    let _ = problem.try_set(Some(Problem::ConnectionLost));
-                }
-            }
-        });
-    };
-    let start_polling = move || {
-        poll_once();
-        let _ = poller.try_update_value(|slot| {
-            *slot = Some(Interval::new(POLL_INTERVAL_MS, poll_once));
-        });
-    };
-
+    // The loop learns that the row is gone when this sender is dropped, which happens when the
+    // row's owner disposes of its stored values.
+    let (removed_tx, removed_rx) = oneshot::channel::<()>();
+    StoredValue::new_local(removed_tx);
+    let removed_rx = StoredValue::new_local(Some(removed_rx));
     // Effects run only in the browser, after hydration: that is where polling belongs.
-    Effect::new(move |_| start_polling());
-    on_cleanup(stop_polling);
+    Effect::new(move |_| {
+        if let Some(removed) = removed_rx.try_update_value(Option::take).flatten() {
+            spawn_local(row.follow(removed));
+        }
+    });
 
     let cancel = move |_| {
+        acting.set(true);
         spawn_local(async move {
             match client::cancel(job_id).await {
-                Ok(_) => poll_once(),
+                Ok(_) => {
+                    let _ = action_error.try_set(None);
+                    row.refresh().await;
+                }
                 Err(reason) => {
-                    let _ = problem.try_set(Some(Problem::ActionFailed(reason.to_string())));
+                    let _ = action_error.try_set(Some(format!("Could not cancel: {reason}")));
                 }
             }
+            let _ = acting.try_set(false);
         });
     };
     let retry = move |_| {
@@ -98,6 +203,7 @@ pub fn DownloadRow(
         else {
             return;
         };
+        acting.set(true);
         spawn_local(async move {
             match client::initiate(&InitiateRequest::for_files(&file_ids)).await {
                 Ok(started) => {
@@ -105,39 +211,47 @@ pub fn DownloadRow(
                     on_retry.run(started.job_id);
                 }
                 Err(reason) => {
-                    let _ = problem.try_set(Some(Problem::ActionFailed(reason.to_string())));
+                    let _ = action_error.try_set(Some(format!("Could not retry: {reason}")));
+                }
+            }
+            let _ = acting.try_set(false);
+        });
+    };
+    let remove = move |_| on_remove.run(job_id);
+    // A row that has sat finished for a long time holds an expired link: renew it, then go.
+    let follow_link = move |event: MouseEvent| {
+        if !row.link().is_some_and(|(_, stale)| stale) {
+            return;
+        }
+        event.prevent_default();
+        spawn_local(async move {
+            row.refresh().await;
+            let renewed = connection.try_get_untracked() == Some(Connection::Live);
+            match row.link() {
+                // Even a link that lives less than the renewal margin is as fresh as it gets.
+                Some((url, _)) if renewed => {
+                    let _ = window().location().set_href(&url);
+                }
+                _ => {
+                    let _ = action_error.try_set(Some(
+                        "Could not renew the download link: try again in a moment.".to_owned(),
+                    ));
                 }
             }
         });
     };
-    let remove = move |_| on_remove.run(job_id);
 
-    let file_label = move || {
-        status.with(|s| match s {
-            Some(s) if s.file_ids.len() == 1 => format!("File {}", s.file_ids[0]),
-            Some(s) => format!(
-                "{} files ({})",
-                s.file_ids.len(),
-                s.file_ids
-                    .iter()
-                    .take(5)
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>()
-                    .join(", ")
-                    + if s.file_ids.len() > 5 { ", …" } else { "" }
-            ),
-            None => format!("Job {job_id}"),
-        })
-    };
+    let file_label = move || status.with(|s| describe_files(s.as_ref(), job_id));
     let phase = move || status.with(|s| s.as_ref().map(|s| s.state.phase()));
     let progress = move || status.with(|s| s.as_ref().map_or(0, |s| s.state.progress()));
-    let words = move || match (problem.get(), status.get()) {
-        (Some(Problem::Expired), _) => {
-            "Expired: the server no longer has this download.".to_owned()
+    let expired = move || connection.get() == Connection::Expired;
+    let words = move || match (connection.get(), status.get()) {
+        (Connection::Expired, _) => {
+            "Expired: the server no longer has this download. Remove it and start again.".to_owned()
         }
-        (Some(Problem::ConnectionLost), _) => "Connection lost — retrying".to_owned(),
-        (_, Some(s)) => describe_state(&s.state, now()),
-        (_, None) => "Checking…".to_owned(),
+        (Connection::Lost, _) => "Connection lost — retrying".to_owned(),
+        (Connection::Live, Some(s)) => describe_state(&s.state, now()),
+        (Connection::Live, None) => "Checking…".to_owned(),
     };
     let elapsed = move || {
         status.with(|s| {
@@ -158,27 +272,21 @@ pub fn DownloadRow(
             _ => None,
         })
     };
-    let can_cancel = move || {
-        matches!(phase().map(|p| p.is_terminal()), Some(false))
-            && problem.get() != Some(Problem::Expired)
-    };
-    let can_retry = move || {
-        matches!(
-            phase(),
-            Some(crate::api::JobPhase::Failed | crate::api::JobPhase::Cancelled)
-        )
-    };
-    let can_remove =
-        move || phase().is_some_and(|p| p.is_terminal()) || problem.get() == Some(Problem::Expired);
-    let action_error = move || match problem.get() {
-        Some(Problem::ActionFailed(message)) => Some(message),
-        _ => None,
-    };
+    let can_cancel = move || phase().is_some_and(|p| !p.is_terminal()) && !expired();
+    let can_retry = move || matches!(phase(), Some(JobPhase::Failed | JobPhase::Cancelled));
+    let can_remove = move || phase().is_some_and(|p| p.is_terminal()) || expired();
 
     view! {
-        <li class="download" data-job-id=job_id.to_string() data-status=move || {
-            phase().map(JobPhase::as_str)
-        }>
+        <li
+            class="download"
+            data-job-id=job_id.to_string()
+            data-status=move || phase().map(JobPhase::as_str)
+            data-connection=move || match connection.get() {
+                Connection::Live => "live",
+                Connection::Lost => "lost",
+                Connection::Expired => "expired",
+            }
+        >
             <div class="download-head">
                 <span class="download-name">{file_label}</span>
                 <span class="download-elapsed" title="Time since the download was started">
@@ -196,25 +304,38 @@ pub fn DownloadRow(
                 <div class="progress-fill" style:width=move || format!("{}%", progress())></div>
             </div>
             <div class="download-foot">
-                <span class="download-state" aria-live="polite">{words}</span>
+                <span class="download-state" aria-live="polite">
+                    {words}
+                </span>
                 <span class="download-actions">
                     {move || {
                         download_url()
                             .map(|url| {
+                                // The file name comes from the server's Content-Disposition.
                                 view! {
-                                    <a class="button primary" href=url download>
+                                    <a class="button primary" href=url download on:click=follow_link>
                                         "Download Ready"
                                     </a>
                                 }
                             })
                     }}
                     <Show when=can_cancel>
-                        <button type="button" class="button" on:click=cancel>
+                        <button
+                            type="button"
+                            class="button"
+                            on:click=cancel
+                            disabled=move || acting.get()
+                        >
                             "Cancel"
                         </button>
                     </Show>
                     <Show when=can_retry>
-                        <button type="button" class="button" on:click=retry>
+                        <button
+                            type="button"
+                            class="button"
+                            on:click=retry
+                            disabled=move || acting.get()
+                        >
                             "Retry"
                         </button>
                     </Show>
@@ -225,7 +346,7 @@ pub fn DownloadRow(
                     </Show>
                 </span>
             </div>
-            {move || action_error().map(|m| view! { <p class="form-error" role="alert">{m}</p> })}
+            {move || action_error.get().map(|m| view! { <p class="form-error" role="alert">{m}</p> })}
         </li>
     }
 }

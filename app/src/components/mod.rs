@@ -1,11 +1,13 @@
 //! The download page: a form that starts downloads and one row per download.
 //!
-//! The server renders the page without any rows (it cannot see `localStorage`); after hydration
-//! the browser restores the saved rows and each row polls its own job.
+//! The server renders the page with a skeleton where the rows will be (it cannot see
+//! `localStorage`); after hydration the browser restores the saved rows and each row polls its own
+//! job.
 
 mod describe;
 mod download_form;
 mod download_row;
+pub mod polling;
 
 pub use describe::{describe_state, format_elapsed, parse_file_ids};
 
@@ -19,9 +21,15 @@ use leptos::prelude::*;
 pub fn App() -> impl IntoView {
     // Newest first; the single source of truth for which rows exist.
     let downloads = RwSignal::new(Vec::<JobId>::new());
+    // False on the server and until hydration has read `localStorage`: the list shows a skeleton
+    // rather than claiming there are no downloads.
+    let restored = RwSignal::new(false);
 
     // Browser only: bring back the downloads of earlier visits.
-    Effect::new(move |_| downloads.set(saved_jobs::load()));
+    Effect::new(move |_| {
+        downloads.set(saved_jobs::load());
+        restored.set(true);
+    });
 
     let add = Callback::new(move |job_id: JobId| {
         downloads.update(|list| {
@@ -48,10 +56,13 @@ pub fn App() -> impl IntoView {
             <DownloadForm on_started=add/>
             <section class="downloads" aria-labelledby="downloads-heading">
                 <h2 id="downloads-heading">"Your downloads"</h2>
-                <Show
-                    when=move || !downloads.with(Vec::is_empty)
-                    fallback=|| view! { <p class="empty">"No downloads yet."</p> }
-                >
+                <Show when=move || !restored.get()>
+                    <ListSkeleton/>
+                </Show>
+                <Show when=move || restored.get() && downloads.with(Vec::is_empty)>
+                    <p class="empty">"No downloads yet. Enter a file id above to start one."</p>
+                </Show>
+                <Show when=move || !downloads.with(Vec::is_empty)>
                     <ul class="download-list">
                         <For
                             each=move || downloads.get()
@@ -64,5 +75,20 @@ pub fn App() -> impl IntoView {
                 </Show>
             </section>
         </main>
+    }
+}
+
+/// The shape of a download row, shown until the saved downloads are restored.
+#[component]
+fn ListSkeleton() -> impl IntoView {
+    view! {
+        <div class="download-skeleton" aria-busy="true">
+            <p class="empty">"Loading your downloads…"</p>
+            <div class="download skeleton" aria-hidden="true">
+                <div class="skeleton-line"></div>
+                <div class="progress"></div>
+                <div class="skeleton-line short"></div>
+            </div>
+        </div>
     }
 }
