@@ -1,0 +1,190 @@
+// Private processes for browser tests that take the service away: a Ferry server (the binary that
+// `cargo leptos end-to-end` built) and a redis-server, each on a free port, so the shared test
+// server is never disturbed.
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+
+const repoRoot = path.resolve(__dirname, "..", "..");
+
+/** A port nobody listens on right now. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Calls `probe` every 100 ms until it returns true, or fails after `timeoutMs`. */
+async function waitUntil(what: string, probe: () => Promise<boolean>, timeoutMs = 30_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await probe()) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`${what} did not become ready within ${timeoutMs} ms`);
+}
+
+/** A child process whose output is kept for the failure message, stopped with a signal. */
+class Service {
+  private output = "";
+  private exited: Promise<void>;
+
+  constructor(
+    readonly name: string,
+    private child: ChildProcess,
+  ) {
+    const keep = (chunk: Buffer) => {
+      this.output = (this.output + chunk.toString()).slice(-20_000);
+    };
+    child.stdout?.on("data", keep);
+    child.stderr?.on("data", keep);
+    this.exited = new Promise((resolve) => child.once("exit", () => resolve()));
+  }
+
+  /** The last lines the process printed. */
+  log(): string {
+    return this.output;
+  }
+
+  /** Sends `signal` and waits until the process has exited. */
+  async stop(signal: NodeJS.Signals = "SIGTERM"): Promise<void> {
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill(signal);
+    await this.exited;
+  }
+}
+
+function answersPing(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, "127.0.0.1");
+    socket.setTimeout(500);
+    socket.once("connect", () => socket.write("PING\r\n"));
+    socket.once("data", (data) => {
+      socket.destroy();
+      resolve(data.toString() === "+PONG\r\n");
+    });
+    socket.once("error", () => resolve(false));
+    socket.once("timeout", () => {
+      socket.destroy();
+      resolve(false);
+    });
+  });
+}
+
+/** A private redis-server persisting with AOF in its own directory, so it can be restarted. */
+export class PrivateRedis {
+  private service?: Service;
+  private readonly dir = mkdtempSync(path.join(os.tmpdir(), "ferry-e2e-redis-"));
+
+  private constructor(readonly port: number) {}
+
+  static async start(): Promise<PrivateRedis> {
+    const redis = new PrivateRedis(await freePort());
+    await redis.startAgain();
+    return redis;
+  }
+
+  get url(): string {
+    return `redis://127.0.0.1:${this.port}`;
+  }
+
+  /** Starts the server (again) on the same port and data, and waits until it answers PING. */
+  async startAgain(): Promise<void> {
+    const child = spawn(
+      "redis-server",
+      ["--port", String(this.port), "--bind", "127.0.0.1", "--dir", this.dir, "--save", ""]
+        .concat(["--appendonly", "yes", "--appendfsync", "always"]),
+      { stdio: ["ignore", "pipe", "pipe"] },
+    );
+    this.service = new Service("redis-server", child);
+    await waitUntil(`redis-server on ${this.port}`, () => answersPing(this.port));
+  }
+
+  /** Stops the server gracefully (it flushes its AOF). */
+  async stop(): Promise<void> {
+    await this.service?.stop("SIGTERM");
+  }
+
+  /** Stops the server and deletes its data. */
+  async destroy(): Promise<void> {
+    await this.service?.stop("SIGKILL");
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** A Ferry server of its own, built by `cargo leptos end-to-end` before the tests ran. */
+export class PrivateFerry {
+  private service?: Service;
+  private readonly dir = mkdtempSync(path.join(os.tmpdir(), "ferry-e2e-server-"));
+
+  private constructor(
+    readonly port: number,
+    private readonly env: Record<string, string>,
+  ) {}
+
+  /** Starts a server on a free port with `env` on top of short, test-friendly defaults. */
+  static async start(env: Record<string, string>): Promise<PrivateFerry> {
+    const ferry = new PrivateFerry(await freePort(), env);
+    await ferry.startAgain();
+    return ferry;
+  }
+
+  get baseURL(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  /** Starts the server (again) on the same port, and waits until `/health` answers 200. */
+  async startAgain(): Promise<void> {
+    const binary =
+      process.env.FERRY_SERVER_BIN ?? path.join(repoRoot, "target", "debug", "server");
+    const child = spawn(binary, [], {
+      cwd: repoRoot,
+      env: {
+        PATH: process.env.PATH ?? "/usr/bin:/bin",
+        RUST_LOG: "info",
+        LEPTOS_OUTPUT_NAME: "ferry",
+        LEPTOS_SITE_ROOT: path.join(repoRoot, "target", "site"),
+        LEPTOS_SITE_PKG_DIR: "pkg",
+        LEPTOS_SITE_ADDR: `127.0.0.1:${this.port}`,
+        LOCAL_STORAGE_DIR: path.join(this.dir, "results"),
+        SHUTDOWN_GRACE_MS: "2000",
+        ...this.env,
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    this.service = new Service("ferry", child);
+    try {
+      await waitUntil(`Ferry on ${this.port}`, async () => {
+        try {
+          return (await fetch(`${this.baseURL}/health`)).ok;
+        } catch {
+          return false;
+        }
+      });
+    } catch (error) {
+      throw new Error(`${String(error)}\n${this.service.log()}`);
+    }
+  }
+
+  /** Stops the server like an orchestrator does (SIGTERM) and waits for it to exit. */
+  async stop(): Promise<void> {
+    await this.service?.stop("SIGTERM");
+  }
+
+  /** The server's recent output, for failure messages. */
+  log(): string {
+    return this.service?.log() ?? "";
+  }
+
+  /** Stops the server and deletes its files. */
+  async destroy(): Promise<void> {
+    await this.service?.stop("SIGKILL");
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
