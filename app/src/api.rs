@@ -43,6 +43,24 @@ pub enum InvalidRequest {
 #[serde(transparent)]
 pub struct FileId(u64);
 
+/// In the OpenAPI document a file id is an integer with the service's range.
+#[cfg(feature = "ssr")]
+impl utoipa::PartialSchema for FileId {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::Integer)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
+            .minimum(Some(FILE_ID_MIN as f64))
+            .maximum(Some(FILE_ID_MAX as f64))
+            .examples([serde_json::json!(12345)])
+            .into()
+    }
+}
+
+#[cfg(feature = "ssr")]
+impl utoipa::ToSchema for FileId {}
+
 impl FileId {
     /// Checks `raw` against `FILE_ID_MIN..=FILE_ID_MAX`.
     pub fn new(raw: u64) -> Result<Self, InvalidRequest> {
@@ -65,15 +83,54 @@ impl fmt::Display for FileId {
     }
 }
 
+/// Accepts any JSON number with an integral value (`12345` and `12345.0` alike, as JSON Schema's
+/// `integer` and the JavaScript service Ferry replaces do), then checks the range.
 impl<'de> Deserialize<'de> for FileId {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let raw = u64::deserialize(deserializer)?;
+        struct IntegralNumber;
+
+        impl serde::de::Visitor<'_> for IntegralNumber {
+            type Value = u64;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "an integer from {FILE_ID_MIN} to {FILE_ID_MAX}")
+            }
+
+            fn visit_u64<E: serde::de::Error>(self, value: u64) -> Result<u64, E> {
+                Ok(value)
+            }
+
+            fn visit_i64<E: serde::de::Error>(self, value: i64) -> Result<u64, E> {
+                u64::try_from(value).map_err(|_| {
+                    E::custom(format!("file id {value} is out of range: use an integer from {FILE_ID_MIN} to {FILE_ID_MAX}"))
+                })
+            }
+
+            fn visit_f64<E: serde::de::Error>(self, value: f64) -> Result<u64, E> {
+                if value.fract() == 0.0 && (0.0..=u64::MAX as f64).contains(&value) {
+                    Ok(value as u64)
+                } else {
+                    Err(E::invalid_type(serde::de::Unexpected::Float(value), &self))
+                }
+            }
+        }
+
+        let raw = deserializer.deserialize_any(IntegralNumber)?;
         FileId::new(raw).map_err(serde::de::Error::custom)
     }
 }
 
 /// A job's identity: a ULID, so ids sort by creation time and are safe in keys and URLs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "ssr",
+    derive(utoipa::ToSchema),
+    schema(
+        value_type = String,
+        pattern = "^[0-7][0-9A-HJKMNP-TV-Z]{25}$",
+        example = "01HQ3Z8M5X7Y9A2B4C6D8E0F1G"
+    )
+)]
 #[serde(transparent)]
 pub struct JobId(Ulid);
 
@@ -110,6 +167,11 @@ impl FromStr for JobId {
 /// Milliseconds keep arithmetic (deadlines, elapsed time) trivial on both sides; the string form
 /// is what DESIGN.md promises to API clients.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[cfg_attr(
+    feature = "ssr",
+    derive(utoipa::ToSchema),
+    schema(value_type = String, format = DateTime, example = "2026-11-29T10:15:30.123Z")
+)]
 pub struct Timestamp(u64);
 
 impl Timestamp {
@@ -171,11 +233,59 @@ impl<'de> Deserialize<'de> for Timestamp {
 /// [`InitiateRequest::file_ids`] to get the validated list.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InitiateRequest {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present"
+    )]
     pub file_id: Option<FileId>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present"
+    )]
     pub file_ids: Option<Vec<FileId>>,
 }
+
+/// A field that may be absent but, when present, must hold a value: `"file_ids": null` is an
+/// error, not a quiet "absent", so a client's mistake is reported instead of guessed around.
+fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    deserializer: D,
+) -> Result<Option<T>, D::Error> {
+    T::deserialize(deserializer).map(Some)
+}
+
+/// In the OpenAPI document: an object with `file_id` or `file_ids` — exactly one of them.
+#[cfg(feature = "ssr")]
+impl utoipa::PartialSchema for InitiateRequest {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{AllOfBuilder, ArrayBuilder, ObjectBuilder, OneOfBuilder};
+        let fields = ObjectBuilder::new()
+            .property("file_id", FileId::schema())
+            .property(
+                "file_ids",
+                ArrayBuilder::new()
+                    .items(FileId::schema())
+                    .min_items(Some(1))
+                    .max_items(Some(MAX_FILE_IDS_PER_JOB))
+                    .unique_items(true),
+            );
+        let exactly_one = OneOfBuilder::new()
+            .item(ObjectBuilder::new().required("file_id"))
+            .item(ObjectBuilder::new().required("file_ids"));
+        AllOfBuilder::new()
+            .item(fields)
+            .item(exactly_one)
+            .description(Some(
+                "One file (`file_id`) or one zip of several (`file_ids`, 1–1000 distinct ids).",
+            ))
+            .examples([serde_json::json!({"file_id": 12345})])
+            .into()
+    }
+}
+
+#[cfg(feature = "ssr")]
+impl utoipa::ToSchema for InitiateRequest {}
 
 impl InitiateRequest {
     /// A request for one file, or a bundle when `ids` has more than one.
@@ -215,6 +325,7 @@ impl InitiateRequest {
 
 /// The name of a job's state, as the `status` field spells it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum JobPhase {
     Queued,
@@ -246,6 +357,7 @@ impl JobPhase {
 
 /// `202` body of `POST /v1/download/initiate`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct InitiateResponse {
     pub job_id: JobId,
@@ -255,6 +367,7 @@ pub struct InitiateResponse {
 
 /// `200` body of `GET /v1/download/status/:jobId`: what a poll learns about a job.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct JobStatus {
     pub job_id: JobId,
@@ -266,19 +379,18 @@ pub struct JobStatus {
 
 /// Per-state fields of a [`JobStatus`]; `status` names the variant, exactly as in DESIGN.md.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(
-    tag = "status",
-    rename_all = "lowercase",
-    rename_all_fields = "camelCase"
-)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(tag = "status", rename_all = "lowercase")]
 pub enum JobState {
     /// Waiting for a worker. `attempt` is the attempt it will run as.
+    #[serde(rename_all = "camelCase")]
     Queued {
         progress: u8,
         attempt: u32,
         max_attempts: u32,
     },
     /// A worker holds the job; `progress` rises from 0 to 100.
+    #[serde(rename_all = "camelCase")]
     Processing {
         progress: u8,
         attempt: u32,
@@ -286,6 +398,7 @@ pub enum JobState {
         started_at: Timestamp,
     },
     /// The last attempt failed; attempt `attempt` starts at `next_attempt_at`.
+    #[serde(rename_all = "camelCase")]
     Retrying {
         progress: u8,
         attempt: u32,
@@ -294,6 +407,7 @@ pub enum JobState {
         next_attempt_at: Timestamp,
     },
     /// The file is ready at `url` until `url_expires_at` (a fresh URL comes with every poll).
+    #[serde(rename_all = "camelCase")]
     Completed {
         progress: u8,
         url: String,
@@ -302,6 +416,7 @@ pub enum JobState {
         size: u64,
     },
     /// Every attempt failed; `error` is the last attempt's reason.
+    #[serde(rename_all = "camelCase")]
     Failed {
         error: String,
         attempt: u32,
@@ -309,6 +424,7 @@ pub enum JobState {
         failed_at: Timestamp,
     },
     /// Someone cancelled the job before it finished.
+    #[serde(rename_all = "camelCase")]
     Cancelled { cancelled_at: Timestamp },
 }
 
@@ -339,6 +455,7 @@ impl JobState {
 
 /// `200` body of `DELETE /v1/download/:jobId`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct CancelResponse {
     pub job_id: JobId,
@@ -347,12 +464,14 @@ pub struct CancelResponse {
 
 /// Body of `POST /v1/download/check`: is this file's archive already in storage?
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct CheckRequest {
     pub file_id: FileId,
 }
 
 /// `200` body of `POST /v1/download/check` (field names as the service we replace spelled them).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct CheckResponse {
     pub file_id: FileId,
     pub available: bool,
@@ -365,6 +484,7 @@ pub struct CheckResponse {
 
 /// Overall verdict of `GET /health`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum HealthStatus {
     Healthy,
@@ -373,6 +493,7 @@ pub enum HealthStatus {
 
 /// Outcome of one dependency check in `GET /health`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum CheckResult {
     Ok,
@@ -381,6 +502,7 @@ pub enum CheckResult {
 
 /// One entry per dependency the service cannot work without.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct HealthChecks {
     pub storage: CheckResult,
     pub queue: CheckResult,
@@ -388,6 +510,7 @@ pub struct HealthChecks {
 
 /// Body of `GET /health` (200 when healthy, 503 otherwise).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct HealthResponse {
     pub status: HealthStatus,
     pub checks: HealthChecks,
@@ -396,6 +519,7 @@ pub struct HealthResponse {
 /// Body of every error response: a stable short name, a sentence a person can act on, and the
 /// request id that finds the request in the server's logs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ErrorBody {
     pub error: String,
@@ -480,6 +604,19 @@ mod tests {
         );
         let thousand: Vec<u64> = (10_000..11_000).collect();
         assert_eq!(parse(json!({ "file_ids": thousand })).unwrap().len(), 1000);
+        // Present means a value: null is refused, not read as "absent".
+        for null_field in [
+            json!({"file_id": 12345, "file_ids": null}),
+            json!({"file_id": null}),
+        ] {
+            assert!(serde_json::from_value::<InitiateRequest>(null_field).is_err());
+        }
+        // Integral numbers are integers, however they are written.
+        assert_eq!(
+            parse(json!({"file_id": 19_310_440.0})),
+            Ok(vec![FileId(19_310_440)])
+        );
+        assert!(serde_json::from_value::<InitiateRequest>(json!({"file_id": 12345.5})).is_err());
     }
 
     #[test]
