@@ -115,6 +115,19 @@ ferry_ensure_seaweedfs() {
   export FERRY_WEED="$venv/bin/weed"
 }
 
+# Schemathesis (PyPI): generates requests from /openapi.json and checks the answers against it.
+SCHEMATHESIS_VERSION="4.32.5"
+ferry_ensure_schemathesis() {
+  local venv="$FERRY_TOOLS_DIR/schemathesis"
+  if ! "$venv/bin/schemathesis" --version 2>/dev/null | grep -q "version $SCHEMATHESIS_VERSION"; then
+    ferry_log "installing schemathesis $SCHEMATHESIS_VERSION (PyPI) for the API contract test"
+    mkdir -p "$FERRY_TOOLS_DIR"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install -q "schemathesis==$SCHEMATHESIS_VERSION"
+  fi
+  export FERRY_SCHEMATHESIS="$venv/bin/schemathesis"
+}
+
 # What `cargo leptos` needs to build and serve the app.
 ferry_ensure_build_tools() {
   ferry_ensure_rust
@@ -129,6 +142,7 @@ ferry_ensure_test_tools() {
   ferry_ensure_build_tools
   ferry_ensure_redis
   ferry_ensure_seaweedfs
+  ferry_ensure_schemathesis
   ferry_ensure_chromium
   ferry_ensure_playwright
 }

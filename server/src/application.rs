@@ -3,7 +3,7 @@
 
 use crate::{
     config::Config,
-    http::{self, AppState},
+    http::{self, rate_limit::ClientRateLimit, AppState},
     queue::{memory::MemoryQueue, redis::RedisQueue, JobQueue, QueueError},
     storage::{local::LocalStore, s3::S3Store, ResultStore, StorageError},
     worker::{WorkerContext, WorkerPool},
@@ -98,6 +98,21 @@ fn spawn_storage_sweeper(store: Arc<LocalStore>, max_age: Duration, shutdown: Ca
     });
 }
 
+/// Forgets idle clients of the rate limiter once per window, so its table holds only clients seen
+/// recently.
+fn spawn_rate_limit_sweeper(limit: ClientRateLimit, window: Duration, shutdown: CancellationToken) {
+    let interval = window.clamp(Duration::from_secs(1), MAX_SWEEP_INTERVAL);
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(interval) => {}
+                _ = shutdown.cancelled() => return,
+            }
+            limit.forget_idle_clients();
+        }
+    });
+}
+
 /// A server that is listening and whose workers are running.
 pub struct Application {
     listener: TcpListener,
@@ -141,6 +156,12 @@ impl Application {
         let listener = TcpListener::bind(addr)
             .await
             .map_err(|source| StartupError::Bind { addr, source })?;
+        let rate_limit = ClientRateLimit::new(&config.http);
+        spawn_rate_limit_sweeper(
+            rate_limit.clone(),
+            config.http.rate_limit_window,
+            shutdown.clone(),
+        );
         let router = http::app(AppState {
             queue,
             store,
@@ -148,6 +169,10 @@ impl Application {
             download_delay_ms: config.download_delay_ms,
             presign_ttl: config.presign_ttl,
             leptos_options,
+            max_queue_depth: config.http.max_queue_depth,
+            rate_limit,
+            http: config.http.clone(),
+            metrics: crate::metrics::install(),
         });
         Ok(Self {
             listener,

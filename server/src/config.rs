@@ -37,7 +37,34 @@ pub struct Config {
     pub local_storage_dir: PathBuf,
     /// Secret that signs local download links; drawn at random when absent.
     pub local_storage_secret: Option<String>,
+    /// What the HTTP layer promises every client: CORS, rate limits, backpressure.
+    pub http: HttpSettings,
 }
+
+/// Policies of the HTTP layer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpSettings {
+    /// Origins allowed to call the API from a browser (`CORS_ORIGINS`); `None` allows any (`*`).
+    pub cors_origins: Option<Vec<String>>,
+    /// Requests one client may make per `rate_limit_window` (`RATE_LIMIT_MAX_REQUESTS`).
+    pub rate_limit_max_requests: u32,
+    /// The window of the rate limit (`RATE_LIMIT_WINDOW_MS`).
+    pub rate_limit_window: Duration,
+    /// Peers whose `X-Forwarded-For` is believed (`TRUSTED_PROXIES`): the proxies in front of
+    /// Ferry. Any other peer is the client itself, whatever header it sends.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Waiting jobs (queued or retrying) beyond which initiate answers 503 (`MAX_QUEUE_DEPTH`).
+    pub max_queue_depth: u64,
+}
+
+/// Requests per client and window when nothing is configured: a tab following five downloads
+/// polls 150 times a minute, so 600 leaves room for several tabs behind one address.
+pub const DEFAULT_RATE_LIMIT_MAX_REQUESTS: u32 = 600;
+
+/// Proxies trusted by default: loopback and the private ranges where a compose network or a
+/// cluster's ingress lives.
+pub const DEFAULT_TRUSTED_PROXIES: &str =
+    "127.0.0.0/8,::1/128,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fc00::/7";
 
 impl Config {
     /// Reads the process environment.
@@ -136,6 +163,7 @@ impl Config {
             "use 1 byte to 4 GiB",
         )?;
         let shutdown_grace_ms: u64 = vars.parse("SHUTDOWN_GRACE_MS", 10_000)?;
+        let http = HttpSettings::from_vars(&vars)?;
 
         Ok(Self {
             s3,
@@ -161,6 +189,81 @@ impl Config {
                 .get("LOCAL_STORAGE_DIR")
                 .map_or_else(|| PathBuf::from("data/results"), PathBuf::from),
             local_storage_secret: vars.get("LOCAL_STORAGE_SECRET"),
+            http,
+        })
+    }
+}
+
+impl HttpSettings {
+    fn from_vars(vars: &Vars<'_>) -> Result<Self, ConfigError> {
+        let cors_origins = match vars.get("CORS_ORIGINS") {
+            None => None,
+            Some(value) if value.trim() == "*" => None,
+            Some(value) => {
+                let origins: Vec<String> = value
+                    .split(',')
+                    .map(|o| o.trim().trim_end_matches('/').to_owned())
+                    .filter(|o| !o.is_empty())
+                    .collect();
+                let well_formed = !origins.is_empty()
+                    && origins.iter().all(|o| {
+                        (o.starts_with("http://") || o.starts_with("https://"))
+                            && axum::http::HeaderValue::from_str(o).is_ok()
+                    });
+                vars.check(
+                    "CORS_ORIGINS",
+                    &value,
+                    well_formed,
+                    "use * or a comma-separated list of origins such as https://app.example.com",
+                )?;
+                Some(origins)
+            }
+        };
+        let rate_limit_max_requests: u32 =
+            vars.parse("RATE_LIMIT_MAX_REQUESTS", DEFAULT_RATE_LIMIT_MAX_REQUESTS)?;
+        vars.check(
+            "RATE_LIMIT_MAX_REQUESTS",
+            rate_limit_max_requests,
+            rate_limit_max_requests >= 1,
+            "use at least 1",
+        )?;
+        let rate_limit_window_ms: u64 = vars.parse("RATE_LIMIT_WINDOW_MS", 60_000)?;
+        vars.check(
+            "RATE_LIMIT_WINDOW_MS",
+            rate_limit_window_ms,
+            (1..=86_400_000).contains(&rate_limit_window_ms),
+            "use 1 ms to 1 day",
+        )?;
+        let proxies = vars
+            .get("TRUSTED_PROXIES")
+            .unwrap_or_else(|| DEFAULT_TRUSTED_PROXIES.into());
+        let trusted_proxies = proxies
+            .split(',')
+            .map(str::trim)
+            .filter(|p| !p.is_empty() && *p != "none")
+            .map(|p| {
+                p.parse::<ipnet::IpNet>()
+                    .or_else(|_| p.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                    .map_err(|_| ConfigError::Invalid {
+                        name: "TRUSTED_PROXIES",
+                        value: proxies.clone(),
+                        reason: format!("{p:?} is neither an IP address nor a CIDR range (use none to trust no proxy)"),
+                    })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let max_queue_depth: u64 = vars.parse("MAX_QUEUE_DEPTH", 10_000)?;
+        vars.check(
+            "MAX_QUEUE_DEPTH",
+            max_queue_depth,
+            max_queue_depth >= 1,
+            "use at least 1",
+        )?;
+        Ok(Self {
+            cors_origins,
+            rate_limit_max_requests,
+            rate_limit_window: Duration::from_millis(rate_limit_window_ms),
+            trusted_proxies,
+            max_queue_depth,
         })
     }
 }
@@ -339,9 +442,37 @@ mod tests {
     }
 
     #[test]
+    fn http_policies_default_to_open_cors_and_generous_limits() {
+        let c = config(&[]).unwrap().http;
+        assert_eq!(c.cors_origins, None);
+        assert_eq!(c.rate_limit_max_requests, 600);
+        assert_eq!(c.rate_limit_window, Duration::from_secs(60));
+        assert_eq!(c.max_queue_depth, 10_000);
+        let loopback: std::net::IpAddr = "127.0.0.1".parse().unwrap();
+        assert!(c.trusted_proxies.iter().any(|net| net.contains(&loopback)));
+
+        let c = config(&[
+            ("CORS_ORIGINS", "https://a.example/, https://b.example"),
+            ("TRUSTED_PROXIES", "none"),
+        ])
+        .unwrap()
+        .http;
+        assert_eq!(
+            c.cors_origins,
+            Some(vec!["https://a.example".into(), "https://b.example".into()])
+        );
+        assert!(c.trusted_proxies.is_empty());
+    }
+
+    #[test]
     fn bad_values_name_the_variable() {
         let cases = [
             ("WORKER_CONCURRENCY", "five"),
+            ("CORS_ORIGINS", "example.com"),
+            ("RATE_LIMIT_MAX_REQUESTS", "0"),
+            ("RATE_LIMIT_WINDOW_MS", "0"),
+            ("TRUSTED_PROXIES", "10.0.0.0/33"),
+            ("MAX_QUEUE_DEPTH", "0"),
             ("JOB_MAX_ATTEMPTS", "0"),
             ("SIMULATED_FAILURE_RATE", "1.5"),
             ("SIMULATED_FAILURE_FILE_IDS", "12345,abc"),

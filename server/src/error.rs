@@ -47,6 +47,11 @@ pub enum AppError {
     ResultGone,
     #[error("the job queue is unavailable: try again in a few seconds")]
     QueueUnavailable,
+    #[error("the job queue is full ({0} jobs waiting): try again in a few seconds")]
+    QueueFull(u64),
+    #[error("too many requests from your address: try again in {retry_after_secs} s")]
+    RateLimited { retry_after_secs: u64 },
+
     #[error("file storage is unavailable: try again in a few seconds")]
     StorageUnavailable,
     #[error("there is nothing at this address: see /openapi.json for the API")]
@@ -78,6 +83,8 @@ impl AppError {
             Self::ResultGone => (StatusCode::NOT_FOUND, "ResultGone"),
             Self::QueueUnavailable => (StatusCode::SERVICE_UNAVAILABLE, "QueueUnavailable"),
             Self::StorageUnavailable => (StatusCode::SERVICE_UNAVAILABLE, "StorageUnavailable"),
+            Self::QueueFull(_) => (StatusCode::SERVICE_UNAVAILABLE, "QueueFull"),
+            Self::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "RateLimited"),
             Self::RouteNotFound => (StatusCode::NOT_FOUND, "NotFound"),
             Self::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "MethodNotAllowed"),
             Self::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "InternalError"),
@@ -119,11 +126,17 @@ impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let (status, name) = self.status_and_name();
         let mut response = status.into_response();
-        if status == StatusCode::SERVICE_UNAVAILABLE {
-            response.headers_mut().insert(
-                header::RETRY_AFTER,
-                header::HeaderValue::from_static(RETRY_AFTER_SECS),
-            );
+        let retry_after = match &self {
+            Self::RateLimited { retry_after_secs } => {
+                Some(header::HeaderValue::from(*retry_after_secs))
+            }
+            _ if status == StatusCode::SERVICE_UNAVAILABLE => {
+                Some(header::HeaderValue::from_static(RETRY_AFTER_SECS))
+            }
+            _ => None,
+        };
+        if let Some(value) = retry_after {
+            response.headers_mut().insert(header::RETRY_AFTER, value);
         }
         response.extensions_mut().insert(ErrorReply {
             name,

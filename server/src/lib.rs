@@ -11,12 +11,15 @@
 //!   zip ([`worker::archive`]) and stores it.
 //! - [`storage`]: the [`storage::ResultStore`] contract, the S3 backend (streaming and multipart
 //!   uploads, presigned links) and the local-directory backend with signed, expiring links.
+//! - [`metrics`]: the Prometheus metrics (names, buckets, the recorder `/metrics` renders);
+//!   [`telemetry`] sets up logs (human-readable or JSON).
 //! - [`application`]: wires it all together and stops it in order ([`shutdown`] has the signals).
 
 pub mod application;
 pub mod config;
 pub mod error;
 pub mod http;
+pub mod metrics;
 pub mod queue;
 pub mod shutdown;
 pub mod storage;

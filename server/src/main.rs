@@ -5,7 +5,10 @@ use std::process::ExitCode;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    telemetry::init();
+    if let Err(error) = telemetry::init() {
+        tracing::error!("configuration error: {error}");
+        return ExitCode::FAILURE;
+    }
     let config = match Config::from_env() {
         Ok(config) => config,
         Err(error) => {

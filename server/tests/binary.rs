@@ -245,6 +245,11 @@ fn a_killed_instance_s_job_runs_on_another_once_its_lease_expires() {
         "soon after the lease expired"
     );
     wait_until_completed(&second_addr, &job_id);
+    let (_, metrics) = http(&second_addr, "GET", "/metrics", "");
+    assert!(
+        metrics.contains("ferry_lease_reclaims_total 1"),
+        "the takeover is counted: {metrics}"
+    );
 }
 
 #[test]
@@ -318,4 +323,81 @@ fn start_up_warns_when_redis_may_evict_job_records() {
         warning.contains("WARN") && warning.contains("allkeys-lru"),
         "{warning}"
     );
+}
+
+#[test]
+fn json_logs_name_the_request_and_the_job_on_every_line_and_never_a_secret() {
+    let storage = tempfile::tempdir().unwrap();
+    let secret = "do-not-log-this-secret-7f3a";
+    let mut server = RunningServer(
+        server_command(
+            storage.path(),
+            &[
+                ("LOG_FORMAT", "json"),
+                ("DOWNLOAD_DELAY_MIN_MS", "200"),
+                ("DOWNLOAD_DELAY_MAX_MS", "200"),
+                ("LOCAL_STORAGE_SECRET", secret),
+            ],
+        )
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap(),
+    );
+    let mut log = Log::of(&mut server.0);
+    let parse = |line: String| -> serde_json::Value {
+        serde_json::from_str(&line).unwrap_or_else(|e| panic!("not a JSON log line ({e}): {line}"))
+    };
+    let listening = parse(log.wait_for("\"listening\""));
+    let addr = listening["addr"]
+        .as_str()
+        .expect("the address is a field")
+        .to_owned();
+
+    let mut stream = TcpStream::connect(&addr).unwrap();
+    let body = r#"{"file_id": 12345}"#;
+    write!(
+        stream,
+        "POST /v1/download/initiate HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\
+         X-Request-Id: trace-me-42\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    assert!(response.starts_with("HTTP/1.1 202"), "{response}");
+
+    // The handler's line sits in the request's span, which carries the client's request id.
+    let queued = parse(log.wait_for("\"job queued\""));
+    let request_span = queued["spans"]
+        .as_array()
+        .and_then(|spans| spans.iter().find(|s| s["name"] == "request"))
+        .unwrap_or_else(|| panic!("no request span: {queued}"));
+    assert_eq!(request_span["request_id"], "trace-me-42");
+
+    // The worker's lines sit in the job attempt's span.
+    let completed = parse(log.wait_for("\"job completed\""));
+    let job_span = completed["spans"]
+        .as_array()
+        .and_then(|spans| spans.iter().find(|s| s["name"] == "job"))
+        .unwrap_or_else(|| panic!("no job span: {completed}"));
+    assert_eq!(job_span["job_id"], queued["job_id"]);
+    assert_eq!(job_span["attempt"], 1);
+    assert_eq!(job_span["file_ids"], "12345");
+
+    for (line, _) in &log.seen {
+        parse(line.clone());
+        assert!(!line.contains(secret), "a secret was logged: {line}");
+    }
+}
+
+#[test]
+fn a_bad_log_format_stops_the_server_with_a_message_naming_it() {
+    let storage = tempfile::tempdir().unwrap();
+    let output = server_command(storage.path(), &[("LOG_FORMAT", "xml")])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let log = String::from_utf8_lossy(&output.stderr);
+    assert!(log.contains("LOG_FORMAT=\"xml\" is invalid"), "{log}");
 }

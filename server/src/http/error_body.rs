@@ -9,10 +9,32 @@ use app::api::ErrorBody;
 use axum::{
     body::Body,
     extract::Request,
-    http::{header, HeaderValue},
+    http::{header, HeaderValue, StatusCode},
     middleware::Next,
     response::Response,
 };
+
+/// An error status without a body type: produced by a layer, not by a handler.
+fn is_bare_error(response: &Response) -> bool {
+    (response.status().is_client_error() || response.status().is_server_error())
+        && !response.headers().contains_key(header::CONTENT_TYPE)
+}
+
+fn bare_error_reply(status: StatusCode) -> ErrorReply {
+    match status {
+        StatusCode::SERVICE_UNAVAILABLE => ErrorReply {
+            name: "ServiceUnavailable",
+            message: "the server could not answer in time: try again in a few seconds".into(),
+        },
+        _ => ErrorReply {
+            name: "HttpError",
+            message: format!(
+                "the request failed: {}",
+                status.canonical_reason().unwrap_or("unknown status")
+            ),
+        },
+    }
+}
 
 /// Middleware: renders [`ErrorReply`] extensions as JSON bodies.
 pub async fn render(request: Request, next: Next) -> Response {
@@ -23,8 +45,12 @@ pub async fn render(request: Request, next: Next) -> Response {
         .unwrap_or_default()
         .to_owned();
     let mut response = next.run(request).await;
-    let Some(reply) = response.extensions_mut().remove::<ErrorReply>() else {
-        return response;
+    let reply = match response.extensions_mut().remove::<ErrorReply>() {
+        Some(reply) => reply,
+        // A layer answered on its own (the request timeout, for one): give its bare error
+        // status the same JSON shape.
+        None if is_bare_error(&response) => bare_error_reply(response.status()),
+        None => return response,
     };
     let body = ErrorBody {
         error: reply.name.to_owned(),

@@ -1,8 +1,9 @@
-//! `GET /v1/files/*key?expires=…&signature=…`: serves archives of the local result store through
+//! `GET /v1/files/{folder}/{name}?expires=…&signature=…`: serves archives of the local result store through
 //! signed, expiring links (the embedded stand-in for S3 presigned URLs).
 
 use super::AppState;
 use crate::error::AppError;
+use app::api::ErrorBody;
 use axum::{
     body::Body,
     extract::{Path, Query, State},
@@ -13,19 +14,40 @@ use serde::Deserialize;
 use tokio_util::io::ReaderStream;
 
 /// The link's query; both parts are optional here so that a missing one is a 403, not a 400.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct LinkParams {
+    /// Unix time (seconds) after which the link is refused.
     expires: Option<String>,
+    /// HMAC of the path and `expires`, hex.
     signature: Option<String>,
 }
 
 /// Streams the archive if the link is intact and unexpired.
+#[utoipa::path(
+    get,
+    path = "/v1/files/{folder}/{name}",
+    tag = "downloads",
+    params(
+        ("folder" = String, Path, description = "`downloads` (single files) or `bundles`"),
+        ("name" = String, Path, description = "Archive name, such as `12345.zip`"),
+        LinkParams,
+    ),
+    responses(
+        (status = 200, description = "The archive", content_type = "application/zip", body = Vec<u8>),
+        (status = 403, description = "The link was altered or has expired", body = ErrorBody),
+        (status = 404, description = "No such archive (or results are not stored locally)", body = ErrorBody),
+        (status = 429, description = "Rate limited", body = ErrorBody),
+        (status = 503, description = "Storage unavailable", body = ErrorBody),
+    )
+)]
 pub async fn download(
     State(state): State<AppState>,
-    Path(key): Path<String>,
+    Path((folder, name)): Path<(String, String)>,
     Query(params): Query<LinkParams>,
 ) -> Result<Response, AppError> {
     let local = state.local_files.as_ref().ok_or(AppError::RouteNotFound)?;
+    let key = format!("{folder}/{name}");
     let (key, path) = local.verify(&key, params.expires.as_deref(), params.signature.as_deref())?;
     let file = match tokio::fs::File::open(&path).await {
         Ok(file) => file,

@@ -1,7 +1,7 @@
 //! `GET /health`: whether this instance can serve downloads right now.
 
 use super::AppState;
-use app::api::{CheckResult, HealthChecks, HealthResponse, HealthStatus};
+use app::api::{CheckResult, ErrorBody, HealthChecks, HealthResponse, HealthStatus};
 use axum::{extract::State, http::StatusCode, Json};
 use std::{future::Future, time::Duration};
 
@@ -27,6 +27,16 @@ async fn check<E: std::fmt::Display>(
 }
 
 /// 200 when the queue and storage both answer, 503 otherwise; the body says which failed.
+#[utoipa::path(
+    get,
+    path = "/health",
+    tag = "operations",
+    responses(
+        (status = 200, description = "Queue and storage answer", body = HealthResponse),
+        (status = 429, description = "Rate limited", body = ErrorBody),
+        (status = 503, description = "A dependency does not answer; `checks` says which", body = HealthResponse),
+    )
+)]
 pub async fn health(State(state): State<AppState>) -> (StatusCode, Json<HealthResponse>) {
     let (queue, storage) = tokio::join!(
         check("queue", state.queue.ping()),

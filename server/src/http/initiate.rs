@@ -2,7 +2,7 @@
 
 use super::{json::ApiJson, AppState};
 use crate::{error::AppError, queue::NewJob};
-use app::api::{InitiateRequest, InitiateResponse};
+use app::api::{ErrorBody, InitiateRequest, InitiateResponse};
 use axum::{
     extract::State,
     http::{header, HeaderMap, StatusCode},
@@ -15,6 +15,29 @@ const MAX_IDEMPOTENCY_KEY_LEN: usize = 255;
 
 /// Queues a job for the requested files. With an `Idempotency-Key`, a repeated request returns
 /// the job the first one created instead of starting another.
+#[utoipa::path(
+    post,
+    path = "/v1/download/initiate",
+    tag = "downloads",
+    description = "Starts one job: `file_id` for one file, or `file_ids` (1–1000 distinct ids) for one zip of all of them. Send exactly one of the two.",
+    request_body = InitiateRequest,
+    params(
+        ("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 255, pattern = "^[!-~]+$",
+            description = "Repeating a request with the same key returns the job the first one created (1–255 printable ASCII characters)"),
+    ),
+    responses(
+        (status = 202, description = "Job queued", body = InitiateResponse,
+            headers(("location" = String, description = "The job's status URL"))),
+        (status = 400, description = "Invalid body, file ids or idempotency key", body = ErrorBody),
+        (status = 413, description = "Body larger than 64 KiB", body = ErrorBody),
+        (status = 415, description = "Body is not JSON", body = ErrorBody),
+        (status = 422, description = "Idempotency key reused with another body", body = ErrorBody),
+        (status = 429, description = "Rate limited", body = ErrorBody,
+            headers(("retry-after" = u64, description = "Seconds to wait"))),
+        (status = 503, description = "Queue unavailable or full", body = ErrorBody,
+            headers(("retry-after" = u64, description = "Seconds to wait"))),
+    )
+)]
 pub async fn initiate(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -22,6 +45,17 @@ pub async fn initiate(
 ) -> Result<impl IntoResponse, AppError> {
     let file_ids = request.file_ids()?;
     let idempotency_key = idempotency_key(&headers)?;
+    // Backpressure: refuse new work rather than let the backlog grow without bound. The check
+    // and the enqueue are two steps, so concurrent requests may overshoot by a few jobs.
+    let unstarted = state.queue.depth().await?.unstarted();
+    if unstarted >= state.max_queue_depth {
+        tracing::warn!(
+            unstarted,
+            limit = state.max_queue_depth,
+            "queue full: initiate refused"
+        );
+        return Err(AppError::QueueFull(unstarted));
+    }
     let (min, max) = state.download_delay_ms;
     let delay_ms = rand::random_range(min..=max);
     let total_file_ids = file_ids.len();
@@ -31,6 +65,7 @@ pub async fn initiate(
         .await?;
     let job_id = enqueued.record.id;
     if enqueued.created {
+        crate::metrics::job_enqueued();
         tracing::info!(%job_id, files = total_file_ids, delay_ms, "job queued");
     }
     Ok((

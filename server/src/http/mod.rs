@@ -5,39 +5,57 @@
 
 pub mod cancel;
 pub mod check;
+pub mod cors;
 pub mod error_body;
 pub mod files;
 pub mod health;
 pub mod initiate;
 pub mod json;
+pub mod not_found;
+pub mod openapi;
+pub mod operations;
+pub mod rate_limit;
 pub mod status;
 
 use crate::{
-    error::AppError,
     queue::JobQueue,
     storage::{local::LocalStore, ResultStore},
 };
 use axum::{
-    body::Body,
     extract::{DefaultBodyLimit, FromRef},
     handler::HandlerWithoutStateExt,
-    http::Request,
-    middleware,
-    routing::{delete, get, post},
-    Router,
+    http::{HeaderValue, Request, StatusCode},
+    middleware, Router,
 };
 use leptos::prelude::LeptosOptions;
 use leptos_axum::LeptosRoutes;
+use metrics_exporter_prometheus::PrometheusHandle;
+use rate_limit::ClientRateLimit;
 use std::{sync::Arc, time::Duration};
 use tower::ServiceBuilder;
 use tower_http::{
+    compression::{
+        predicate::{DefaultPredicate, NotForContentType, Predicate},
+        CompressionLayer,
+    },
     request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
     services::ServeDir,
+    set_header::SetResponseHeaderLayer,
+    timeout::TimeoutLayer,
     trace::TraceLayer,
 };
 
 /// Largest request body accepted (a 1000-id bundle request is about 10 KiB).
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// A request not answered by then gets a 503: nginx in front gives up at 30 s
+/// (`proxy_read_timeout`), and a client is better served by a clear error before that. Streaming
+/// a download is not limited (the timeout ends when the response starts).
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(25);
+
+/// `strict-transport-security`: browsers keep to HTTPS for two years once they saw it over HTTPS
+/// (they ignore it over plain HTTP, so local use is unaffected).
+const HSTS: &str = "max-age=63072000; includeSubDomains";
 
 /// What the handlers share.
 #[derive(Clone)]
@@ -52,6 +70,14 @@ pub struct AppState {
     pub presign_ttl: Duration,
     /// Where the page's assets are and how the page is rendered.
     pub leptos_options: LeptosOptions,
+    /// Waiting jobs beyond which initiate answers 503 (backpressure).
+    pub max_queue_depth: u64,
+    /// Per-client request allowance (`RATE_LIMIT_*`), shared by every request.
+    pub rate_limit: ClientRateLimit,
+    /// CORS and the other HTTP policies.
+    pub http: crate::config::HttpSettings,
+    /// Renders the Prometheus metrics for `/metrics`.
+    pub metrics: PrometheusHandle,
 }
 
 /// Leptos finds its options in the router state through this.
@@ -65,18 +91,15 @@ impl FromRef<AppState> for LeptosOptions {
 pub fn app(state: AppState) -> Router {
     let site_root = state.leptos_options.site_root.to_string();
     let page_options = state.leptos_options.clone();
-    // Static assets (the WASM bundle, CSS, favicon); anything else is a JSON 404.
+    // Static assets (the WASM bundle, CSS, favicon); anything else is a 404 (a page for
+    // browsers, JSON for the rest).
     let assets = ServeDir::new(site_root)
         .call_fallback_on_method_not_allowed(true)
-        .fallback(route_not_found.into_service());
+        .fallback(not_found::not_found.into_service());
+    let (api, _) = openapi::api_routes().split_for_parts();
 
     let routes = Router::new()
-        .route("/v1/download/initiate", post(initiate::initiate))
-        .route("/v1/download/status/{job_id}", get(status::status))
-        .route("/v1/download/check", post(check::check))
-        .route("/v1/download/{job_id}", delete(cancel::cancel))
-        .route("/v1/files/{*key}", get(files::download))
-        .route("/health", get(health::health))
+        .merge(api)
         // The page: Leptos lists its routes (just "/") and renders them with the shell.
         .leptos_routes(
             &state,
@@ -85,31 +108,54 @@ pub fn app(state: AppState) -> Router {
         )
         .fallback_service(assets)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .with_state(state);
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES));
 
-    // Outermost first: the request id exists before anything logs, every response carries it,
-    // and error bodies are rendered last, when the id is known.
-    routes.layer(
-        ServiceBuilder::new()
-            .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
-            .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<Body>| {
-                let request_id = request
-                    .headers()
-                    .get("x-request-id")
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or_default();
-                tracing::info_span!("request", method = %request.method(), uri = %request.uri(), request_id)
-            }))
-            .layer(PropagateRequestIdLayer::x_request_id())
-            .layer(middleware::from_fn(error_body::render)),
-    )
+    // Zip archives are compressed already; everything else (HTML, JSON, JS, WASM, CSS) shrinks.
+    let compressible = DefaultPredicate::new().and(NotForContentType::new("application/zip"));
+    let header = |name, value| {
+        SetResponseHeaderLayer::overriding(
+            axum::http::HeaderName::from_static(name),
+            HeaderValue::from_static(value),
+        )
+    };
+
+    // Outermost first. The request id exists before anything logs and is on every response;
+    // the security headers, metrics and rate-limit headers wrap everything, including the
+    // preflights CORS answers and the errors rendered inside; CORS wraps the error bodies so a
+    // browser can read them; the rate limit is enforced inside the error renderer so a 429 has
+    // the JSON body.
+    let layers = ServiceBuilder::new()
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
+            let request_id = request
+                .headers()
+                .get("x-request-id")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default();
+            tracing::info_span!("request", method = %request.method(), uri = %request.uri(), request_id)
+        }))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(header("x-content-type-options", "nosniff"))
+        .layer(header("x-frame-options", "DENY"))
+        .layer(header("strict-transport-security", HSTS))
+        .layer(header("referrer-policy", "no-referrer"))
+        .layer(middleware::from_fn(operations::record_request))
+        .layer(middleware::from_fn_with_state(
+            state.rate_limit.clone(),
+            rate_limit::decide,
+        ))
+        .layer(middleware::from_fn(cors::preflight_no_content))
+        .layer(cors::layer(&state.http))
+        .layer(middleware::from_fn(error_body::render))
+        .layer(middleware::from_fn(rate_limit::enforce))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            REQUEST_TIMEOUT,
+        ))
+        .layer(CompressionLayer::new().compress_when(compressible));
+    routes.layer(layers).with_state(state)
 }
 
-async fn route_not_found() -> AppError {
-    AppError::RouteNotFound
-}
-
-async fn method_not_allowed() -> AppError {
-    AppError::MethodNotAllowed
+async fn method_not_allowed() -> crate::error::AppError {
+    crate::error::AppError::MethodNotAllowed
 }

@@ -2,7 +2,7 @@
 
 use super::AppState;
 use crate::{error::AppError, queue::JobRecord, storage::ObjectKey};
-use app::api::{JobId, JobPhase, JobState, JobStatus};
+use app::api::{ErrorBody, JobId, JobPhase, JobState, JobStatus};
 use axum::{
     extract::{Path, State},
     http::HeaderMap,
@@ -11,6 +11,19 @@ use axum::{
 
 /// The job's current state. A completed job's link is signed on every read (a local computation),
 /// so a client never holds an expired link while the job record lives.
+#[utoipa::path(
+    get,
+    path = "/v1/download/status/{job_id}",
+    tag = "downloads",
+    params(("job_id" = JobId, Path, description = "The id initiate returned")),
+    responses(
+        (status = 200, description = "The job's state; a completed job carries a fresh download link", body = JobStatus),
+        (status = 400, description = "Not a job id (ULID)", body = ErrorBody),
+        (status = 404, description = "Unknown job, or its record expired", body = ErrorBody),
+        (status = 429, description = "Rate limited", body = ErrorBody),
+        (status = 503, description = "Queue or storage unavailable", body = ErrorBody),
+    )
+)]
 pub async fn status(
     State(state): State<AppState>,
     Path(job_id): Path<String>,

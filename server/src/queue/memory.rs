@@ -7,7 +7,7 @@
 
 use super::{
     backoff, new_lease_token, CancelOutcome, ClaimedJob, Enqueued, FailOutcome, JobQueue,
-    JobRecord, JobResult, Lease, NewJob, QueueError, QueueSettings,
+    JobRecord, JobResult, Lease, NewJob, QueueDepth, QueueError, QueueSettings,
 };
 use app::api::{JobId, JobPhase, Timestamp};
 use async_trait::async_trait;
@@ -115,6 +115,7 @@ impl State {
     /// Takes back jobs whose holder stopped renewing: each runs again as its next attempt, or
     /// fails if it has none left.
     fn reclaim_expired_leases(&mut self, now: u64, settings: &QueueSettings) {
+        let before = self.active.len();
         let mut reclaimed = Vec::new();
         while let Some(&(deadline, job_id)) = self.active.first() {
             if deadline > now {
@@ -123,6 +124,7 @@ impl State {
             self.active.pop_first();
             reclaimed.push(job_id);
         }
+        crate::metrics::leases_reclaimed((before - self.active.len()) as u64);
         for job_id in reclaimed.into_iter().rev() {
             let Some(job) = self.jobs.get_mut(&job_id) else {
                 continue;
@@ -382,6 +384,15 @@ impl JobQueue for MemoryQueue {
 
     async fn wait_for_work(&self, max_wait: Duration) {
         let _ = tokio::time::timeout(max_wait, self.work_available.notified()).await;
+    }
+
+    async fn depth(&self) -> Result<QueueDepth, QueueError> {
+        let state = self.lock();
+        Ok(QueueDepth {
+            waiting: state.waiting.len() as u64,
+            retrying: state.delayed.len() as u64,
+            processing: state.active.len() as u64,
+        })
     }
 
     async fn ping(&self) -> Result<(), QueueError> {

@@ -107,6 +107,24 @@ pub struct ClaimedJob {
     pub max_attempts: u32,
 }
 
+/// How many jobs the queue holds in each unfinished state: for backpressure and `/metrics`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct QueueDepth {
+    /// Claimable now.
+    pub waiting: u64,
+    /// Waiting for their next attempt.
+    pub retrying: u64,
+    /// Held by a worker.
+    pub processing: u64,
+}
+
+impl QueueDepth {
+    /// Jobs no worker holds yet: what backpressure limits.
+    pub fn unstarted(&self) -> u64 {
+        self.waiting + self.retrying
+    }
+}
+
 /// The result of [`JobQueue::enqueue`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Enqueued {
@@ -190,6 +208,9 @@ pub trait JobQueue: Send + Sync + 'static {
 
     /// Returns when work may be available (a job was enqueued) or after `max_wait`.
     async fn wait_for_work(&self, max_wait: Duration);
+
+    /// The number of unfinished jobs by state, read in one consistent step.
+    async fn depth(&self) -> Result<QueueDepth, QueueError>;
 
     /// Cheap round trip for `/health`.
     async fn ping(&self) -> Result<(), QueueError>;

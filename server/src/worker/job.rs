@@ -7,10 +7,12 @@
 
 use super::{archive, WorkerContext};
 use crate::{
+    metrics::{self, AttemptOutcome},
     queue::{ClaimedJob, FailOutcome, JobResult, Lease, QueueError},
     storage::{ObjectKey, StorageError},
 };
-use std::time::Duration;
+use std::time::{Duration, Instant};
+use tracing::Instrument;
 
 /// Progress is reported about this often, so every 2 s poll sees it move.
 const PROGRESS_STEP_MS: u64 = 500;
@@ -36,8 +38,33 @@ pub enum JobError {
     LeaseLost,
 }
 
-/// Runs `job` to its end and records the outcome in the queue.
+/// How many file ids a job's log span lists before it abbreviates.
+const LOGGED_FILE_IDS: usize = 10;
+
+/// Runs `job` to its end and records the outcome in the queue, inside a `job` span (job id, file
+/// ids, attempt) so every line the attempt logs says which job it is about.
 pub async fn run(context: &WorkerContext, job: ClaimedJob) {
+    let mut file_ids = job
+        .file_ids
+        .iter()
+        .take(LOGGED_FILE_IDS)
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(",");
+    if job.file_ids.len() > LOGGED_FILE_IDS {
+        file_ids.push_str(",…");
+    }
+    let span = tracing::info_span!(
+        "job",
+        job_id = %job.lease.job_id,
+        attempt = job.attempt,
+        file_ids = %file_ids,
+    );
+    run_attempt(context, job).instrument(span).await
+}
+
+async fn run_attempt(context: &WorkerContext, job: ClaimedJob) {
+    let started = Instant::now();
     let lease = job.lease.clone();
     let job_id = lease.job_id;
     tracing::info!(%job_id, attempt = job.attempt, files = job.file_ids.len(), "job started");
@@ -54,7 +81,10 @@ pub async fn run(context: &WorkerContext, job: ClaimedJob) {
             Err(error) => tracing::warn!(%job_id, %error, "could not release job on shutdown"),
         },
         Some(Ok(result)) => match queue.complete(&lease, result).await {
-            Ok(()) => tracing::info!(%job_id, "job completed"),
+            Ok(()) => {
+                metrics::job_attempt_ended(AttemptOutcome::Completed, started.elapsed());
+                tracing::info!(%job_id, "job completed")
+            }
             Err(QueueError::LeaseLost(_)) => {
                 tracing::info!(%job_id, "job finished after it was cancelled or taken over; result not recorded");
             }
@@ -68,9 +98,11 @@ pub async fn run(context: &WorkerContext, job: ClaimedJob) {
                 attempt,
                 next_attempt_at,
             }) => {
+                metrics::job_attempt_ended(AttemptOutcome::Retried, started.elapsed());
                 tracing::warn!(%job_id, %error, attempt, %next_attempt_at, "attempt failed; will retry")
             }
             Ok(FailOutcome::Failed) => {
+                metrics::job_attempt_ended(AttemptOutcome::Failed, started.elapsed());
                 tracing::error!(%job_id, %error, "job failed after its last attempt")
             }
             Err(queue_error) => {

@@ -10,7 +10,8 @@
 
 use app::api::{FileId, JobId, JobPhase, Timestamp};
 use ferry_server::queue::{
-    CancelOutcome, ClaimedJob, FailOutcome, JobQueue, JobResult, NewJob, QueueError, QueueSettings,
+    CancelOutcome, ClaimedJob, FailOutcome, JobQueue, JobResult, NewJob, QueueDepth, QueueError,
+    QueueSettings,
 };
 use std::{
     collections::HashSet,
@@ -533,6 +534,36 @@ pub async fn timestamps_are_consistent(make: impl MakeQueue) {
 }
 
 /// Instantiates every check above as a `#[tokio::test]` for the backend made by `$make`.
+pub async fn depth_counts_unfinished_jobs_by_state(make: impl MakeQueue) {
+    let queue = make
+        .make(QueueSettings {
+            retry_backoff_base: Duration::from_secs(60),
+            ..fast_settings()
+        })
+        .await;
+    assert_eq!(queue.depth().await.unwrap(), QueueDepth::default());
+    for file_id in [10001, 10002, 10003, 10004] {
+        enqueue(&queue, file_id).await;
+    }
+    let running = claim_one(&queue, "w").await.unwrap();
+    let failing = claim_one(&queue, "w").await.unwrap();
+    queue.fail(&failing.lease, "try later").await.unwrap();
+    let cancelled = enqueue(&queue, 10005).await;
+    queue.cancel(cancelled).await.unwrap();
+    let depth = queue.depth().await.unwrap();
+    assert_eq!(
+        depth,
+        QueueDepth {
+            waiting: 2,
+            retrying: 1,
+            processing: 1
+        }
+    );
+    assert_eq!(depth.unstarted(), 3);
+    queue.complete(&running.lease, result()).await.unwrap();
+    assert_eq!(queue.depth().await.unwrap().processing, 0);
+}
+
 macro_rules! suite {
     ($make:path) => {
         $crate::queue_conformance::suite!(@tests $make;
@@ -557,6 +588,7 @@ macro_rules! suite {
             finished_records_expire_after_the_retention_period,
             an_enqueue_wakes_a_waiting_worker,
             timestamps_are_consistent,
+            depth_counts_unfinished_jobs_by_state,
         );
     };
     (@tests $make:path; $($check:ident),* $(,)?) => {

@@ -1,6 +1,7 @@
 -- KEYS: wait list, active set (by lease deadline), delayed set (by next attempt time)
 -- ARGV: prefix, lease ttl ms, retention ms, max jobs, then one fresh token per job
--- Returns, per claimed job: id, token, file ids, delay ms, attempt, max attempts.
+-- Returns the number of expired leases taken back, then per claimed job: id, token, file ids,
+-- delay ms, attempt, max attempts.
 local prefix = ARGV[1]
 local lease_ms = tonumber(ARGV[2])
 local now = now_ms()
@@ -31,7 +32,7 @@ for i = #expired, 1, -1 do
   end
 end
 
-local claimed = {}
+local claimed = {tostring(#expired)}
 for i = 1, tonumber(ARGV[4]) do
   local id = redis.call('LPOP', KEYS[1])
   if not id then break end

@@ -19,7 +19,7 @@ mod record;
 
 use super::{
     backoff, new_lease_token, CancelOutcome, ClaimedJob, Enqueued, FailOutcome, JobQueue,
-    JobRecord, JobResult, Lease, NewJob, QueueError, QueueSettings,
+    JobRecord, JobResult, Lease, NewJob, QueueDepth, QueueError, QueueSettings,
 };
 use app::api::{JobId, Timestamp};
 use async_trait::async_trait;
@@ -265,8 +265,12 @@ impl JobQueue for RedisQueue {
         }
         let mut connection = self.connection.clone();
         let reply: Vec<String> = bounded(invocation.invoke_async(&mut connection)).await?;
-        reply
-            .chunks(6)
+        // The script answers the number of leases it took back, then six fields per job.
+        let (reclaimed, jobs) = reply
+            .split_first()
+            .ok_or_else(|| QueueError::Unavailable("empty reply from the claim script".into()))?;
+        crate::metrics::leases_reclaimed(reclaimed.parse().unwrap_or(0));
+        jobs.chunks(6)
             .map(|job| record::claimed(job).map_err(unavailable))
             .collect()
     }
@@ -424,6 +428,24 @@ impl JobQueue for RedisQueue {
             }
         })
         .await;
+    }
+
+    async fn depth(&self) -> Result<QueueDepth, QueueError> {
+        let mut connection = self.connection.clone();
+        let (waiting, retrying, processing): (u64, u64, u64) = bounded(
+            redis::pipe()
+                .atomic()
+                .llen(self.keys.wait())
+                .zcard(self.keys.delayed())
+                .zcard(self.keys.active())
+                .query_async(&mut connection),
+        )
+        .await?;
+        Ok(QueueDepth {
+            waiting,
+            retrying,
+            processing,
+        })
     }
 
     async fn ping(&self) -> Result<(), QueueError> {

@@ -1,0 +1,58 @@
+//! Cross-origin access per `CORS_ORIGINS`, built on tower-http's `CorsLayer`.
+//!
+//! With the default (`*`) every response says `access-control-allow-origin: *`, with or without an
+//! `Origin` header, so scripts on other sites may call the API (it has no cookies to protect).
+//! With a list, only those origins are named back.
+
+use crate::config::HttpSettings;
+use axum::{
+    extract::Request,
+    http::{header, HeaderName, HeaderValue, Method, StatusCode},
+    middleware::Next,
+    response::Response,
+};
+use std::time::Duration;
+use tower_http::cors::{AllowOrigin, Any, CorsLayer};
+
+/// How long a browser may cache a preflight answer.
+const PREFLIGHT_MAX_AGE: Duration = Duration::from_secs(600);
+
+/// The CORS policy: the API's methods and request headers, and the response headers a script
+/// needs to read (request id, rate limits, where a new job lives).
+pub fn layer(settings: &HttpSettings) -> CorsLayer {
+    let policy = CorsLayer::new()
+        .allow_methods([Method::GET, Method::POST, Method::DELETE, Method::OPTIONS])
+        .allow_headers([
+            header::CONTENT_TYPE,
+            HeaderName::from_static("idempotency-key"),
+            HeaderName::from_static("x-request-id"),
+        ])
+        .expose_headers([
+            HeaderName::from_static("x-request-id"),
+            HeaderName::from_static("ratelimit-limit"),
+            HeaderName::from_static("ratelimit-remaining"),
+            HeaderName::from_static("ratelimit-reset"),
+            header::RETRY_AFTER,
+            header::LOCATION,
+        ])
+        .max_age(PREFLIGHT_MAX_AGE);
+    match &settings.cors_origins {
+        None => policy.allow_origin(Any),
+        Some(origins) => policy.allow_origin(AllowOrigin::list(
+            origins
+                .iter()
+                .filter_map(|origin| HeaderValue::from_str(origin).ok()),
+        )),
+    }
+}
+
+/// tower-http answers a preflight with `200` and an empty body; `204 No Content` says the same
+/// thing precisely, and is what the service Ferry replaces answered.
+pub async fn preflight_no_content(request: Request, next: Next) -> Response {
+    let is_options = request.method() == Method::OPTIONS;
+    let mut response = next.run(request).await;
+    if is_options && response.status() == StatusCode::OK {
+        *response.status_mut() = StatusCode::NO_CONTENT;
+    }
+    response
+}

@@ -1,0 +1,140 @@
+//! Prometheus metrics: every name Ferry exports is defined here, so dashboards have one place to
+//! look and the code that counts never spells a metric name by hand.
+//!
+//! The `metrics` facade is global; [`install`] puts the Prometheus recorder behind it once per
+//! process (tests start several applications in one process and share it) and `/metrics` renders
+//! its handle.
+
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use std::{sync::OnceLock, time::Duration};
+
+/// HTTP requests by method, route template and status.
+pub const HTTP_REQUESTS: &str = "ferry_http_requests_total";
+/// HTTP request latency in seconds by method and route template.
+pub const HTTP_REQUEST_DURATION: &str = "ferry_http_request_duration_seconds";
+/// Jobs accepted by initiate (idempotent replays not counted).
+pub const JOBS_ENQUEUED: &str = "ferry_jobs_enqueued_total";
+/// Jobs that reached `completed`.
+pub const JOBS_COMPLETED: &str = "ferry_jobs_completed_total";
+/// Jobs that reached `failed` after their last attempt.
+pub const JOBS_FAILED: &str = "ferry_jobs_failed_total";
+/// Failed attempts that were scheduled to run again.
+pub const JOBS_RETRIED: &str = "ferry_jobs_retried_total";
+/// Jobs cancelled through the API.
+pub const JOBS_CANCELLED: &str = "ferry_jobs_cancelled_total";
+/// Time from a worker taking a job to its outcome, by outcome, in seconds.
+pub const JOB_DURATION: &str = "ferry_job_duration_seconds";
+/// Jobs in the queue by state (`waiting`, `retrying`, `processing`), read at scrape time.
+pub const QUEUE_JOBS: &str = "ferry_queue_jobs";
+/// Leases that expired (a worker crashed or froze) and whose job was taken back.
+pub const LEASE_RECLAIMS: &str = "ferry_lease_reclaims_total";
+
+/// Histogram buckets for request latency: API calls take milliseconds, downloads of local files
+/// may take seconds.
+const HTTP_BUCKETS: &[f64] = &[
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+/// Histogram buckets for job durations: simulated downloads last 10 s to 2 min by default.
+const JOB_BUCKETS: &[f64] = &[
+    0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0, 60.0, 90.0, 120.0, 180.0, 300.0, 600.0,
+];
+
+/// Installs the Prometheus recorder (once per process) and returns the handle that renders it.
+pub fn install() -> PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            let recorder = PrometheusBuilder::new()
+                .set_buckets_for_metric(Matcher::Full(HTTP_REQUEST_DURATION.into()), HTTP_BUCKETS)
+                .and_then(|b| {
+                    b.set_buckets_for_metric(Matcher::Full(JOB_DURATION.into()), JOB_BUCKETS)
+                })
+                .expect("bucket lists are not empty")
+                .build_recorder();
+            let handle = recorder.handle();
+            // Another recorder may already be installed (a test harness); ours still renders.
+            let _ = metrics::set_global_recorder(recorder);
+            describe();
+            handle
+        })
+        .clone()
+}
+
+fn describe() {
+    metrics::describe_counter!(HTTP_REQUESTS, "HTTP requests by method, route and status");
+    metrics::describe_histogram!(
+        HTTP_REQUEST_DURATION,
+        metrics::Unit::Seconds,
+        "HTTP request latency by method and route"
+    );
+    metrics::describe_counter!(JOBS_ENQUEUED, "Jobs accepted by initiate");
+    metrics::describe_counter!(JOBS_COMPLETED, "Jobs completed");
+    metrics::describe_counter!(JOBS_FAILED, "Jobs failed after their last attempt");
+    metrics::describe_counter!(JOBS_RETRIED, "Failed attempts scheduled to run again");
+    metrics::describe_counter!(JOBS_CANCELLED, "Jobs cancelled through the API");
+    metrics::describe_histogram!(
+        JOB_DURATION,
+        metrics::Unit::Seconds,
+        "Time from a worker taking a job to its outcome"
+    );
+    metrics::describe_gauge!(QUEUE_JOBS, "Jobs in the queue by state");
+    metrics::describe_counter!(LEASE_RECLAIMS, "Expired leases whose job was taken back");
+}
+
+/// Counts an answered HTTP request.
+pub fn http_request(method: &str, route: &str, status: u16, elapsed: Duration) {
+    let labels = [
+        ("method", method.to_owned()),
+        ("route", route.to_owned()),
+        ("status", status.to_string()),
+    ];
+    metrics::counter!(HTTP_REQUESTS, &labels).increment(1);
+    metrics::histogram!(HTTP_REQUEST_DURATION, &labels[..2]).record(elapsed.as_secs_f64());
+}
+
+/// How an attempt ended, as the job metrics label it.
+#[derive(Debug, Clone, Copy)]
+pub enum AttemptOutcome {
+    Completed,
+    Retried,
+    Failed,
+}
+
+/// Counts the end of a job attempt that ran for `elapsed`.
+pub fn job_attempt_ended(outcome: AttemptOutcome, elapsed: Duration) {
+    let (counter, label) = match outcome {
+        AttemptOutcome::Completed => (JOBS_COMPLETED, "completed"),
+        AttemptOutcome::Retried => (JOBS_RETRIED, "retried"),
+        AttemptOutcome::Failed => (JOBS_FAILED, "failed"),
+    };
+    metrics::counter!(counter).increment(1);
+    metrics::histogram!(JOB_DURATION, "outcome" => label).record(elapsed.as_secs_f64());
+}
+
+/// Counts a job accepted by initiate.
+pub fn job_enqueued() {
+    metrics::counter!(JOBS_ENQUEUED).increment(1);
+}
+
+/// Counts a job cancelled through the API.
+pub fn job_cancelled() {
+    metrics::counter!(JOBS_CANCELLED).increment(1);
+}
+
+/// Counts leases taken back from workers that stopped renewing them.
+pub fn leases_reclaimed(count: u64) {
+    if count > 0 {
+        metrics::counter!(LEASE_RECLAIMS).increment(count);
+    }
+}
+
+/// Publishes the queue's depth, read just before a scrape.
+pub fn queue_depth(depth: &crate::queue::QueueDepth) {
+    for (state, jobs) in [
+        ("waiting", depth.waiting),
+        ("retrying", depth.retrying),
+        ("processing", depth.processing),
+    ] {
+        metrics::gauge!(QUEUE_JOBS, "state" => state).set(jobs as f64);
+    }
+}
