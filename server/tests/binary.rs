@@ -334,6 +334,7 @@ fn json_logs_name_the_request_and_the_job_on_every_line_and_never_a_secret() {
             storage.path(),
             &[
                 ("LOG_FORMAT", "json"),
+                ("RUST_LOG", "info,tower_http=debug"),
                 ("DOWNLOAD_DELAY_MIN_MS", "200"),
                 ("DOWNLOAD_DELAY_MAX_MS", "200"),
                 ("LOCAL_STORAGE_SECRET", secret),
@@ -385,9 +386,41 @@ fn json_logs_name_the_request_and_the_job_on_every_line_and_never_a_secret() {
     assert_eq!(job_span["attempt"], 1);
     assert_eq!(job_span["file_ids"], "12345");
 
+    // Fetching the download link logs the request, but not the link's signature.
+    let job_id = queued["job_id"].as_str().unwrap();
+    let (_, status) = http(&addr, "GET", &format!("/v1/download/status/{job_id}"), "");
+    let status: serde_json::Value = serde_json::from_str(&status).unwrap();
+    let url = status["url"].as_str().unwrap();
+    let link = &url[url.find("/v1/files/").unwrap()..];
+    let signature = link.split("signature=").nth(1).unwrap().to_owned();
+    let mut stream = TcpStream::connect(&addr).unwrap();
+    write!(
+        stream,
+        "GET {link} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut archive = Vec::new();
+    stream.read_to_end(&mut archive).unwrap();
+    assert!(
+        archive.starts_with(b"HTTP/1.1 200"),
+        "the link serves the archive"
+    );
+    // The request's lines name its path (without the query).
+    let served = parse(log.wait_for(r#""path":"/v1/files/downloads/12345.zip""#));
+    assert_eq!(
+        served["target"]
+            .as_str()
+            .map(|t| t.starts_with("tower_http")),
+        Some(true)
+    );
+
     for (line, _) in &log.seen {
         parse(line.clone());
         assert!(!line.contains(secret), "a secret was logged: {line}");
+        assert!(
+            !line.contains(&signature),
+            "a link signature was logged: {line}"
+        );
     }
 }
 

@@ -132,7 +132,9 @@ pub fn app(state: AppState) -> Router {
                 .get("x-request-id")
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or_default();
-            tracing::info_span!("request", method = %request.method(), uri = %request.uri(), request_id)
+            // The path only: a query may hold a download link's signature, which must not
+            // reach the logs.
+            tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id)
         }))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(header("x-content-type-options", "nosniff"))
