@@ -7,6 +7,50 @@ use crate::{queue::QueueSettings, worker::WorkerSettings};
 use app::api::FileId;
 use std::{collections::HashSet, path::PathBuf, str::FromStr, time::Duration};
 
+/// Every environment variable the server reads: its own (validated here), Leptos' (`LEPTOS_*`,
+/// read by `leptos_config`) and the log settings (read by [`crate::telemetry`]).
+/// `server --print-config-keys` prints them, so deployment files can be checked against them.
+pub const VARIABLES: &[&str] = &[
+    "LEPTOS_SITE_ADDR",
+    "LEPTOS_SITE_ROOT",
+    "LEPTOS_SITE_PKG_DIR",
+    "LEPTOS_OUTPUT_NAME",
+    "LEPTOS_ENV",
+    "LEPTOS_HASH_FILES",
+    "LEPTOS_HASH_FILE_NAME",
+    "LEPTOS_RELOAD_PORT",
+    "RUST_LOG",
+    "LOG_FORMAT",
+    "REDIS_URL",
+    "QUEUE_PREFIX",
+    "JOB_MAX_ATTEMPTS",
+    "RETRY_BACKOFF_BASE_MS",
+    "LEASE_TTL_MS",
+    "RESULT_TTL_SECS",
+    "PRESIGN_TTL_SECS",
+    "DOWNLOAD_DELAY_MIN_MS",
+    "DOWNLOAD_DELAY_MAX_MS",
+    "WORKER_CONCURRENCY",
+    "SIMULATED_FAILURE_RATE",
+    "SIMULATED_FAILURE_FILE_IDS",
+    "SIMULATED_FILE_SIZE_BYTES",
+    "SHUTDOWN_GRACE_MS",
+    "S3_ENDPOINT",
+    "S3_PUBLIC_ENDPOINT",
+    "S3_REGION",
+    "S3_BUCKET_NAME",
+    "S3_ACCESS_KEY_ID",
+    "S3_SECRET_ACCESS_KEY",
+    "S3_FORCE_PATH_STYLE",
+    "LOCAL_STORAGE_DIR",
+    "LOCAL_STORAGE_SECRET",
+    "CORS_ORIGINS",
+    "RATE_LIMIT_MAX_REQUESTS",
+    "RATE_LIMIT_WINDOW_MS",
+    "TRUSTED_PROXIES",
+    "MAX_QUEUE_DEPTH",
+];
+
 /// Why the configuration cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ConfigError {
@@ -439,6 +483,26 @@ mod tests {
         assert_eq!(c.presign_ttl, Duration::from_secs(3_600));
         assert_eq!(c.worker.failure_rate, 0.0);
         assert!(c.worker.failing_file_ids.is_empty());
+    }
+
+    #[test]
+    fn the_published_variable_list_is_exactly_what_the_parser_reads() {
+        let read = std::cell::RefCell::new(HashSet::new());
+        // With a bucket set, the S3 branch is read too.
+        Config::from_lookup(|name| {
+            read.borrow_mut().insert(name.to_owned());
+            (name == "S3_BUCKET_NAME").then(|| "downloads".to_owned())
+        })
+        .unwrap();
+        let read = read.into_inner();
+        let published: HashSet<String> = VARIABLES
+            .iter()
+            .filter(|name| {
+                !name.starts_with("LEPTOS_") && !["RUST_LOG", "LOG_FORMAT"].contains(name)
+            })
+            .map(|name| (*name).to_owned())
+            .collect();
+        assert_eq!(read, published);
     }
 
     #[test]

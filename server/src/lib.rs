@@ -18,6 +18,7 @@
 pub mod application;
 pub mod config;
 pub mod error;
+pub mod healthcheck;
 pub mod http;
 pub mod metrics;
 pub mod queue;

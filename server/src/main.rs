@@ -5,6 +5,23 @@ use std::process::ExitCode;
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    match std::env::args().nth(1).as_deref() {
+        None => {}
+        Some("--print-config-keys") => {
+            for name in ferry_server::config::VARIABLES {
+                println!("{name}");
+            }
+            return ExitCode::SUCCESS;
+        }
+        Some("--healthcheck") => return ferry_server::healthcheck::run(),
+        Some(other) => {
+            eprintln!(
+                "unknown argument {other:?}: run without arguments to serve, or with \
+                 --print-config-keys or --healthcheck"
+            );
+            return ExitCode::from(2);
+        }
+    }
     if let Err(error) = telemetry::init() {
         tracing::error!("configuration error: {error}");
         return ExitCode::FAILURE;

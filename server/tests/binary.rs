@@ -434,3 +434,40 @@ fn a_bad_log_format_stops_the_server_with_a_message_naming_it() {
     let log = String::from_utf8_lossy(&output.stderr);
     assert!(log.contains("LOG_FORMAT=\"xml\" is invalid"), "{log}");
 }
+
+#[test]
+fn print_config_keys_lists_every_variable_and_healthcheck_asks_the_running_server() {
+    let storage = tempfile::tempdir().unwrap();
+    let keys = server_command(storage.path(), &[])
+        .arg("--print-config-keys")
+        .stdout(Stdio::piped())
+        .output()
+        .unwrap();
+    assert!(keys.status.success());
+    let keys = String::from_utf8(keys.stdout).unwrap();
+    for name in [
+        "LEPTOS_SITE_ADDR",
+        "REDIS_URL",
+        "S3_PUBLIC_ENDPOINT",
+        "WORKER_CONCURRENCY",
+    ] {
+        assert!(keys.lines().any(|line| line == name), "{name} in {keys}");
+    }
+
+    let (_server, _log, addr) = start(storage.path(), &[]);
+    let healthy = server_command(storage.path(), &[("LEPTOS_SITE_ADDR", &addr)])
+        .arg("--healthcheck")
+        .status()
+        .unwrap();
+    assert!(healthy.success());
+
+    let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let nobody = free.local_addr().unwrap().to_string();
+    drop(free);
+    let unhealthy = server_command(storage.path(), &[("LEPTOS_SITE_ADDR", &nobody)])
+        .arg("--healthcheck")
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(!unhealthy.success());
+}
