@@ -471,3 +471,83 @@ fn print_config_keys_lists_every_variable_and_healthcheck_asks_the_running_serve
         .unwrap();
     assert!(!unhealthy.success());
 }
+
+#[test]
+fn instances_sharing_redis_and_s3_split_the_work_and_an_api_only_one_does_none() {
+    let s3 = common::s3_server::S3Server::start();
+    let (url, prefix) = redis_env();
+    let mut settings: Vec<(String, String)> = s3.env("ferry-scale");
+    settings.extend(
+        [
+            ("REDIS_URL", url.as_str()),
+            ("QUEUE_PREFIX", prefix.as_str()),
+            ("DOWNLOAD_DELAY_MIN_MS", "600"),
+            ("DOWNLOAD_DELAY_MAX_MS", "900"),
+        ]
+        .map(|(k, v)| (k.to_owned(), v.to_owned())),
+    );
+    let with = |concurrency: &'static str| {
+        let mut all: Vec<(&str, &str)> = settings
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        all.push(("WORKER_CONCURRENCY", concurrency));
+        all
+    };
+    let storage = tempfile::tempdir().unwrap();
+    let (_a, mut a_log, a_addr) = start(storage.path(), &with("2"));
+    let (_b, mut b_log, b_addr) = start(storage.path(), &with("2"));
+    let (_api, mut api_log, api_addr) = start(storage.path(), &with("0"));
+
+    // Everything goes in through the API-only instance.
+    let jobs: Vec<String> = (0..8)
+        .map(|i| {
+            let body = format!(r#"{{"file_id": {}}}"#, 20_000 + i);
+            let (status, reply) = post_json(&api_addr, "/v1/download/initiate", &body);
+            assert_eq!(status, 202, "{reply}");
+            job_id_of(&reply)
+        })
+        .collect();
+    for job_id in &jobs {
+        wait_until_completed(&api_addr, job_id);
+    }
+
+    // Every instance reads every job the same way.
+    for job_id in &jobs {
+        let path = format!("/v1/download/status/{job_id}");
+        let reads: Vec<serde_json::Value> = [&a_addr, &b_addr, &api_addr]
+            .iter()
+            .map(|addr| serde_json::from_str(&http(addr, "GET", &path, "").1).unwrap())
+            .collect();
+        for read in &reads {
+            assert_eq!(read["status"], "completed");
+            assert_eq!(read["size"], reads[0]["size"]);
+            assert_eq!(read["completedAt"], reads[0]["completedAt"]);
+        }
+    }
+
+    // Both workers took part; the API-only instance started nothing.
+    let started = |log: &mut Log| {
+        let mut count = 0;
+        while log.seen.len() < 10_000 {
+            match log.lines.recv_timeout(Duration::from_millis(300)) {
+                Ok(line) => log.seen.push((line, false)),
+                Err(_) => break,
+            }
+        }
+        for (line, _) in &log.seen {
+            if line.contains("job started") {
+                count += 1;
+            }
+        }
+        count
+    };
+    let (on_a, on_b, on_api) = (
+        started(&mut a_log),
+        started(&mut b_log),
+        started(&mut api_log),
+    );
+    assert_eq!(on_a + on_b, 8, "each job ran once: {on_a} + {on_b}");
+    assert!(on_a > 0 && on_b > 0, "both worker instances took jobs: {on_a}, {on_b}");
+    assert_eq!(on_api, 0, "the API-only instance ran nothing");
+}
