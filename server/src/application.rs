@@ -51,13 +51,14 @@ async fn open_store(
     Ok((local.clone(), Some(local)))
 }
 
-/// The queue the configuration asks for: Redis when `REDIS_URL` is set, else in memory.
+/// The queue the configuration asks for: Redis (a server or a cluster) when configured, else in
+/// memory.
 fn open_queue(config: &Config) -> Result<Arc<dyn JobQueue>, QueueError> {
-    let Some(url) = &config.redis_url else {
+    let Some(target) = &config.redis else {
         return Ok(Arc::new(MemoryQueue::new(config.queue.clone())));
     };
-    let queue = Arc::new(RedisQueue::connect(
-        url,
+    let queue = Arc::new(RedisQueue::connect_to(
+        target,
         &config.queue_prefix,
         config.queue.clone(),
     )?);

@@ -3,7 +3,10 @@
 //! A bad value stops the server with a message naming the variable, instead of surfacing as odd
 //! behaviour hours later. Everything else receives typed settings, never raw strings.
 
-use crate::{queue::QueueSettings, worker::WorkerSettings};
+use crate::{
+    queue::{redis::RedisTarget, QueueSettings},
+    worker::WorkerSettings,
+};
 use app::api::FileId;
 use std::{collections::HashSet, path::PathBuf, str::FromStr, time::Duration};
 
@@ -22,6 +25,7 @@ pub const VARIABLES: &[&str] = &[
     "RUST_LOG",
     "LOG_FORMAT",
     "REDIS_URL",
+    "REDIS_CLUSTER_NODES",
     "QUEUE_PREFIX",
     "JOB_MAX_ATTEMPTS",
     "RETRY_BACKOFF_BASE_MS",
@@ -65,8 +69,9 @@ pub enum ConfigError {
 /// Everything the server needs to start, validated.
 #[derive(Debug, Clone)]
 pub struct Config {
-    /// Redis for the queue; `None` selects the embedded in-memory queue.
-    pub redis_url: Option<String>,
+    /// Redis for the queue (`REDIS_URL`, or `REDIS_CLUSTER_NODES` for a cluster); `None`
+    /// selects the embedded in-memory queue.
+    pub redis: Option<RedisTarget>,
     /// Namespace of the queue's Redis keys (the hash tag), so deployments can share a Redis.
     pub queue_prefix: String,
     pub queue: QueueSettings,
@@ -120,16 +125,7 @@ impl Config {
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let vars = Vars(&lookup);
         let s3 = S3Settings::from_vars(&vars)?;
-        let redis_url = vars.get("REDIS_URL");
-        if let Some(url) = &redis_url {
-            redis::IntoConnectionInfo::into_connection_info(url.as_str()).map_err(|e| {
-                ConfigError::Invalid {
-                    name: "REDIS_URL",
-                    value: url.clone(),
-                    reason: format!("{e} (expected redis://[:password@]host[:port][/db])"),
-                }
-            })?;
-        }
+        let redis = redis_target(&vars)?;
         let queue_prefix = vars.get("QUEUE_PREFIX").unwrap_or_else(|| "ferry".into());
         vars.check(
             "QUEUE_PREFIX",
@@ -211,7 +207,7 @@ impl Config {
 
         Ok(Self {
             s3,
-            redis_url,
+            redis,
             queue_prefix,
             queue: QueueSettings {
                 max_attempts,
@@ -309,6 +305,57 @@ impl HttpSettings {
             trusted_proxies,
             max_queue_depth,
         })
+    }
+}
+
+/// `REDIS_URL` (one server) or `REDIS_CLUSTER_NODES` (`host:port,...` of a cluster), not both.
+fn redis_target(vars: &Vars<'_>) -> Result<Option<RedisTarget>, ConfigError> {
+    let check_url = |name: &'static str, url: &str| {
+        redis::IntoConnectionInfo::into_connection_info(url)
+            .map(|_| ())
+            .map_err(|e| ConfigError::Invalid {
+                name,
+                value: url.to_owned(),
+                reason: format!("{e} (expected redis://[:password@]host[:port][/db])"),
+            })
+    };
+    match (vars.get("REDIS_URL"), vars.get("REDIS_CLUSTER_NODES")) {
+        (Some(_), Some(nodes)) => Err(ConfigError::Invalid {
+            name: "REDIS_CLUSTER_NODES",
+            value: nodes,
+            reason: "set REDIS_URL for one server or REDIS_CLUSTER_NODES for a cluster, not both"
+                .into(),
+        }),
+        (Some(url), None) => {
+            check_url("REDIS_URL", &url)?;
+            Ok(Some(RedisTarget::Server(url)))
+        }
+        (None, Some(nodes)) => {
+            let urls: Vec<String> = nodes
+                .split(',')
+                .map(str::trim)
+                .filter(|n| !n.is_empty())
+                .map(|n| {
+                    if n.contains("://") {
+                        n.to_owned()
+                    } else {
+                        format!("redis://{n}")
+                    }
+                })
+                .collect();
+            if urls.is_empty() {
+                return Err(ConfigError::Invalid {
+                    name: "REDIS_CLUSTER_NODES",
+                    value: nodes,
+                    reason: "list at least one node as host:port".into(),
+                });
+            }
+            for url in &urls {
+                check_url("REDIS_CLUSTER_NODES", url)?;
+            }
+            Ok(Some(RedisTarget::Cluster(urls)))
+        }
+        (None, None) => Ok(None),
     }
 }
 
@@ -506,6 +553,31 @@ mod tests {
     }
 
     #[test]
+    fn a_cluster_is_named_by_its_nodes_and_excludes_a_single_server_url() {
+        let c = config(&[(
+            "REDIS_CLUSTER_NODES",
+            "10.0.0.1:7000, redis://10.0.0.2:7001",
+        )])
+        .unwrap();
+        assert_eq!(
+            c.redis,
+            Some(RedisTarget::Cluster(vec![
+                "redis://10.0.0.1:7000".into(),
+                "redis://10.0.0.2:7001".into()
+            ]))
+        );
+        let both = config(&[
+            ("REDIS_URL", "redis://127.0.0.1:6379"),
+            ("REDIS_CLUSTER_NODES", "10.0.0.1:7000"),
+        ]);
+        assert!(both
+            .unwrap_err()
+            .to_string()
+            .starts_with("REDIS_CLUSTER_NODES"));
+        assert!(config(&[("REDIS_CLUSTER_NODES", " , ")]).is_err());
+    }
+
+    #[test]
     fn http_policies_default_to_open_cors_and_generous_limits() {
         let c = config(&[]).unwrap().http;
         assert_eq!(c.cors_origins, None);
@@ -593,7 +665,10 @@ mod tests {
     #[test]
     fn redis_settings_are_validated() {
         let c = config(&[("REDIS_URL", "redis://127.0.0.1:6379/2")]).unwrap();
-        assert_eq!(c.redis_url.as_deref(), Some("redis://127.0.0.1:6379/2"));
+        assert_eq!(
+            c.redis,
+            Some(RedisTarget::Server("redis://127.0.0.1:6379/2".into()))
+        );
         assert_eq!(c.queue_prefix, "ferry");
         for (name, value) in [("REDIS_URL", "http://nope"), ("QUEUE_PREFIX", "a}b")] {
             let error = config(&[(name, value)]).unwrap_err();

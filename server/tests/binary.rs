@@ -548,6 +548,9 @@ fn instances_sharing_redis_and_s3_split_the_work_and_an_api_only_one_does_none()
         started(&mut api_log),
     );
     assert_eq!(on_a + on_b, 8, "each job ran once: {on_a} + {on_b}");
-    assert!(on_a > 0 && on_b > 0, "both worker instances took jobs: {on_a}, {on_b}");
+    assert!(
+        on_a > 0 && on_b > 0,
+        "both worker instances took jobs: {on_a}, {on_b}"
+    );
     assert_eq!(on_api, 0, "the API-only instance ran nothing");
 }

@@ -15,7 +15,10 @@
 //! Finished job records and their idempotency keys get a Redis expiry of `result_ttl`, so
 //! nothing grows without bound. Timestamps come from Redis' `TIME`.
 
+mod connection;
 mod record;
+
+pub use connection::RedisTarget;
 
 use super::{
     backoff, new_lease_token, CancelOutcome, ClaimedJob, Enqueued, FailOutcome, JobQueue,
@@ -23,7 +26,8 @@ use super::{
 };
 use app::api::{JobId, Timestamp};
 use async_trait::async_trait;
-use redis::{aio::ConnectionManager, aio::ConnectionManagerConfig, Client, Script};
+use connection::{Connection, Connector};
+use redis::Script;
 use std::{collections::HashMap, future::Future, sync::Arc, time::Duration};
 use tokio::sync::Notify;
 
@@ -108,10 +112,10 @@ pub struct RedisQueue {
     keys: Keys,
     scripts: Scripts,
     /// Multiplexed connection for every operation; reconnects by itself with backoff.
-    connection: ConnectionManager,
+    connector: Connector,
     /// A second connection, only for the blocking pop on the wake-up list (a blocking command
     /// would stall every other request on the multiplexed connection).
-    blocking: tokio::sync::Mutex<ConnectionManager>,
+    blocking: tokio::sync::Mutex<Connector>,
     /// Wakes this process' idle workers at once when it enqueues a job itself.
     work_available: Arc<Notify>,
 }
@@ -136,39 +140,45 @@ async fn bounded<T>(
 }
 
 impl RedisQueue {
-    /// Connects lazily to `url`: the server starts even while Redis is down, answers 503 until
-    /// it is reachable, and recovers by itself.
+    /// Connects lazily to the server at `url`: Ferry starts even while Redis is down, answers
+    /// 503 until it is reachable, and recovers by itself.
     pub fn connect(
         url: &str,
         queue_prefix: &str,
         settings: QueueSettings,
     ) -> Result<Self, QueueError> {
-        let client = Client::open(url).map_err(unavailable)?;
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(OPERATION_TIMEOUT))
-            .set_response_timeout(Some(OPERATION_TIMEOUT))
-            .set_min_delay(Duration::from_millis(100))
-            .set_max_delay(Duration::from_secs(2));
-        let connection = ConnectionManager::new_lazy_with_config(client.clone(), config.clone())
-            .map_err(unavailable)?;
+        Self::connect_to(&RedisTarget::Server(url.to_owned()), queue_prefix, settings)
+    }
+
+    /// Connects lazily to a server or a cluster.
+    pub fn connect_to(
+        target: &RedisTarget,
+        queue_prefix: &str,
+        settings: QueueSettings,
+    ) -> Result<Self, QueueError> {
+        let connector = Connector::new(target, OPERATION_TIMEOUT).map_err(unavailable)?;
         // The blocking pop waits up to WAKE_POLL; give its responses that much more time.
-        let blocking_config = config.set_response_timeout(Some(OPERATION_TIMEOUT + WAKE_POLL));
-        let blocking = ConnectionManager::new_lazy_with_config(client, blocking_config)
-            .map_err(unavailable)?;
+        let blocking =
+            Connector::new(target, OPERATION_TIMEOUT + WAKE_POLL).map_err(unavailable)?;
         Ok(Self {
             settings,
             keys: Keys::new(queue_prefix),
             scripts: Scripts::load(),
-            connection,
+            connector,
             blocking: tokio::sync::Mutex::new(blocking),
             work_available: Arc::new(Notify::new()),
         })
     }
 
+    /// A connection for one operation, within the operation timeout.
+    async fn connection(&self) -> Result<Connection, QueueError> {
+        bounded(self.connector.get()).await
+    }
+
     /// Redis' eviction policy. Anything but `noeviction` can silently drop job records under
     /// memory pressure, which is why start-up warns about it.
     pub async fn eviction_policy(&self) -> Result<String, QueueError> {
-        let mut connection = self.connection.clone();
+        let mut connection = self.connection().await?;
         let reply: Vec<String> = bounded(
             redis::cmd("CONFIG")
                 .arg("GET")
@@ -193,7 +203,7 @@ impl RedisQueue {
         lease: &Lease,
         invocation: redis::ScriptInvocation<'_>,
     ) -> Result<(), QueueError> {
-        let mut connection = self.connection.clone();
+        let mut connection = self.connection().await?;
         let reply: String = bounded(invocation.invoke_async(&mut connection)).await?;
         match reply.as_str() {
             "ok" => Ok(()),
@@ -214,7 +224,7 @@ impl JobQueue for RedisQueue {
         idempotency_key: Option<&str>,
     ) -> Result<Enqueued, QueueError> {
         let id = JobId::generate();
-        let mut connection = self.connection.clone();
+        let mut connection = self.connection().await?;
         let reply: Vec<String> = bounded(
             self.scripts
                 .enqueue
@@ -263,7 +273,7 @@ impl JobQueue for RedisQueue {
         for _ in 0..max {
             invocation.arg(new_lease_token());
         }
-        let mut connection = self.connection.clone();
+        let mut connection = self.connection().await?;
         let reply: Vec<String> = bounded(invocation.invoke_async(&mut connection)).await?;
         // The script answers the number of leases it took back, then six fields per job.
         let (reclaimed, jobs) = reply
@@ -287,7 +297,7 @@ impl JobQueue for RedisQueue {
         for lease in leases {
             invocation.arg(lease.job_id.to_string()).arg(&lease.token);
         }
-        let mut connection = self.connection.clone();
+        let mut connection = self.connection().await?;
         let lost: Vec<String> = bounded(invocation.invoke_async(&mut connection)).await?;
         lost.iter()
             .map(|id| id.parse().map_err(unavailable))
@@ -321,7 +331,7 @@ impl JobQueue for RedisQueue {
     }
 
     async fn fail(&self, lease: &Lease, error: &str) -> Result<FailOutcome, QueueError> {
-        let mut connection = self.connection.clone();
+        let mut connection = self.connection().await?;
         let reply: Vec<String> = bounded(
             self.scripts
                 .fail
@@ -363,7 +373,7 @@ impl JobQueue for RedisQueue {
     }
 
     async fn cancel(&self, job_id: JobId) -> Result<CancelOutcome, QueueError> {
-        let mut connection = self.connection.clone();
+        let mut connection = self.connection().await?;
         let reply: String = bounded(
             self.scripts
                 .cancel
@@ -388,7 +398,7 @@ impl JobQueue for RedisQueue {
     }
 
     async fn status(&self, job_id: JobId) -> Result<Option<JobRecord>, QueueError> {
-        let mut connection = self.connection.clone();
+        let mut connection = self.connection().await?;
         let fields: HashMap<String, String> = bounded(
             redis::cmd("HGETALL")
                 .arg(self.keys.job(job_id))
@@ -406,14 +416,19 @@ impl JobQueue for RedisQueue {
         // One idle worker per process blocks on the shared wake-up list; the others wait for
         // it (or a local enqueue) to notify them.
         let remote = async {
-            let Ok(mut connection) = self.blocking.try_lock() else {
+            let Ok(connector) = self.blocking.try_lock() else {
                 return std::future::pending().await;
             };
-            let popped: redis::RedisResult<Option<(String, String)>> = redis::cmd("BLPOP")
-                .arg(self.keys.wake())
-                .arg(max_wait.min(WAKE_POLL).as_secs_f64())
-                .query_async(&mut *connection)
-                .await;
+            let popped: redis::RedisResult<Option<(String, String)>> = match connector.get().await {
+                Ok(mut connection) => {
+                    redis::cmd("BLPOP")
+                        .arg(self.keys.wake())
+                        .arg(max_wait.min(WAKE_POLL).as_secs_f64())
+                        .query_async(&mut connection)
+                        .await
+                }
+                Err(error) => Err(error),
+            };
             match popped {
                 Ok(Some(_)) => self.work_available.notify_waiters(),
                 Ok(None) => {}
@@ -431,7 +446,7 @@ impl JobQueue for RedisQueue {
     }
 
     async fn depth(&self) -> Result<QueueDepth, QueueError> {
-        let mut connection = self.connection.clone();
+        let mut connection = self.connection().await?;
         let (waiting, retrying, processing): (u64, u64, u64) = bounded(
             redis::pipe()
                 .atomic()
@@ -449,7 +464,7 @@ impl JobQueue for RedisQueue {
     }
 
     async fn ping(&self) -> Result<(), QueueError> {
-        let mut connection = self.connection.clone();
+        let mut connection = self.connection().await?;
         let _: String = bounded(redis::cmd("PING").query_async(&mut connection)).await?;
         Ok(())
     }
