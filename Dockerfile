@@ -10,7 +10,7 @@ WORKDIR /src
 COPY . .
 RUN cargo leptos build --release \
  && mkdir -p /out \
- && cp target/release/server /out/server \
+ && cp target/release/server target/release/hash.txt /out/ \
  && cp -r target/site /out/site
 
 FROM debian:bookworm-slim
@@ -24,7 +24,8 @@ RUN apt-get update \
  && mkdir -p /app/data \
  && chown ferry /app/data
 WORKDIR /app
-COPY --from=build /out/server /app/server
+# hash.txt names the content-hashed site files; the server reads it beside its binary.
+COPY --from=build /out/server /out/hash.txt /app/
 COPY --from=build /out/site /app/site
 USER 10001
 ENV LEPTOS_OUTPUT_NAME=ferry \
@@ -32,6 +33,7 @@ ENV LEPTOS_OUTPUT_NAME=ferry \
     LEPTOS_SITE_PKG_DIR=pkg \
     LEPTOS_SITE_ADDR=0.0.0.0:3000 \
     LEPTOS_ENV=PROD \
+    LEPTOS_HASH_FILES=true \
     LOCAL_STORAGE_DIR=/app/data/results \
     RUST_LOG=info
 EXPOSE 3000

@@ -14,9 +14,41 @@ use leptos::prelude::*;
 
 pub use components::App;
 
-/// The HTML document around [`App`]; only the server renders it.
-pub fn shell(options: LeptosOptions) -> impl IntoView {
-    let stylesheet = format!("/{}/{}.css", options.site_pkg_dir, options.output_name);
+/// Where the page's stylesheet is served: `/pkg/ferry.css`, or, when cargo-leptos hashes the
+/// site's files (`hash-files`), the name with the content hash it records in the hash file beside
+/// the server binary — names that change with the content let proxies cache them for a year.
+#[cfg(feature = "ssr")]
+pub fn stylesheet_href(options: &LeptosOptions) -> String {
+    let (pkg, name) = (&options.site_pkg_dir, &options.output_name);
+    match options
+        .hash_files
+        .then(|| content_hash(options, "css"))
+        .flatten()
+    {
+        Some(hash) => format!("/{pkg}/{name}.{hash}.css"),
+        None => format!("/{pkg}/{name}.css"),
+    }
+}
+
+/// The hash cargo-leptos recorded for the site file with extension `extension`.
+#[cfg(feature = "ssr")]
+fn content_hash(options: &LeptosOptions, extension: &str) -> Option<String> {
+    let path = std::env::current_exe()
+        .ok()?
+        .parent()?
+        .join(options.hash_file.as_ref());
+    std::fs::read_to_string(path)
+        .ok()?
+        .lines()
+        .find_map(|line| {
+            let (key, hash) = line.split_once(':')?;
+            (key.trim() == extension).then(|| hash.trim().to_owned())
+        })
+}
+
+/// The HTML document around [`App`]; only the server renders it. `stylesheet` is the address
+/// [`stylesheet_href`] computed once at start-up.
+pub fn shell(options: LeptosOptions, stylesheet: String) -> impl IntoView {
     view! {
         <!DOCTYPE html>
         <html lang="en">

@@ -151,6 +151,8 @@ export class PrivateFerry {
         LEPTOS_OUTPUT_NAME: "ferry",
         LEPTOS_SITE_ROOT: path.join(repoRoot, "target", "site"),
         LEPTOS_SITE_PKG_DIR: "pkg",
+        // cargo-leptos hashed the site's file names and wrote the hashes beside the binary.
+        LEPTOS_HASH_FILES: "true",
         LEPTOS_SITE_ADDR: `127.0.0.1:${this.port}`,
         LOCAL_STORAGE_DIR: path.join(this.dir, "results"),
         SHUTDOWN_GRACE_MS: "2000",

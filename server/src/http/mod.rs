@@ -91,11 +91,16 @@ impl FromRef<AppState> for LeptosOptions {
 pub fn app(state: AppState) -> Router {
     let site_root = state.leptos_options.site_root.to_string();
     let page_options = state.leptos_options.clone();
+    let stylesheet = app::stylesheet_href(&page_options);
+    let missing_page: Arc<str> = not_found::page(&stylesheet).into();
     // Static assets (the WASM bundle, CSS, favicon); anything else is a 404 (a page for
     // browsers, JSON for the rest).
     let assets = ServeDir::new(site_root)
         .call_fallback_on_method_not_allowed(true)
-        .fallback(not_found::not_found.into_service());
+        .fallback(
+            (move |method, headers| not_found::not_found(method, headers, missing_page.clone()))
+                .into_service(),
+        );
     let (api, _) = openapi::api_routes().split_for_parts();
 
     let routes = Router::new()
@@ -104,7 +109,7 @@ pub fn app(state: AppState) -> Router {
         .leptos_routes(
             &state,
             leptos_axum::generate_route_list(app::App),
-            move || app::shell(page_options.clone()),
+            move || app::shell(page_options.clone(), stylesheet.clone()),
         )
         .fallback_service(assets)
         .method_not_allowed_fallback(method_not_allowed)
