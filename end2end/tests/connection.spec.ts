@@ -1,7 +1,7 @@
 // The API going away and coming back for real: a private Ferry and its private Redis are stopped
 // and started again while the page follows a download.
 import type { Request } from "@playwright/test";
-import { expect, progressOf, rowOf, test } from "./support";
+import { expect, progressOf, startDownload, test } from "./support";
 import { PrivateFerry, PrivateRedis } from "./processes";
 
 /** One status request: when it was sent, when its answer (or failure) came, and what it was. */
@@ -23,13 +23,7 @@ test("the API going away shows Connection lost, backs off, and recovers when it 
   try {
     await page.goto(`${ferry.baseURL}/`);
     await expect(page.locator("body[data-hydrated=true]")).toBeAttached();
-    await page.getByLabel("File ID").fill("10007");
-    const [initiated] = await Promise.all([
-      page.waitForResponse((r) => r.url().endsWith("/v1/download/initiate")),
-      page.getByRole("button", { name: "Download", exact: true }).click(),
-    ]);
-    const { jobId } = (await initiated.json()) as { jobId: string };
-    const row = rowOf(page, jobId);
+    const { jobId, row } = await startDownload(page, "10007");
     await expect.poll(() => progressOf(row), { timeout: 20_000 }).toBeGreaterThan(0);
 
     // Every status request of this row, and its answer (or lack of one), in order.
