@@ -117,6 +117,34 @@ ferry_ensure_redis() {
   fi
 }
 
+# A TCP port on 127.0.0.1 that nothing listens on right now.
+ferry_free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# Starts the server binary the tests built (FERRY_SERVER_BIN overrides) on 127.0.0.1:$1 with the
+# embedded backends, its files and log under $2, plus the VAR=value settings $3…; waits until
+# /health answers 200; prints the server's PID.
+ferry_start_server() {
+  local port="$1" dir="$2" p
+  shift 2
+  local binary="${FERRY_SERVER_BIN:-$FERRY_ROOT/target/debug/server}"
+  [ -x "$binary" ] || cargo build -p server >&2
+  mkdir -p "$dir"
+  env -i PATH="$PATH" HOME="$HOME" RUST_LOG=warn \
+    LEPTOS_OUTPUT_NAME=ferry LEPTOS_SITE_ROOT="$FERRY_ROOT/target/site" \
+    LEPTOS_SITE_ADDR="127.0.0.1:$port" LOCAL_STORAGE_DIR="$dir/results" "$@" \
+    "$binary" >"$dir/server.log" 2>&1 &
+  p=$!
+  for _ in $(seq 1 100); do
+    if curl -fs -o /dev/null "http://127.0.0.1:$port/health"; then echo "$p"; return 0; fi
+    sleep 0.1
+  done
+  ferry_log "the server did not become healthy:"; tail -20 "$dir/server.log" >&2
+  kill "$p" 2>/dev/null || true
+  return 1
+}
+
 # A virtualenv under $FERRY_TOOLS_DIR/$1 holding the PyPI packages $2…, installed once; a stamp
 # records what was installed, so changing a version reinstalls.
 ferry_pip_venv() {

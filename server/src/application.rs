@@ -170,7 +170,6 @@ impl Application {
             download_delay_ms: config.download_delay_ms,
             presign_ttl: config.presign_ttl,
             leptos_options,
-            max_queue_depth: config.http.max_queue_depth,
             rate_limit,
             http: config.http.clone(),
             metrics: crate::metrics::install(),

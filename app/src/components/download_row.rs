@@ -52,7 +52,6 @@ impl RowState {
         if !shown_is_final || latest.state.phase().is_terminal() {
             let _ = self.status.try_set(Some(latest));
         }
-        let _ = self.connection.try_set(Connection::Live);
     }
 
     /// How long to wait before asking again, or `None` when the job is finished.
@@ -82,17 +81,23 @@ impl RowState {
             .flatten()
     }
 
+    /// Shows a status answer (or its absence) and says what it means for the connection.
+    fn take_in(self, answer: Result<JobStatus, ClientError>) -> Connection {
+        let connection = match answer {
+            Ok(latest) => {
+                self.accept(latest);
+                Connection::Live
+            }
+            Err(ClientError::NotFound) => Connection::Expired,
+            Err(_) => Connection::Lost,
+        };
+        let _ = self.connection.try_set(connection);
+        connection
+    }
+
     /// Asks for the job's state once and shows the answer.
-    async fn refresh(self) {
-        match client::status(self.job_id).await {
-            Ok(latest) => self.accept(latest),
-            Err(ClientError::NotFound) => {
-                let _ = self.connection.try_set(Connection::Expired);
-            }
-            Err(_) => {
-                let _ = self.connection.try_set(Connection::Lost);
-            }
-        }
+    async fn refresh(self) -> Connection {
+        self.take_in(client::status(self.job_id).await)
     }
 
     /// The polling loop; returns when the job needs no more requests or when `removed` fires
@@ -104,22 +109,17 @@ impl RowState {
                 Either::Left((answer, _)) => answer,
                 Either::Right(_) => return,
             };
-            let delay = match answer {
-                Ok(latest) => {
+            let delay = match self.take_in(answer) {
+                Connection::Live => {
                     consecutive_failures = 0;
-                    self.accept(latest);
                     match self.next_poll_delay_ms() {
                         Some(delay) => delay,
                         None => return,
                     }
                 }
-                Err(ClientError::NotFound) => {
-                    let _ = self.connection.try_set(Connection::Expired);
-                    return;
-                }
-                Err(_) => {
+                Connection::Expired => return,
+                Connection::Lost => {
                     consecutive_failures += 1;
-                    let _ = self.connection.try_set(Connection::Lost);
                     polling::next_poll_delay_ms(consecutive_failures)
                 }
             };
@@ -225,8 +225,7 @@ pub fn DownloadRow(
         }
         event.prevent_default();
         spawn_local(async move {
-            row.refresh().await;
-            let renewed = connection.try_get_untracked() == Some(Connection::Live);
+            let renewed = row.refresh().await == Connection::Live;
             match row.link() {
                 // Even a link that lives less than the renewal margin is as fresh as it gets.
                 Some((url, _)) if renewed => {

@@ -48,10 +48,10 @@ pub async fn initiate(
     // Backpressure: refuse new work rather than let the backlog grow without bound. The check
     // and the enqueue are two steps, so concurrent requests may overshoot by a few jobs.
     let unstarted = state.queue.depth().await?.unstarted();
-    if unstarted >= state.max_queue_depth {
+    if unstarted >= state.http.max_queue_depth {
         tracing::warn!(
             unstarted,
-            limit = state.max_queue_depth,
+            limit = state.http.max_queue_depth,
             "queue full: initiate refused"
         );
         return Err(AppError::QueueFull(unstarted));

@@ -70,11 +70,9 @@ pub struct AppState {
     pub presign_ttl: Duration,
     /// Where the page's assets are and how the page is rendered.
     pub leptos_options: LeptosOptions,
-    /// Waiting jobs beyond which initiate answers 503 (backpressure).
-    pub max_queue_depth: u64,
     /// Per-client request allowance (`RATE_LIMIT_*`), shared by every request.
     pub rate_limit: ClientRateLimit,
-    /// CORS and the other HTTP policies.
+    /// CORS, backpressure (`max_queue_depth`) and the other HTTP policies.
     pub http: crate::config::HttpSettings,
     /// Renders the Prometheus metrics for `/metrics`.
     pub metrics: PrometheusHandle,
