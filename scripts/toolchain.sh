@@ -77,6 +77,20 @@ ferry_ensure_chromium() {
   ferry_as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 }
 
+# A Debian package, when the file it provides is missing: ferry_ensure_apt FILE PACKAGE.
+ferry_ensure_apt() {
+  local file="$1" package="$2"
+  if [ -e "$file" ] || command -v "$file" >/dev/null 2>&1; then return 0; fi
+  ferry_log "installing $package (Debian)"
+  ferry_as_root apt-get update -qq
+  ferry_as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$package" >/dev/null
+}
+
+# libfaketime (Debian) for the fault tests that skew a host's clock.
+ferry_ensure_faketime() {
+  ferry_ensure_apt /usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1 faketime
+}
+
 # nginx (Debian) for the proxy tests; installed without starting the packaged service.
 ferry_ensure_nginx() {
   command -v nginx >/dev/null 2>&1 && return 0
@@ -195,6 +209,7 @@ ferry_ensure_test_tools() {
   ferry_ensure_build_tools
   ferry_ensure_redis
   ferry_ensure_seaweedfs
+  ferry_ensure_faketime
   ferry_ensure_schemathesis
   ferry_ensure_nginx
   ferry_ensure_deploy_check_tools

@@ -38,6 +38,7 @@ pub const VARIABLES: &[&str] = &[
     "SIMULATED_FAILURE_RATE",
     "SIMULATED_FAILURE_FILE_IDS",
     "SIMULATED_FILE_SIZE_BYTES",
+    "SIMULATED_COMPLETION_DELAY_MS",
     "SHUTDOWN_GRACE_MS",
     "S3_ENDPOINT",
     "S3_PUBLIC_ENDPOINT",
@@ -202,6 +203,13 @@ impl Config {
             (1..=1 << 32).contains(&generated_file_bytes),
             "use 1 byte to 4 GiB",
         )?;
+        let completion_delay_ms: u64 = vars.parse("SIMULATED_COMPLETION_DELAY_MS", 0)?;
+        vars.check(
+            "SIMULATED_COMPLETION_DELAY_MS",
+            completion_delay_ms,
+            completion_delay_ms <= 600_000,
+            "use 0 to 600000 (10 minutes)",
+        )?;
         let shutdown_grace_ms: u64 = vars.parse("SHUTDOWN_GRACE_MS", 10_000)?;
         let http = HttpSettings::from_vars(&vars)?;
 
@@ -220,6 +228,7 @@ impl Config {
                 failure_rate,
                 failing_file_ids,
                 generated_file_bytes,
+                completion_delay: Duration::from_millis(completion_delay_ms),
                 lease_ttl: Duration::from_millis(lease_ttl_ms),
                 shutdown_grace: Duration::from_millis(shutdown_grace_ms),
             },

@@ -3,149 +3,18 @@
 
 mod common;
 
-use common::redis_server::RedisServer;
+use common::{
+    ferry_process::{
+        http, job_id_of, post_json, server_command, start, wait_until_completed, Log, RunningServer,
+    },
+    redis_server::RedisServer,
+};
 use std::{
-    io::{BufRead, BufReader, Read, Write},
+    io::{Read, Write},
     net::TcpStream,
-    process::{Child, Command, Stdio},
-    sync::mpsc,
+    process::{Command, Stdio},
     time::{Duration, Instant},
 };
-
-/// A command for the server binary with a clean, test-friendly environment.
-fn server_command(storage: &std::path::Path, extra: &[(&str, &str)]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_server"));
-    command
-        .env("LEPTOS_OUTPUT_NAME", "ferry")
-        .env("LEPTOS_SITE_ADDR", "127.0.0.1:0")
-        .env("LEPTOS_SITE_ROOT", storage.join("site"))
-        .env("LOCAL_STORAGE_DIR", storage.join("results"))
-        .env("RUST_LOG", "info")
-        .env_remove("REDIS_URL")
-        .env_remove("S3_ENDPOINT")
-        .env_remove("S3_BUCKET_NAME")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null());
-    for (name, value) in extra {
-        command.env(name, value);
-    }
-    command
-}
-
-/// The running server; killed when the test ends, whatever happens, so no process outlives it.
-struct RunningServer(Child);
-
-impl Drop for RunningServer {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// The child's log lines, read on a thread. Each wait consumes the first matching line not yet
-/// consumed, wherever it came in the log, so the order of waits need not match the log's.
-struct Log {
-    lines: mpsc::Receiver<String>,
-    seen: Vec<(String, bool)>,
-}
-
-impl Log {
-    fn of(child: &mut Child) -> Self {
-        let stderr = child.stderr.take().expect("stderr is piped");
-        let (sender, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if sender.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        Self {
-            lines,
-            seen: Vec::new(),
-        }
-    }
-
-    fn wait_for(&mut self, needle: &str) -> String {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Some((line, consumed)) = self
-                .seen
-                .iter_mut()
-                .find(|(line, consumed)| !*consumed && line.contains(needle))
-            {
-                *consumed = true;
-                return line.clone();
-            }
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(line) => self.seen.push((line, false)),
-                Err(_) => panic!("no log line containing {needle:?}; log: {:#?}", self.seen),
-            }
-        }
-    }
-}
-
-/// A minimal HTTP/1.1 exchange, so the test needs no HTTP client crate.
-fn http(addr: &str, method: &str, path: &str, body: &str) -> (u16, String) {
-    let mut stream = TcpStream::connect(addr).unwrap();
-    write!(
-        stream,
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\
-         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    let status = response[9..12].parse().unwrap();
-    let body = response
-        .split("\r\n\r\n")
-        .nth(1)
-        .unwrap_or_default()
-        .to_owned();
-    (status, body)
-}
-
-fn post_json(addr: &str, path: &str, body: &str) -> (u16, String) {
-    http(addr, "POST", path, body)
-}
-
-/// Starts the binary and waits until it listens; returns it, its log and its address.
-fn start(storage: &std::path::Path, extra: &[(&str, &str)]) -> (RunningServer, Log, String) {
-    let mut server = RunningServer(
-        server_command(storage, extra)
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap(),
-    );
-    let mut log = Log::of(&mut server.0);
-    let listening = log.wait_for("listening");
-    let addr = listening
-        .split("addr=")
-        .nth(1)
-        .expect("the log names the address")
-        .trim()
-        .to_owned();
-    (server, log, addr)
-}
-
-fn job_id_of(initiate_body: &str) -> String {
-    let value: serde_json::Value = serde_json::from_str(initiate_body).unwrap();
-    value["jobId"].as_str().unwrap().to_owned()
-}
-
-fn wait_until_completed(addr: &str, job_id: &str) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let (status, body) = http(addr, "GET", &format!("/v1/download/status/{job_id}"), "");
-        if status == 200 && body.contains("\"status\":\"completed\"") {
-            return;
-        }
-        assert!(Instant::now() < deadline, "not completed: {status} {body}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
 
 fn redis_env() -> (String, String) {
     let url =
@@ -414,8 +283,8 @@ fn json_logs_name_the_request_and_the_job_on_every_line_and_never_a_secret() {
         Some(true)
     );
 
-    for (line, _) in &log.seen {
-        parse(line.clone());
+    for line in log.lines_so_far() {
+        parse(line.to_owned());
         assert!(!line.contains(secret), "a secret was logged: {line}");
         assert!(
             !line.contains(&signature),
@@ -528,19 +397,10 @@ fn instances_sharing_redis_and_s3_split_the_work_and_an_api_only_one_does_none()
 
     // Both workers took part; the API-only instance started nothing.
     let started = |log: &mut Log| {
-        let mut count = 0;
-        while log.seen.len() < 10_000 {
-            match log.lines.recv_timeout(Duration::from_millis(300)) {
-                Ok(line) => log.seen.push((line, false)),
-                Err(_) => break,
-            }
-        }
-        for (line, _) in &log.seen {
-            if line.contains("job started") {
-                count += 1;
-            }
-        }
-        count
+        log.read_until_quiet(Duration::from_millis(300));
+        log.lines_so_far()
+            .filter(|line| line.contains("job started"))
+            .count()
     };
     let (on_a, on_b, on_api) = (
         started(&mut a_log),

@@ -18,20 +18,7 @@ async fn app_on(s3: &S3Server, extra: &[(&str, &str)]) -> TestApp {
 }
 
 async fn bucket_client(s3: &S3Server) -> aws_sdk_s3::Client {
-    let config = aws_sdk_s3::config::Builder::new()
-        .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
-        .region(aws_sdk_s3::config::Region::new("us-east-1"))
-        .endpoint_url(s3.endpoint())
-        .force_path_style(true)
-        .credentials_provider(aws_sdk_s3::config::Credentials::new(
-            common::s3_server::ACCESS_KEY,
-            common::s3_server::SECRET_KEY,
-            None,
-            None,
-            "test",
-        ))
-        .build();
-    aws_sdk_s3::Client::from_conf(config)
+    s3.client()
 }
 
 fn open_zip(body: Vec<u8>) -> zip::ZipArchive<std::io::Cursor<Vec<u8>>> {

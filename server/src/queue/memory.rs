@@ -32,6 +32,8 @@ struct StoredJob {
     /// Token and deadline (ms) of the lease, while processing.
     lease: Option<(String, u64)>,
     idempotency_key: Option<String>,
+    /// The multipart upload the current or last holder started and did not finish.
+    upload: Option<String>,
     /// When a finished record is dropped (ms).
     expires_at: Option<u64>,
 }
@@ -238,6 +240,7 @@ impl JobQueue for MemoryQueue {
                 record: record.clone(),
                 lease: None,
                 idempotency_key: idempotency_key.map(str::to_owned),
+                upload: None,
                 expires_at: None,
             },
         );
@@ -275,6 +278,7 @@ impl JobQueue for MemoryQueue {
                 delay_ms: job.record.delay_ms,
                 attempt: job.record.attempt,
                 max_attempts: job.record.max_attempts,
+                abandoned_upload: job.upload.clone(),
             });
             state.active.insert((deadline, job_id));
         }
@@ -303,10 +307,16 @@ impl JobQueue for MemoryQueue {
         Ok(())
     }
 
+    async fn note_upload(&self, lease: &Lease, upload_id: Option<&str>) -> Result<(), QueueError> {
+        self.lock().held(lease)?.upload = upload_id.map(str::to_owned);
+        Ok(())
+    }
+
     async fn complete(&self, lease: &Lease, result: JobResult) -> Result<(), QueueError> {
         let now = now_ms();
         let mut state = self.lock();
         let job = state.held(lease)?;
+        job.upload = None;
         job.record.progress = 100;
         job.record.error = None;
         job.record.result = Some(result);
@@ -383,6 +393,19 @@ impl JobQueue for MemoryQueue {
     }
 
     async fn wait_for_work(&self, max_wait: Duration) {
+        // No longer than until a lease expires or a retry falls due.
+        let max_wait = {
+            let state = self.lock();
+            let due = [state.active.first(), state.delayed.first()]
+                .into_iter()
+                .flatten()
+                .map(|(at, _)| *at)
+                .min();
+            due.map_or(max_wait, |at| {
+                // A millisecond late, so the claim that follows finds the deadline passed.
+                max_wait.min(Duration::from_millis(at.saturating_sub(now_ms()) + 1))
+            })
+        };
         let _ = tokio::time::timeout(max_wait, self.work_available.notified()).await;
     }
 

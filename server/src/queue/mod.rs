@@ -105,6 +105,9 @@ pub struct ClaimedJob {
     pub delay_ms: u64,
     pub attempt: u32,
     pub max_attempts: u32,
+    /// A multipart upload an earlier attempt started and never finished (it crashed or froze):
+    /// abort it before uploading again, or its parts stay in the bucket, billed and invisible.
+    pub abandoned_upload: Option<String>,
 }
 
 /// How many jobs the queue holds in each unfinished state: for backpressure and `/metrics`.
@@ -191,7 +194,11 @@ pub trait JobQueue: Send + Sync + 'static {
     /// Records progress (0–100) and extends the lease.
     async fn progress(&self, lease: &Lease, percent: u8) -> Result<(), QueueError>;
 
-    /// Marks the job completed with its archive.
+    /// Remembers the multipart upload the holder has started, or forgets it (`None`) once it is
+    /// finished or aborted; a later attempt receives it as [`ClaimedJob::abandoned_upload`].
+    async fn note_upload(&self, lease: &Lease, upload_id: Option<&str>) -> Result<(), QueueError>;
+
+    /// Marks the job completed with its archive (which also forgets any noted upload).
     async fn complete(&self, lease: &Lease, result: JobResult) -> Result<(), QueueError>;
 
     /// Records a failed attempt: schedules the next one, or fails the job for good.
@@ -206,7 +213,8 @@ pub trait JobQueue: Send + Sync + 'static {
     /// The job's record in one read, or `None` if unknown or expired.
     async fn status(&self, job_id: JobId) -> Result<Option<JobRecord>, QueueError>;
 
-    /// Returns when work may be available (a job was enqueued) or after `max_wait`.
+    /// Returns when work may be available (a job was enqueued, a lease expired or a retry fell
+    /// due) or after `max_wait`.
     async fn wait_for_work(&self, max_wait: Duration);
 
     /// The number of unfinished jobs by state, read in one consistent step.

@@ -72,8 +72,42 @@ pub enum StorageError {
     /// The backend cannot be reached or refused the operation; retrying later may help.
     #[error("storage unavailable: {0}")]
     Unavailable(String),
+    /// The backend answered and said no (access denied, no such bucket …): retrying rarely
+    /// helps, and the message says what an operator has to fix.
+    #[error("storage refused the request: {0}")]
+    Refused(String),
     #[error("storage I/O error: {0}")]
     Io(#[from] std::io::Error),
+}
+
+/// The journal's entry while an upload is being created and its id is not known yet. An attempt
+/// that dies then leaves this behind, and the next one aborts every unfinished upload of the key.
+pub const UPLOAD_ID_UNKNOWN: &str = "*";
+
+/// Where an upload in several requests is written down while it runs, so that if this process
+/// dies the next attempt can abort it (S3 keeps an unfinished upload's parts, billed and
+/// invisible, until someone does). The worker records it in the job's queue record.
+#[async_trait]
+pub trait UploadJournal: Send + Sync {
+    /// Called with [`UPLOAD_ID_UNKNOWN`] before the multipart upload is created, then with its
+    /// id before any part is sent. An error stops the upload (and aborts it): an upload nobody
+    /// could find again must not go ahead.
+    async fn started(&self, upload_id: &str) -> Result<(), StorageError>;
+
+    /// Called once the upload is completed or aborted.
+    async fn finished(&self);
+}
+
+/// A journal that writes nothing down: for uploads no job record follows (tests, tools).
+pub struct Unjournaled;
+
+#[async_trait]
+impl UploadJournal for Unjournaled {
+    async fn started(&self, _upload_id: &str) -> Result<(), StorageError> {
+        Ok(())
+    }
+
+    async fn finished(&self) {}
 }
 
 /// An object store for finished archives.
@@ -82,8 +116,19 @@ pub trait ResultStore: Send + Sync + 'static {
     /// A short description for the start-up log.
     fn describe(&self) -> String;
 
-    /// Stores the file at `source` under `key`, streaming it; returns its size in bytes.
-    async fn put_file(&self, key: &ObjectKey, source: &Path) -> Result<u64, StorageError>;
+    /// Stores the file at `source` under `key`, streaming it; returns its size in bytes. An
+    /// upload in several requests is written down in `journal` while it runs.
+    async fn put_file(
+        &self,
+        key: &ObjectKey,
+        source: &Path,
+        journal: &dyn UploadJournal,
+    ) -> Result<u64, StorageError>;
+
+    /// Aborts an upload to `key` that an earlier attempt started and never finished (every
+    /// unfinished upload of `key` for [`UPLOAD_ID_UNKNOWN`]). One that is already gone
+    /// (finished, aborted, expired) is not an error.
+    async fn abort_upload(&self, key: &ObjectKey, upload_id: &str) -> Result<(), StorageError>;
 
     /// A link that downloads `key` until `ttl` from now.
     async fn presign_download(

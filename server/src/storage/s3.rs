@@ -5,13 +5,13 @@
 //! linger). Memory use does not grow with the file. Download links are presigned `GET`s, signed
 //! for `S3_PUBLIC_ENDPOINT` when the browser reaches S3 under another name than the server does.
 
-use super::{ObjectKey, PresignedUrl, ResultStore, StorageError};
+use super::{ObjectKey, PresignedUrl, ResultStore, StorageError, UploadJournal, UPLOAD_ID_UNKNOWN};
 use crate::config::S3Settings;
 use app::api::Timestamp;
 use async_trait::async_trait;
 use aws_sdk_s3::{
     config::{Credentials, Region},
-    error::{DisplayErrorContext, SdkError},
+    error::{DisplayErrorContext, ProvideErrorMetadata, SdkError},
     presigning::PresigningConfig,
     primitives::{ByteStream, Length},
     types::{CompletedMultipartUpload, CompletedPart},
@@ -28,6 +28,10 @@ pub const MULTIPART_THRESHOLD: u64 = 8 * 1024 * 1024;
 pub const PART_SIZE: u64 = 8 * 1024 * 1024;
 /// A health check or connection attempt that takes longer counts as a failure.
 const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
+/// One S3 request (a whole `PutObject` or one part) that takes longer is abandoned and retried by
+/// the SDK: a store that accepts the connection but never answers must not hold a worker forever.
+/// At 8 MiB per request this still allows links as slow as ~150 KB/s.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// [`ResultStore`] on an S3 bucket.
 pub struct S3Store {
@@ -43,12 +47,33 @@ fn unavailable<E: std::error::Error + 'static>(error: E) -> StorageError {
     StorageError::Unavailable(DisplayErrorContext(error).to_string())
 }
 
+/// S3's answer in words. A refusal names S3's error code and message ("AccessDenied (Access
+/// Denied.)") so a person can act on it; no answer at all keeps the whole error chain.
+fn s3_error<E, R>(error: SdkError<E, R>) -> StorageError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    match &error {
+        SdkError::ServiceError(service) => {
+            let answer = service.err();
+            let code = answer.code().unwrap_or("an unnamed error");
+            StorageError::Refused(match answer.message() {
+                Some(message) => format!("{code} ({message})"),
+                None => code.to_owned(),
+            })
+        }
+        _ => unavailable(error),
+    }
+}
+
 async fn client_for(settings: &S3Settings, endpoint: Option<&str>) -> Client {
     let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
         .region(Region::new(settings.region.clone()))
         .timeout_config(
             aws_config::timeout::TimeoutConfig::builder()
                 .connect_timeout(CHECK_TIMEOUT)
+                .operation_attempt_timeout(REQUEST_TIMEOUT)
                 .build(),
         );
     if let (Some(id), Some(secret)) = (&settings.access_key_id, &settings.secret_access_key) {
@@ -109,7 +134,7 @@ impl S3Store {
             {
                 Ok(())
             }
-            Err(error) => Err(unavailable(error)),
+            Err(error) => Err(s3_error(error)),
         }
     }
 
@@ -122,8 +147,12 @@ impl S3Store {
         key: &ObjectKey,
         source: &Path,
         size: u64,
+        journal: &dyn UploadJournal,
     ) -> Result<(), StorageError> {
-        let upload = self
+        // Written down before it exists, so a crash between its creation and the entry of its id
+        // still leaves a trace the next attempt acts on.
+        journal.started(UPLOAD_ID_UNKNOWN).await?;
+        let created = self
             .client
             .create_multipart_upload()
             .bucket(&self.bucket)
@@ -131,26 +160,41 @@ impl S3Store {
             .content_type("application/zip")
             .content_disposition(Self::disposition(key))
             .send()
-            .await
-            .map_err(unavailable)?;
+            .await;
+        let upload = match created {
+            Ok(upload) => upload,
+            Err(error) => {
+                journal.finished().await;
+                return Err(s3_error(error));
+            }
+        };
         let upload_id = upload
             .upload_id()
             .ok_or_else(|| StorageError::Unavailable("S3 returned no upload id".into()))?
             .to_owned();
-        let uploaded = self.upload_parts(key, source, size, &upload_id).await;
-        if uploaded.is_err() {
-            // Parts of an unfinished upload are billed and invisible: never leave them behind.
-            if let Err(error) = self
-                .client
-                .abort_multipart_upload()
-                .bucket(&self.bucket)
-                .key(key.as_str())
-                .upload_id(&upload_id)
-                .send()
-                .await
-            {
-                tracing::warn!(%key, error = %DisplayErrorContext(error), "could not abort multipart upload");
-            }
+        // Parts of an unfinished upload are billed and invisible: never leave them behind. An
+        // error aborts the upload here; a cancelled attempt (lease lost, shutdown) drops this
+        // future mid-part, and the guard aborts it then; a killed process leaves it in the
+        // journal for the next attempt.
+        let guard = AbortOnDrop {
+            upload: Some((
+                self.client.clone(),
+                self.bucket.clone(),
+                key.clone(),
+                upload_id.clone(),
+            )),
+        };
+        let uploaded = match journal.started(&upload_id).await {
+            Ok(()) => self.upload_parts(key, source, size, &upload_id).await,
+            Err(error) => Err(error),
+        };
+        let upload = guard.disarm();
+        match uploaded {
+            Ok(()) => journal.finished().await,
+            Err(_) => match abort(&upload.0, &upload.1, &upload.2, &upload.3).await {
+                Ok(()) => journal.finished().await,
+                Err(error) => tracing::warn!(%key, %error, "could not abort multipart upload"),
+            },
         }
         uploaded
     }
@@ -185,7 +229,7 @@ impl S3Store {
                 .body(body)
                 .send()
                 .await
-                .map_err(unavailable)?;
+                .map_err(s3_error)?;
             parts.push(
                 CompletedPart::builder()
                     .part_number(part_number)
@@ -205,8 +249,59 @@ impl S3Store {
             )
             .send()
             .await
-            .map_err(unavailable)?;
+            .map_err(s3_error)?;
         Ok(())
+    }
+}
+
+/// Aborts a multipart upload; one that is already gone is fine.
+async fn abort(
+    client: &Client,
+    bucket: &str,
+    key: &ObjectKey,
+    upload_id: &str,
+) -> Result<(), StorageError> {
+    match client
+        .abort_multipart_upload()
+        .bucket(bucket)
+        .key(key.as_str())
+        .upload_id(upload_id)
+        .send()
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(SdkError::ServiceError(e))
+            if e.err().is_no_such_upload() || e.raw().status().as_u16() == 404 =>
+        {
+            Ok(())
+        }
+        Err(error) => Err(s3_error(error)),
+    }
+}
+
+/// Aborts a multipart upload whose future was dropped before it finished (the attempt was
+/// cancelled mid-part), from a task of its own since `Drop` cannot wait.
+struct AbortOnDrop {
+    upload: Option<(Client, String, ObjectKey, String)>,
+}
+
+impl AbortOnDrop {
+    /// The upload ran to its end (completed or failed): the caller deals with it.
+    fn disarm(mut self) -> (Client, String, ObjectKey, String) {
+        self.upload.take().expect("armed until disarmed")
+    }
+}
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        if let Some((client, bucket, key, upload_id)) = self.upload.take() {
+            tokio::spawn(async move {
+                match abort(&client, &bucket, &key, &upload_id).await {
+                    Ok(()) => tracing::info!(%key, "aborted the upload of a cancelled attempt"),
+                    Err(error) => tracing::warn!(%key, %error, "could not abort multipart upload"),
+                }
+            });
+        }
     }
 }
 
@@ -216,10 +311,15 @@ impl ResultStore for S3Store {
         format!("S3 bucket {} at {}", self.bucket, self.endpoint)
     }
 
-    async fn put_file(&self, key: &ObjectKey, source: &Path) -> Result<u64, StorageError> {
+    async fn put_file(
+        &self,
+        key: &ObjectKey,
+        source: &Path,
+        journal: &dyn UploadJournal,
+    ) -> Result<u64, StorageError> {
         let size = tokio::fs::metadata(source).await?.len();
         if size > MULTIPART_THRESHOLD {
-            self.put_multipart(key, source, size).await?;
+            self.put_multipart(key, source, size, journal).await?;
             return Ok(size);
         }
         let body = ByteStream::from_path(source)
@@ -235,8 +335,33 @@ impl ResultStore for S3Store {
             .body(body)
             .send()
             .await
-            .map_err(unavailable)?;
+            .map_err(s3_error)?;
         Ok(size)
+    }
+
+    async fn abort_upload(&self, key: &ObjectKey, upload_id: &str) -> Result<(), StorageError> {
+        if upload_id != UPLOAD_ID_UNKNOWN {
+            return abort(&self.client, &self.bucket, key, upload_id).await;
+        }
+        // The attempt died while creating the upload: abort whatever unfinished upload the key
+        // has. (Another job for the same file that is uploading right now loses its attempt
+        // and retries; both write the same bytes, so nothing is lost.)
+        let listing = self
+            .client
+            .list_multipart_uploads()
+            .bucket(&self.bucket)
+            .prefix(key.as_str())
+            .send()
+            .await
+            .map_err(s3_error)?;
+        for upload in listing.uploads() {
+            if let (Some(k), Some(id)) = (upload.key(), upload.upload_id()) {
+                if k == key.as_str() {
+                    abort(&self.client, &self.bucket, key, id).await?;
+                }
+            }
+        }
+        Ok(())
     }
 
     async fn presign_download(
@@ -279,7 +404,7 @@ impl ResultStore for S3Store {
         {
             Ok(head) => Ok(head.content_length().map(|n| n.max(0) as u64)),
             Err(SdkError::ServiceError(e)) if e.err().is_not_found() => Ok(None),
-            Err(error) => Err(unavailable(error)),
+            Err(error) => Err(s3_error(error)),
         }
     }
 
@@ -287,7 +412,7 @@ impl ResultStore for S3Store {
         let probe = self.client.head_bucket().bucket(&self.bucket).send();
         match tokio::time::timeout(CHECK_TIMEOUT, probe).await {
             Ok(Ok(_)) => Ok(()),
-            Ok(Err(error)) => Err(unavailable(error)),
+            Ok(Err(error)) => Err(s3_error(error)),
             Err(_) => Err(StorageError::Unavailable(
                 "S3 did not answer in time".into(),
             )),

@@ -9,8 +9,9 @@ use super::{archive, WorkerContext};
 use crate::{
     metrics::{self, AttemptOutcome},
     queue::{ClaimedJob, FailOutcome, JobResult, Lease, QueueError},
-    storage::{ObjectKey, StorageError},
+    storage::{ObjectKey, StorageError, UploadJournal},
 };
+use async_trait::async_trait;
 use std::time::{Duration, Instant};
 use tracing::Instrument;
 
@@ -189,10 +190,53 @@ async fn prepare(context: &WorkerContext, job: &ClaimedJob) -> Result<JobResult,
     .map_err(|e| std::io::Error::other(e.to_string()))??;
     report(context, lease, ARCHIVED_PERCENT).await?;
 
+    if let Some(upload_id) = &job.abandoned_upload {
+        // An earlier attempt died mid-upload: its parts would stay in the bucket for good.
+        match context.store.abort_upload(&key, upload_id).await {
+            Ok(()) => {
+                tracing::info!(job_id = %lease.job_id, %key, upload_id, "aborted the upload an earlier attempt left unfinished")
+            }
+            Err(error) => {
+                tracing::warn!(job_id = %lease.job_id, %key, %error, "could not abort an earlier attempt's upload")
+            }
+        }
+    }
     tracing::info!(job_id = %lease.job_id, %key, "archive built; uploading");
-    let size = context.store.put_file(&key, scratch.path()).await?;
+    let journal = LeaseJournal { context, lease };
+    let size = context
+        .store
+        .put_file(&key, scratch.path(), &journal)
+        .await?;
+    tracing::info!(job_id = %lease.job_id, %key, size, "archive uploaded");
+    tokio::time::sleep(context.settings.completion_delay).await;
     Ok(JobResult {
         key: key.as_str().to_owned(),
         size,
     })
+}
+
+/// Writes the attempt's multipart upload into the job's record, under its lease.
+struct LeaseJournal<'a> {
+    context: &'a WorkerContext,
+    lease: &'a Lease,
+}
+
+#[async_trait]
+impl UploadJournal for LeaseJournal<'_> {
+    async fn started(&self, upload_id: &str) -> Result<(), StorageError> {
+        self.context
+            .queue
+            .note_upload(self.lease, Some(upload_id))
+            .await
+            .map_err(|error| {
+                StorageError::Unavailable(format!("the upload could not be recorded: {error}"))
+            })
+    }
+
+    async fn finished(&self) {
+        if let Err(error) = self.context.queue.note_upload(self.lease, None).await {
+            // Harmless: the next attempt (if any) aborts an upload that is already gone.
+            tracing::debug!(job_id = %self.lease.job_id, %error, "upload not cleared from the record");
+        }
+    }
 }

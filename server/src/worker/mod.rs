@@ -32,6 +32,9 @@ pub struct WorkerSettings {
     pub failing_file_ids: HashSet<FileId>,
     /// Size of each generated file in an archive (demos and load tests use large ones).
     pub generated_file_bytes: usize,
+    /// A pause between storing the archive and recording completion, to rehearse a crash in
+    /// that window (fault tests, chaos drills); zero otherwise.
+    pub completion_delay: Duration,
     /// The queue's lease length; workers renew at a third of it.
     pub lease_ttl: Duration,
     /// How long shutdown may take before work is abandoned.

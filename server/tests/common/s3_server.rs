@@ -13,6 +13,9 @@ use std::{
 /// Credentials the test server demands (without credentials it would accept any signature).
 pub const ACCESS_KEY: &str = "ferry-test-access";
 pub const SECRET_KEY: &str = "ferry-test-secret";
+/// A second identity that may read and list but never write: a store that refuses uploads.
+pub const READER_ACCESS_KEY: &str = "ferry-test-reader";
+pub const READER_SECRET_KEY: &str = "ferry-test-reader-secret";
 
 /// A running (or stopped) private S3 server; killed when dropped.
 pub struct S3Server {
@@ -20,6 +23,14 @@ pub struct S3Server {
     dir: tempfile::TempDir,
     child: Option<Child>,
 }
+
+/// The server's identities: the test admin, and a reader that may not write.
+const IDENTITIES: &str = r#"{"identities": [
+  {"name": "admin", "actions": ["Admin", "Read", "List", "Tagging", "Write"],
+   "credentials": [{"accessKey": "ferry-test-access", "secretKey": "ferry-test-secret"}]},
+  {"name": "reader", "actions": ["Read", "List"],
+   "credentials": [{"accessKey": "ferry-test-reader", "secretKey": "ferry-test-reader-secret"}]}
+]}"#;
 
 fn weed_binary() -> PathBuf {
     if let Ok(path) = std::env::var("FERRY_WEED") {
@@ -68,6 +79,21 @@ fn answers_s3(port: u16) -> bool {
         && reply.starts_with("HTTP/1.1")
 }
 
+/// True once the master hands out a file id, i.e. a volume server has registered and volumes
+/// exist. Until then the S3 port answers but the first write can stall while volumes are grown.
+fn accepts_writes(master_port: u16) -> bool {
+    let Ok(mut stream) = TcpStream::connect(("127.0.0.1", master_port)) else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+    let mut reply = String::new();
+    stream
+        .write_all(b"GET /dir/assign HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        .is_ok()
+        && stream.read_to_string(&mut reply).is_ok()
+        && reply.contains("\"fid\"")
+}
+
 impl S3Server {
     /// Starts a new server and waits until its S3 port answers.
     pub fn start() -> Self {
@@ -85,13 +111,36 @@ impl S3Server {
         format!("http://127.0.0.1:{}", self.base_port)
     }
 
+    /// A client with the server's credentials, to look into buckets.
+    pub fn client(&self) -> aws_sdk_s3::Client {
+        let config = aws_sdk_s3::config::Builder::new()
+            .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
+            .region(aws_sdk_s3::config::Region::new("us-east-1"))
+            .endpoint_url(self.endpoint())
+            .force_path_style(true)
+            .credentials_provider(aws_sdk_s3::config::Credentials::new(
+                ACCESS_KEY, SECRET_KEY, None, None, "test",
+            ))
+            .build();
+        aws_sdk_s3::Client::from_conf(config)
+    }
+
     /// The variables that point Ferry at this server.
     pub fn env(&self, bucket: &str) -> Vec<(String, String)> {
+        self.env_as(bucket, ACCESS_KEY, SECRET_KEY)
+    }
+
+    /// The variables that point Ferry at this server with the read-only identity.
+    pub fn env_read_only(&self, bucket: &str) -> Vec<(String, String)> {
+        self.env_as(bucket, READER_ACCESS_KEY, READER_SECRET_KEY)
+    }
+
+    fn env_as(&self, bucket: &str, key: &str, secret: &str) -> Vec<(String, String)> {
         [
             ("S3_ENDPOINT", self.endpoint()),
             ("S3_BUCKET_NAME", bucket.to_owned()),
-            ("S3_ACCESS_KEY_ID", ACCESS_KEY.to_owned()),
-            ("S3_SECRET_ACCESS_KEY", SECRET_KEY.to_owned()),
+            ("S3_ACCESS_KEY_ID", key.to_owned()),
+            ("S3_SECRET_ACCESS_KEY", secret.to_owned()),
             ("S3_REGION", "us-east-1".to_owned()),
         ]
         .into_iter()
@@ -104,12 +153,13 @@ impl S3Server {
         assert!(self.child.is_none(), "already running");
         let port = |offset: u16| (self.base_port + offset).to_string();
         let data = self.dir.path().display().to_string();
+        let identities = self.dir.path().join("identities.json");
+        std::fs::write(&identities, IDENTITIES).unwrap();
         let child = Command::new(weed_binary())
-            .env("AWS_ACCESS_KEY_ID", ACCESS_KEY)
-            .env("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
             .arg(format!("-logdir={data}"))
             .arg("mini")
             .arg(format!("-dir={data}"))
+            .arg(format!("-s3.config={}", identities.display()))
             .args(["-ip=127.0.0.1", "-ip.bind=127.0.0.1"])
             .arg(format!("-s3.port={}", port(0)))
             .arg(format!("-s3.port.grpc={}", port(1)))
@@ -133,7 +183,7 @@ impl S3Server {
             .unwrap_or_else(|e| panic!("cannot start {:?}: {e}", weed_binary()));
         self.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(60);
-        while !answers_s3(self.base_port) {
+        while !(answers_s3(self.base_port) && accepts_writes(self.base_port + 2)) {
             assert!(
                 Instant::now() < deadline,
                 "the S3 server did not start: {}",

@@ -242,6 +242,47 @@ pub async fn a_stale_lease_cannot_write_progress_or_complete(make: impl MakeQueu
     assert_eq!(phase(&queue, job_id).await, Some(JobPhase::Completed));
 }
 
+pub async fn an_unfinished_upload_is_handed_to_the_next_attempt(make: impl MakeQueue) {
+    let queue = make.make(fast_settings()).await;
+    let job_id = enqueue(&queue, 12345).await;
+    let first = claim_one(&queue, "first").await.unwrap();
+    assert_eq!(first.abandoned_upload, None);
+    queue
+        .note_upload(&first.lease, Some("upload-1"))
+        .await
+        .unwrap();
+
+    // The first holder dies mid-upload: the next attempt learns which upload to abort.
+    let second = claim_within(&queue, "second", Duration::from_secs(3))
+        .await
+        .unwrap();
+    assert_eq!(second.abandoned_upload.as_deref(), Some("upload-1"));
+    assert_eq!(
+        queue.note_upload(&first.lease, Some("zombie")).await,
+        Err(QueueError::LeaseLost(job_id)),
+        "only the lease holder notes uploads"
+    );
+
+    // A noted upload that was finished (or aborted) is forgotten.
+    queue
+        .note_upload(&second.lease, Some("upload-2"))
+        .await
+        .unwrap();
+    queue.note_upload(&second.lease, None).await.unwrap();
+    let third = claim_within(&queue, "third", Duration::from_secs(3))
+        .await
+        .unwrap();
+    assert_eq!(third.abandoned_upload, None);
+
+    // An upload still noted at completion does not stop the job from completing.
+    queue
+        .note_upload(&third.lease, Some("upload-3"))
+        .await
+        .unwrap();
+    queue.complete(&third.lease, result()).await.unwrap();
+    assert_eq!(phase(&queue, job_id).await, Some(JobPhase::Completed));
+}
+
 pub async fn renewing_keeps_a_lease_alive(make: impl MakeQueue) {
     let queue = make.make(fast_settings()).await;
     let job_id = enqueue(&queue, 12345).await;
@@ -521,6 +562,24 @@ pub async fn an_enqueue_wakes_a_waiting_worker(make: impl MakeQueue) {
         .unwrap();
 }
 
+pub async fn an_expiring_lease_wakes_a_waiting_worker(make: impl MakeQueue) {
+    let queue = make.make(fast_settings()).await;
+    let job_id = enqueue(&queue, 12345).await;
+    let _crashed = claim_one(&queue, "crashed").await.unwrap();
+    // An idle worker's loop: wait, claim. The 300 ms lease ends long before a 30 s wait would.
+    let rerun = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            queue.wait_for_work(Duration::from_secs(30)).await;
+            if let Some(job) = claim_one(&queue, "waiter").await {
+                return job;
+            }
+        }
+    })
+    .await
+    .expect("the waiting worker wakes up when the lease expires");
+    assert_eq!(rerun.lease.job_id, job_id);
+}
+
 pub async fn timestamps_are_consistent(make: impl MakeQueue) {
     let queue = make.make(fast_settings()).await;
     let job_id = enqueue(&queue, 12345).await;
@@ -574,6 +633,7 @@ macro_rules! suite {
             progress_from_the_lease_holder_is_visible,
             lease_expiry_hands_the_job_to_another_claimer,
             a_stale_lease_cannot_write_progress_or_complete,
+            an_unfinished_upload_is_handed_to_the_next_attempt,
             renewing_keeps_a_lease_alive,
             a_failed_attempt_is_retried_after_its_backoff,
             backoff_doubles_with_each_attempt,
@@ -587,6 +647,7 @@ macro_rules! suite {
             an_idempotency_key_returns_the_job_it_created,
             finished_records_expire_after_the_retention_period,
             an_enqueue_wakes_a_waiting_worker,
+            an_expiring_lease_wakes_a_waiting_worker,
             timestamps_are_consistent,
             depth_counts_unfinished_jobs_by_state,
         );

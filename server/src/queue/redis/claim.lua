@@ -1,7 +1,7 @@
 -- KEYS: wait list, active set (by lease deadline), delayed set (by next attempt time)
 -- ARGV: prefix, lease ttl ms, retention ms, max jobs, then one fresh token per job
 -- Returns the number of expired leases taken back, then per claimed job: id, token, file ids,
--- delay ms, attempt, max attempts.
+-- delay ms, attempt, max attempts, and the upload an earlier attempt left unfinished ('' if none).
 local prefix = ARGV[1]
 local lease_ms = tonumber(ARGV[2])
 local now = now_ms()
@@ -43,8 +43,10 @@ for i = 1, tonumber(ARGV[4]) do
     redis.call('HSET', job_key, 'phase', 'processing', 'progress', '0', 'startedAt', int(now),
       'token', token, 'leaseDeadline', int(deadline))
     redis.call('ZADD', KEYS[2], deadline, id)
-    local f = redis.call('HMGET', job_key, 'fileIds', 'delayMs', 'attempt', 'maxAttempts')
-    for _, v in ipairs({id, token, f[1], f[2], f[3], f[4]}) do table.insert(claimed, v) end
+    local f = redis.call('HMGET', job_key, 'fileIds', 'delayMs', 'attempt', 'maxAttempts', 'upload')
+    for _, v in ipairs({id, token, f[1], f[2], f[3], f[4], f[5] or ''}) do
+      table.insert(claimed, v)
+    end
   end
 end
 return claimed

@@ -35,6 +35,10 @@ use tokio::sync::Notify;
 const OPERATION_TIMEOUT: Duration = Duration::from_secs(1);
 /// How long an idle instance blocks on the wake-up list before looking again.
 const WAKE_POLL: Duration = Duration::from_secs(1);
+/// Wake this much after a deadline, so the claim that follows finds it passed.
+const DUE_MARGIN: Duration = Duration::from_millis(2);
+/// The shortest blocking pop (a timeout of zero would mean "forever").
+const MIN_BLOCK: Duration = Duration::from_millis(10);
 
 macro_rules! script {
     ($file:literal) => {
@@ -52,10 +56,12 @@ struct Scripts {
     claim: Script,
     renew: Script,
     progress: Script,
+    note_upload: Script,
     complete: Script,
     fail: Script,
     release: Script,
     cancel: Script,
+    next_due: Script,
 }
 
 impl Scripts {
@@ -65,9 +71,11 @@ impl Scripts {
             claim: script!("claim.lua"),
             renew: script!("renew.lua"),
             progress: script!("progress.lua"),
+            note_upload: script!("note_upload.lua"),
             complete: script!("complete.lua"),
             fail: script!("fail.lua"),
             release: script!("release.lua"),
+            next_due: script!("next_due.lua"),
             cancel: script!("cancel.lua"),
         }
     }
@@ -140,6 +148,17 @@ async fn bounded<T>(
 }
 
 impl RedisQueue {
+    /// How long until a lease expires or a retry falls due (`None`: neither, or Redis is away).
+    async fn next_due(&self) -> Option<Duration> {
+        let mut invocation = self.scripts.next_due.prepare_invoke();
+        invocation.key(self.keys.active()).key(self.keys.delayed());
+        let mut connection = self.connection().await.ok()?;
+        let millis: i64 = bounded(invocation.invoke_async(&mut connection))
+            .await
+            .ok()?;
+        u64::try_from(millis).ok().map(Duration::from_millis)
+    }
+
     /// Connects lazily to the server at `url`: Ferry starts even while Redis is down, answers
     /// 503 until it is reachable, and recovers by itself.
     pub fn connect(
@@ -275,12 +294,12 @@ impl JobQueue for RedisQueue {
         }
         let mut connection = self.connection().await?;
         let reply: Vec<String> = bounded(invocation.invoke_async(&mut connection)).await?;
-        // The script answers the number of leases it took back, then six fields per job.
+        // The script answers the number of leases it took back, then the fields of each job.
         let (reclaimed, jobs) = reply
             .split_first()
             .ok_or_else(|| QueueError::Unavailable("empty reply from the claim script".into()))?;
         crate::metrics::leases_reclaimed(reclaimed.parse().unwrap_or(0));
-        jobs.chunks(6)
+        jobs.chunks(record::CLAIMED_FIELDS)
             .map(|job| record::claimed(job).map_err(unavailable))
             .collect()
     }
@@ -313,6 +332,15 @@ impl JobQueue for RedisQueue {
             .arg(&lease.token)
             .arg(percent.min(100))
             .arg(self.lease_ms());
+        self.fenced(lease, invocation).await
+    }
+
+    async fn note_upload(&self, lease: &Lease, upload_id: Option<&str>) -> Result<(), QueueError> {
+        let mut invocation = self.scripts.note_upload.prepare_invoke();
+        invocation
+            .key(self.keys.job(lease.job_id))
+            .arg(&lease.token)
+            .arg(upload_id.unwrap_or(""));
         self.fenced(lease, invocation).await
     }
 
@@ -412,6 +440,12 @@ impl JobQueue for RedisQueue {
     }
 
     async fn wait_for_work(&self, max_wait: Duration) {
+        // Sleep no longer than until a lease expires or a retry falls due: a crashed worker's job
+        // then runs again the moment its lease ends, not up to a poll interval later.
+        let max_wait = match self.next_due().await {
+            Some(due) => max_wait.min(due + DUE_MARGIN),
+            None => max_wait,
+        };
         let local = self.work_available.notified();
         // One idle worker per process blocks on the shared wake-up list; the others wait for
         // it (or a local enqueue) to notify them.
@@ -423,7 +457,8 @@ impl JobQueue for RedisQueue {
                 Ok(mut connection) => {
                     redis::cmd("BLPOP")
                         .arg(self.keys.wake())
-                        .arg(max_wait.min(WAKE_POLL).as_secs_f64())
+                        // Never 0, which would block for good.
+                        .arg(max_wait.clamp(MIN_BLOCK, WAKE_POLL).as_secs_f64())
                         .query_async(&mut connection)
                         .await
                 }

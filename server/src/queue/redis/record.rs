@@ -99,10 +99,14 @@ pub fn parse(fields: &HashMap<String, String>) -> Result<JobRecord, RecordError>
     })
 }
 
-/// One job of the claim script's reply: id, token, file ids, delay, attempt, max attempts.
+/// How many fields the claim script answers per job.
+pub const CLAIMED_FIELDS: usize = 7;
+
+/// One job of the claim script's reply: id, token, file ids, delay, attempt, max attempts,
+/// abandoned upload.
 pub fn claimed(reply: &[String]) -> Result<ClaimedJob, RecordError> {
     match reply {
-        [id, token, ids, delay_ms, attempt, max_attempts] => Ok(ClaimedJob {
+        [id, token, ids, delay_ms, attempt, max_attempts, upload] => Ok(ClaimedJob {
             lease: Lease {
                 job_id: number(id, "id")?,
                 token: token.clone(),
@@ -111,6 +115,7 @@ pub fn claimed(reply: &[String]) -> Result<ClaimedJob, RecordError> {
             delay_ms: number(delay_ms, "delayMs")?,
             attempt: number(attempt, "attempt")?,
             max_attempts: number(max_attempts, "maxAttempts")?,
+            abandoned_upload: (!upload.is_empty()).then(|| upload.clone()),
         }),
         other => Err(RecordError(format!("claim reply {other:?}"))),
     }
