@@ -3,7 +3,7 @@
 
 use crate::{
     config::Config,
-    http::{self, rate_limit::ClientRateLimit, AppState},
+    http::{self, rate_limit::ClientRateLimit, AppState, SharedState},
     queue::{memory::MemoryQueue, redis::RedisQueue, JobQueue, QueueError},
     storage::{local::LocalStore, s3::S3Store, ResultStore, StorageError},
     worker::{WorkerContext, WorkerPool},
@@ -163,7 +163,7 @@ impl Application {
             config.http.rate_limit_window,
             shutdown.clone(),
         );
-        let router = http::app(AppState {
+        let router = http::app(AppState::new(SharedState {
             queue,
             store,
             local_files: local,
@@ -173,7 +173,7 @@ impl Application {
             rate_limit,
             http: config.http.clone(),
             metrics: crate::metrics::install(),
-        });
+        }));
         Ok(Self {
             listener,
             router,

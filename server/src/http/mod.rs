@@ -57,9 +57,27 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(25);
 /// (they ignore it over plain HTTP, so local use is unaffected).
 const HSTS: &str = "max-age=63072000; includeSubDomains";
 
-/// What the handlers share.
+/// What the handlers share, behind one `Arc`: axum clones the state for every request that
+/// extracts it, so a clone must cost a reference count, not a copy of every setting.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<SharedState>);
+
+impl AppState {
+    pub fn new(shared: SharedState) -> Self {
+        Self(Arc::new(shared))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = SharedState;
+
+    fn deref(&self) -> &SharedState {
+        &self.0
+    }
+}
+
+/// The contents of [`AppState`].
+pub struct SharedState {
     pub queue: Arc<dyn JobQueue>,
     pub store: Arc<dyn ResultStore>,
     /// Present when results live in the local directory: it serves `/v1/files/…` links.
