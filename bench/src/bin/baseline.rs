@@ -34,7 +34,11 @@ async fn main() {
                     if id.len() != 26 {
                         return (StatusCode::BAD_REQUEST, "bad id").into_response();
                     }
-                    ([(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response()
+                    (
+                        [(header::CONTENT_TYPE, "application/json")],
+                        body.to_string(),
+                    )
+                        .into_response()
                 }
             }),
         )

@@ -44,7 +44,10 @@ async fn main() {
             };
             let queue = Queue::with_options(QUEUE, options).await.unwrap();
             let job = queue
-                .add("download", serde_json::json!({"fileIds": [12345], "delayMs": 10_000}))
+                .add(
+                    "download",
+                    serde_json::json!({"fileIds": [12345], "delayMs": 10_000}),
+                )
                 .await
                 .unwrap();
             event(serde_json::json!({"event": "added", "jobId": job.id(), "t": now_ms() as u64}));

@@ -44,7 +44,13 @@ fn bullmq_data(i: usize) -> serde_json::Value {
     serde_json::json!({ "fileIds": [10_000 + i], "delayMs": 0 })
 }
 
-async fn ferry(redis: &str, scenario: &str, jobs: usize, concurrency: usize, bulk: usize) -> Measured {
+async fn ferry(
+    redis: &str,
+    scenario: &str,
+    jobs: usize,
+    concurrency: usize,
+    bulk: usize,
+) -> Measured {
     let queue = Arc::new(
         RedisQueue::connect(redis, FERRY_PREFIX, QueueSettings::default()).expect("a Redis URL"),
     );
@@ -114,12 +120,20 @@ fn bullmq_connection(redis: &str) -> RedisConnectionOptions {
     }
 }
 
-async fn bullmq_rs(redis: &str, scenario: &str, jobs: usize, concurrency: usize, bulk: usize) -> Measured {
+async fn bullmq_rs(
+    redis: &str,
+    scenario: &str,
+    jobs: usize,
+    concurrency: usize,
+    bulk: usize,
+) -> Measured {
     let options = QueueOptions {
         connection: bullmq_connection(redis),
         ..QueueOptions::default()
     };
-    let queue = Queue::with_options(QUEUE, options).await.expect("Redis answers");
+    let queue = Queue::with_options(QUEUE, options)
+        .await
+        .expect("Redis answers");
     match scenario {
         "add-one" => {
             let clock = Clock::start();
