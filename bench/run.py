@@ -506,6 +506,7 @@ def memory(redis, jobs):
         per_job[impl] = (redis.used_memory() - before) / jobs
         log(f"redis bytes per finished job, {impl}: {per_job[impl]:.0f}")
     results["redis_bytes_per_job"] = per_job
+    results["jobs"] = jobs
     redis.flush()
     return results
 
@@ -656,7 +657,8 @@ def write_report(results, args):
     w(f"## 3. HTTP hot path (`wrk -t2 -c64 -d{results['http_seconds']}s`,"
       f" {len(h['status']['ferry'])} repetitions alternating Ferry and the baseline, medians)\n")
     w("Ferry runs with the Redis queue and its full middleware stack (request id, security and"
-      " rate-limit headers, CORS, metrics, compression, timeouts), `RUST_LOG=warn`. The baseline"
+      " rate-limit headers, CORS, metrics, compression, timeouts), `RUST_LOG=warn,"
+      "ferry_server::application=info,ferry_server::worker=info` (no per-request lines). The baseline"
       " (`bench/src/bin/baseline.rs`) is a bare axum router that answers the same JSON bytes from"
       " memory. `initiate` uses `bench/wrk/initiate.lua` (a new file id per request).\n")
     w("| route | server | req/s | p50 ms | p99 ms | non-2xx |")
@@ -689,7 +691,7 @@ def write_report(results, args):
     w(f"| highest while uploading the {mem['upload_size'] / 2**30:.2f} GiB archive"
       f" ({mem['upload_samples']} samples, 50 ms apart) | {mem['upload_max'] / 1024:.1f} MiB |")
     w("\nRedis `used_memory` growth per finished job record (add and process"
-      f" {jobs:,} jobs, records kept):\n")
+      f" {mem.get('jobs', 10_000):,} jobs at concurrency 100, records kept):\n")
     w("| queue | bytes per finished job |")
     w("|---|---|")
     for impl in IMPLS:
@@ -699,7 +701,9 @@ def write_report(results, args):
     w("| file | raw bytes | gzip -9 bytes |")
     w("|---|---|---|")
     for name, (raw, gz) in results["frontend"].items():
-        shown = re.sub(r"\.[0-9a-f]{8,}\.", ".<hash>.", name) if re.search(r"[0-9a-f]{8,}", name) else name
+        if name.endswith(".ts"):
+            continue  # TypeScript declarations: never sent to a browser
+        shown = re.sub(r"\.[A-Za-z0-9_-]{16,}\.", ".<hash>.", name)
         w(f"| {shown} | {raw:,} | {gz:,} |")
 
     w("\n## Rerun\n")
@@ -721,7 +725,12 @@ def main():
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--only", help="comma-separated: queue,crash,http,memory,frontend")
+    parser.add_argument("--report-only", action="store_true",
+                        help="rewrite BENCHMARKS.md from bench/results.json without measuring")
     args = parser.parse_args()
+    if args.report_only:
+        write_report(json.loads((BENCH / "results.json").read_text()), args)
+        return
     reps = 1 if args.quick else 5
     jobs = 2_000 if args.quick else 20_000
     crash_reps = 1 if args.quick else 3
