@@ -1,6 +1,6 @@
 //! The HTTP surface: the JSON API, the local download links, and the server-rendered page.
 //!
-//! [`app`] builds the whole router; tests drive it with `oneshot` and the binary serves it.
+//! [`app()`](fn@app) builds the whole router; tests drive it with `oneshot` and the binary serves it.
 //! Request path of a download: [`initiate`] → queue → worker → storage → [`status`].
 
 pub mod cancel;
