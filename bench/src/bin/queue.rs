@@ -9,7 +9,8 @@
 //!   is also how the Rust port's `add_bulk` sends its chunk.
 //! - `fill`: `add-bulk`, as the set-up of `process`.
 //! - `process`: C concurrent no-op consumers take the N filled jobs to completion. Ferry's
-//!   consumer is its worker loop without the work: claim one job, record it completed.
+//!   consumer is its worker loop without the work: claim a job, then record each one completed
+//!   while claiming the next in the same step.
 //!
 //! Job records are kept on both sides (Ferry for `RESULT_TTL_SECS`, BullMQ by default). Prints
 //! one JSON line: wall seconds and this process's CPU seconds of the timed section.
@@ -88,16 +89,26 @@ async fn ferry(
                     tokio::spawn(async move {
                         let name = format!("bench-{c}");
                         while done.load(Ordering::Relaxed) < jobs {
-                            let Some(job) = queue.claim(&name, 1).await.unwrap().pop() else {
+                            let Some(mut job) = queue.claim(&name, 1).await.unwrap().pop() else {
                                 queue.wait_for_work(Duration::from_millis(50)).await;
                                 continue;
                             };
-                            let result = JobResult {
-                                key: "downloads/bench.zip".into(),
-                                size: 0,
-                            };
-                            queue.complete(&job.lease, result).await.unwrap();
-                            done.fetch_add(1, Ordering::Relaxed);
+                            // As the worker pool does: completing a job claims the next one.
+                            loop {
+                                let result = JobResult {
+                                    key: "downloads/bench.zip".into(),
+                                    size: 0,
+                                };
+                                let next = queue
+                                    .complete_and_claim(&job.lease, result, &name)
+                                    .await
+                                    .unwrap();
+                                done.fetch_add(1, Ordering::Relaxed);
+                                match next {
+                                    Some(claimed) => job = claimed,
+                                    None => break,
+                                }
+                            }
                         }
                     })
                 })

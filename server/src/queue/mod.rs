@@ -201,6 +201,26 @@ pub trait JobQueue: Send + Sync + 'static {
     /// Marks the job completed with its archive (which also forgets any noted upload).
     async fn complete(&self, lease: &Lease, result: JobResult) -> Result<(), QueueError>;
 
+    /// Completes the job like [`JobQueue::complete`] and claims the next waiting job for `worker`
+    /// in the same step (`None`: nothing waits), so a busy worker spends one round trip per job.
+    /// A completion that is refused is an error and claims nothing.
+    async fn complete_and_claim(
+        &self,
+        lease: &Lease,
+        result: JobResult,
+        worker: &str,
+    ) -> Result<Option<ClaimedJob>, QueueError> {
+        self.complete(lease, result).await?;
+        match self.claim(worker, 1).await {
+            Ok(mut jobs) => Ok(jobs.pop()),
+            // The completion stands; the worker's loop claims again.
+            Err(error) => {
+                tracing::warn!(%error, "job completed, but the next one could not be claimed");
+                Ok(None)
+            }
+        }
+    }
+
     /// Records a failed attempt: schedules the next one, or fails the job for good.
     async fn fail(&self, lease: &Lease, error: &str) -> Result<FailOutcome, QueueError>;
 

@@ -43,8 +43,13 @@ pub enum JobError {
 const LOGGED_FILE_IDS: usize = 10;
 
 /// Runs `job` to its end and records the outcome in the queue, inside a `job` span (job id, file
-/// ids, attempt) so every line the attempt logs says which job it is about.
-pub async fn run(context: &WorkerContext, job: ClaimedJob) {
+/// ids, attempt) so every line the attempt logs says which job it is about. Returns the next job
+/// when recording a completion also claimed one for `worker_name`.
+pub async fn run(
+    context: &WorkerContext,
+    worker_name: &str,
+    job: ClaimedJob,
+) -> Option<ClaimedJob> {
     let mut file_ids = job
         .file_ids
         .iter()
@@ -61,10 +66,16 @@ pub async fn run(context: &WorkerContext, job: ClaimedJob) {
         attempt = job.attempt,
         file_ids = %file_ids,
     );
-    run_attempt(context, job).instrument(span).await
+    run_attempt(context, worker_name, job)
+        .instrument(span)
+        .await
 }
 
-async fn run_attempt(context: &WorkerContext, job: ClaimedJob) {
+async fn run_attempt(
+    context: &WorkerContext,
+    worker_name: &str,
+    job: ClaimedJob,
+) -> Option<ClaimedJob> {
     let started = Instant::now();
     let lease = job.lease.clone();
     let job_id = lease.job_id;
@@ -76,15 +87,18 @@ async fn run_attempt(context: &WorkerContext, job: ClaimedJob) {
         result = prepare(context, &job) => Some(result),
     };
     let queue = &context.queue;
+    let mut next = None;
     match outcome {
         None => match queue.release(&lease).await {
             Ok(()) => tracing::info!(%job_id, "job released for another worker (shutting down)"),
             Err(error) => tracing::warn!(%job_id, %error, "could not release job on shutdown"),
         },
-        Some(Ok(result)) => match queue.complete(&lease, result).await {
-            Ok(()) => {
+        // A worker that is not shutting down takes its next job in the same step.
+        Some(Ok(result)) => match complete(context, &lease, result, worker_name).await {
+            Ok(claimed) => {
                 metrics::job_attempt_ended(AttemptOutcome::Completed, started.elapsed());
-                tracing::info!(%job_id, "job completed")
+                tracing::info!(%job_id, "job completed");
+                next = claimed;
             }
             Err(QueueError::LeaseLost(_)) => {
                 tracing::info!(%job_id, "job finished after it was cancelled or taken over; result not recorded");
@@ -110,6 +124,24 @@ async fn run_attempt(context: &WorkerContext, job: ClaimedJob) {
                 tracing::warn!(%job_id, %error, %queue_error, "could not record failure")
             }
         },
+    }
+    next
+}
+
+/// Records the completion, and claims the next job with it unless the process is stopping.
+async fn complete(
+    context: &WorkerContext,
+    lease: &Lease,
+    result: JobResult,
+    worker_name: &str,
+) -> Result<Option<ClaimedJob>, QueueError> {
+    if context.shutdown.is_cancelled() {
+        context.queue.complete(lease, result).await.map(|()| None)
+    } else {
+        context
+            .queue
+            .complete_and_claim(lease, result, worker_name)
+            .await
     }
 }
 

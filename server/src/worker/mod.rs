@@ -85,7 +85,11 @@ async fn work_loop(context: WorkerContext, worker_name: String) {
             }
             Ok(jobs) => {
                 for claimed in jobs {
-                    job::run(&context, claimed).await;
+                    // Finishing a job may hand over the next one (see `JobQueue::complete_and_claim`).
+                    let mut next = Some(claimed);
+                    while let Some(job) = next {
+                        next = job::run(&context, &worker_name, job).await;
+                    }
                 }
             }
             Err(error) => {

@@ -416,6 +416,53 @@ pub async fn completion_records_the_result(make: impl MakeQueue) {
     );
 }
 
+pub async fn completing_can_claim_the_next_job_in_the_same_step(make: impl MakeQueue) {
+    let queue = make.make(fast_settings()).await;
+    let first = enqueue(&queue, 12345).await;
+    let second = enqueue(&queue, 23456).await;
+    let job = claim_one(&queue, "w").await.unwrap();
+    assert_eq!(job.lease.job_id, first);
+
+    let next = queue
+        .complete_and_claim(&job.lease, result(), "w")
+        .await
+        .unwrap()
+        .expect("the waiting job is handed over");
+    let record = queue.status(first).await.unwrap().unwrap();
+    assert_eq!(record.phase, JobPhase::Completed);
+    assert_eq!(record.result, Some(result()));
+    assert_eq!(next.lease.job_id, second);
+    assert_eq!(next.attempt, 1);
+    assert_ne!(next.lease.token, job.lease.token);
+    assert_eq!(phase(&queue, second).await, Some(JobPhase::Processing));
+
+    // A refused completion claims nothing.
+    let third = enqueue(&queue, 34567).await;
+    assert_eq!(
+        queue.complete_and_claim(&job.lease, result(), "w").await,
+        Err(QueueError::LeaseLost(first)),
+        "a job completes once"
+    );
+    assert_eq!(phase(&queue, third).await, Some(JobPhase::Queued));
+
+    // The handed-over lease is a real one; with nothing else waiting, nothing comes back.
+    queue.progress(&next.lease, 50).await.unwrap();
+    let last = queue
+        .complete_and_claim(&next.lease, result(), "w")
+        .await
+        .unwrap()
+        .expect("the third job");
+    assert_eq!(last.lease.job_id, third);
+    assert_eq!(
+        queue
+            .complete_and_claim(&last.lease, result(), "w")
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(phase(&queue, third).await, Some(JobPhase::Completed));
+}
+
 pub async fn release_returns_the_job_to_the_front_without_using_an_attempt(make: impl MakeQueue) {
     let queue = make.make(fast_settings()).await;
     let first = enqueue(&queue, 10_001).await;
@@ -639,6 +686,7 @@ macro_rules! suite {
             backoff_doubles_with_each_attempt,
             a_lost_lease_on_the_last_attempt_fails_the_job,
             completion_records_the_result,
+            completing_can_claim_the_next_job_in_the_same_step,
             release_returns_the_job_to_the_front_without_using_an_attempt,
             cancelling_a_queued_job_takes_it_out_of_the_queue,
             cancelling_a_running_job_fences_its_worker,

@@ -40,12 +40,12 @@ const DUE_MARGIN: Duration = Duration::from_millis(2);
 /// The shortest blocking pop (a timeout of zero would mean "forever").
 const MIN_BLOCK: Duration = Duration::from_millis(10);
 
+/// A script: the shared prelude, then the given files in order.
 macro_rules! script {
-    ($file:literal) => {
+    ($($file:literal),+) => {
         Script::new(concat!(
             include_str!("prelude.lua"),
-            "\n",
-            include_str!($file)
+            $("\n", include_str!($file)),+
         ))
     };
 }
@@ -58,6 +58,7 @@ struct Scripts {
     progress: Script,
     note_upload: Script,
     complete: Script,
+    complete_claim: Script,
     fail: Script,
     release: Script,
     cancel: Script,
@@ -68,11 +69,12 @@ impl Scripts {
     fn load() -> Self {
         Self {
             enqueue: script!("enqueue.lua"),
-            claim: script!("claim.lua"),
+            claim: script!("claim_lib.lua", "claim.lua"),
             renew: script!("renew.lua"),
             progress: script!("progress.lua"),
             note_upload: script!("note_upload.lua"),
             complete: script!("complete.lua"),
+            complete_claim: script!("claim_lib.lua", "complete_claim.lua"),
             fail: script!("fail.lua"),
             release: script!("release.lua"),
             next_due: script!("next_due.lua"),
@@ -134,6 +136,18 @@ fn unavailable(error: impl std::fmt::Display) -> QueueError {
 
 fn millis(d: Duration) -> u64 {
     d.as_millis().min(u128::from(u64::MAX)) as u64
+}
+
+/// Parses what the claim scripts answer: the number of leases taken back (counted in the
+/// metrics), then the fields of each claimed job.
+fn claimed_jobs(reply: &[String]) -> Result<Vec<ClaimedJob>, QueueError> {
+    let (reclaimed, jobs) = reply
+        .split_first()
+        .ok_or_else(|| unavailable("empty reply from a claim script"))?;
+    crate::metrics::leases_reclaimed(reclaimed.parse().unwrap_or(0));
+    jobs.chunks(record::CLAIMED_FIELDS)
+        .map(|job| record::claimed(job).map_err(unavailable))
+        .collect()
 }
 
 /// Runs a Redis operation with the operation timeout, mapping every failure to `Unavailable`.
@@ -294,14 +308,7 @@ impl JobQueue for RedisQueue {
         }
         let mut connection = self.connection().await?;
         let reply: Vec<String> = bounded(invocation.invoke_async(&mut connection)).await?;
-        // The script answers the number of leases it took back, then the fields of each job.
-        let (reclaimed, jobs) = reply
-            .split_first()
-            .ok_or_else(|| QueueError::Unavailable("empty reply from the claim script".into()))?;
-        crate::metrics::leases_reclaimed(reclaimed.parse().unwrap_or(0));
-        jobs.chunks(record::CLAIMED_FIELDS)
-            .map(|job| record::claimed(job).map_err(unavailable))
-            .collect()
+        claimed_jobs(&reply)
     }
 
     async fn renew(&self, leases: &[Lease]) -> Result<Vec<JobId>, QueueError> {
@@ -356,6 +363,34 @@ impl JobQueue for RedisQueue {
             .arg(result.size)
             .arg(self.retention_ms());
         self.fenced(lease, invocation).await
+    }
+
+    async fn complete_and_claim(
+        &self,
+        lease: &Lease,
+        result: JobResult,
+        _worker: &str,
+    ) -> Result<Option<ClaimedJob>, QueueError> {
+        let mut invocation = self.scripts.complete_claim.prepare_invoke();
+        invocation
+            .key(self.keys.job(lease.job_id))
+            .key(self.keys.wait())
+            .key(self.keys.active())
+            .key(self.keys.delayed())
+            .arg(&self.keys.prefix)
+            .arg(lease.job_id.to_string())
+            .arg(&lease.token)
+            .arg(&result.key)
+            .arg(result.size)
+            .arg(self.retention_ms())
+            .arg(self.lease_ms())
+            .arg(new_lease_token());
+        let mut connection = self.connection().await?;
+        let reply: Vec<String> = bounded(invocation.invoke_async(&mut connection)).await?;
+        match reply.split_first() {
+            Some((outcome, claim)) if outcome == "ok" => Ok(claimed_jobs(claim)?.pop()),
+            _ => Err(QueueError::LeaseLost(lease.job_id)),
+        }
     }
 
     async fn fail(&self, lease: &Lease, error: &str) -> Result<FailOutcome, QueueError> {

@@ -1,0 +1,51 @@
+-- Shared by claim.lua and complete_claim.lua (prepended after the prelude).
+-- Promotes due retries, takes back jobs whose lease expired, then leases up to `max` waiting jobs
+-- with the tokens ARGV[first_token], ARGV[first_token + 1], ...
+-- Returns the number of expired leases taken back, then per claimed job: id, token, file ids,
+-- delay ms, attempt, max attempts, and the upload an earlier attempt left unfinished ('' if none).
+local function claim_jobs(prefix, wait_key, active_key, delayed_key, lease_ms, retention_ms, max, first_token, now)
+  -- Retries whose time has come join the back of the line.
+  for _, id in ipairs(redis.call('ZRANGEBYSCORE', delayed_key, '-inf', now)) do
+    redis.call('ZREM', delayed_key, id)
+    local job_key = prefix .. 'job:' .. id
+    redis.call('HSET', job_key, 'phase', 'queued')
+    redis.call('HDEL', job_key, 'nextAttemptAt')
+    redis.call('RPUSH', wait_key, id)
+  end
+
+  -- Jobs whose holder stopped renewing run again as their next attempt, first in line.
+  local expired = redis.call('ZRANGEBYSCORE', active_key, '-inf', now)
+  for i = #expired, 1, -1 do
+    local id = expired[i]
+    redis.call('ZREM', active_key, id)
+    local job_key = prefix .. 'job:' .. id
+    local f = redis.call('HMGET', job_key, 'attempt', 'maxAttempts')
+    redis.call('HDEL', job_key, 'token', 'leaseDeadline', 'startedAt')
+    redis.call('HSET', job_key, 'progress', '0', 'error', 'the worker stopped responding (lease expired)')
+    if tonumber(f[1]) < tonumber(f[2]) then
+      redis.call('HSET', job_key, 'attempt', int(tonumber(f[1]) + 1), 'phase', 'queued')
+      redis.call('LPUSH', wait_key, id)
+    else
+      finish(prefix, job_key, 'failed', now, retention_ms)
+    end
+  end
+
+  local claimed = {tostring(#expired)}
+  for i = 1, max do
+    local id = redis.call('LPOP', wait_key)
+    if not id then break end
+    local job_key = prefix .. 'job:' .. id
+    if redis.call('HGET', job_key, 'phase') == 'queued' then
+      local token = ARGV[first_token + i - 1]
+      local deadline = now + lease_ms
+      redis.call('HSET', job_key, 'phase', 'processing', 'progress', '0', 'startedAt', int(now),
+        'token', token, 'leaseDeadline', int(deadline))
+      redis.call('ZADD', active_key, deadline, id)
+      local f = redis.call('HMGET', job_key, 'fileIds', 'delayMs', 'attempt', 'maxAttempts', 'upload')
+      for _, v in ipairs({id, token, f[1], f[2], f[3], f[4], f[5] or ''}) do
+        table.insert(claimed, v)
+      end
+    end
+  end
+  return claimed
+end
