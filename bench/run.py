@@ -632,8 +632,9 @@ def write_report(results, args):
       f" {c100['bullmq-rs'][0]:.2f}×; Redis CPU {c100['bullmq'][1]:.2f}× and"
       f" {c100['bullmq-rs'][1]:.2f}×).\n")
     w("What each side does per job: Ferry's `process` is its worker loop without the work (one"
-      " `claim` script, one `complete` script; records kept for `RESULT_TTL_SECS`). BullMQ's is"
-      " its `Worker` with a no-op processor and default options (records kept). Ferry has no bulk"
+      " `complete_claim` script per job, which records the job completed and claims the next;"
+      " records kept for `RESULT_TTL_SECS`). BullMQ's is its `Worker` with a no-op processor and"
+      " default options (records kept; `moveToFinished` also fetches the next job). Ferry has no bulk"
       " call: its bulk row sends each chunk as 1,000 adds in flight at once on its multiplexed"
       " connection, which is also how bullmq-official's `add_bulk` sends a chunk; BullMQ (Node)"
       " uses `addBulk` (one `MULTI`).\n")

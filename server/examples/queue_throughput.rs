@@ -60,19 +60,22 @@ async fn main() {
         .map(|w| {
             let queue = queue.clone();
             tokio::spawn(async move {
+                let name = format!("w{w}");
                 let mut done = 0usize;
-                loop {
-                    let claimed = queue.claim(&format!("w{w}"), 1).await.unwrap();
-                    let Some(job) = claimed.into_iter().next() else {
-                        return done;
-                    };
+                // As the worker pool does: claim once, then each completion claims the next job.
+                let mut next = queue.claim(&name, 1).await.unwrap().pop();
+                while let Some(job) = next {
                     let result = JobResult {
                         key: "downloads/bench.zip".into(),
                         size: 0,
                     };
-                    queue.complete(&job.lease, result).await.unwrap();
+                    next = queue
+                        .complete_and_claim(&job.lease, result, &name)
+                        .await
+                        .unwrap();
                     done += 1;
                 }
+                done
             })
         })
         .collect();
