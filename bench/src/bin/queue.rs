@@ -89,25 +89,22 @@ async fn ferry(
                     tokio::spawn(async move {
                         let name = format!("bench-{c}");
                         while done.load(Ordering::Relaxed) < jobs {
-                            let Some(mut job) = queue.claim(&name, 1).await.unwrap().pop() else {
+                            let Some(job) = queue.claim(&name, 1).await.unwrap().pop() else {
                                 queue.wait_for_work(Duration::from_millis(50)).await;
                                 continue;
                             };
                             // As the worker pool does: completing a job claims the next one.
-                            loop {
+                            let mut next = Some(job);
+                            while let Some(job) = next {
                                 let result = JobResult {
                                     key: "downloads/bench.zip".into(),
                                     size: 0,
                                 };
-                                let next = queue
+                                next = queue
                                     .complete_and_claim(&job.lease, result, &name)
                                     .await
                                     .unwrap();
                                 done.fetch_add(1, Ordering::Relaxed);
-                                match next {
-                                    Some(claimed) => job = claimed,
-                                    None => break,
-                                }
                             }
                         }
                     })

@@ -5,10 +5,7 @@
 -- claim_jobs returns.
 if not holds(KEYS[1], ARGV[3]) then return {'lost'} end
 local now = now_ms()
-redis.call('ZREM', KEYS[3], ARGV[2])
-redis.call('HSET', KEYS[1], 'progress', '100', 'resultKey', ARGV[4], 'resultSize', ARGV[5])
-redis.call('HDEL', KEYS[1], 'error', 'upload')
-finish(ARGV[1], KEYS[1], 'completed', now, ARGV[6])
+complete_job(ARGV[1], KEYS[1], KEYS[3], ARGV[2], ARGV[4], ARGV[5], now, ARGV[6])
 local reply = claim_jobs(ARGV[1], KEYS[2], KEYS[3], KEYS[4], tonumber(ARGV[7]), ARGV[6], 1, 8, now)
 table.insert(reply, 1, 'ok')
 return reply

@@ -29,6 +29,15 @@ local function finish(prefix, job_key, phase, now, retention_ms)
   end
 end
 
+-- Marks a held job completed with its archive (and forgets any noted upload): the body of
+-- complete.lua and complete_claim.lua. The caller has checked the lease with holds().
+local function complete_job(prefix, job_key, active_key, id, result_key, result_size, now, retention_ms)
+  redis.call('ZREM', active_key, id)
+  redis.call('HSET', job_key, 'progress', '100', 'resultKey', result_key, 'resultSize', result_size)
+  redis.call('HDEL', job_key, 'error', 'upload')
+  finish(prefix, job_key, 'completed', now, retention_ms)
+end
+
 local function record(job_key)
   return redis.call('HGETALL', job_key)
 end
