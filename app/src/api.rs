@@ -388,14 +388,29 @@ pub enum JobState {
         progress: u8,
         attempt: u32,
         max_attempts: u32,
+        /// Bytes of the files read from the origin so far in this attempt.
+        bytes_done: u64,
+        /// The files' total size, `null` while the origin has not announced every size.
+        bytes_total: Option<u64>,
+        /// Files read completely in this attempt.
+        files_done: u32,
+        files_total: u32,
     },
-    /// A worker holds the job; `progress` rises from 0 to 100.
+    /// A worker holds the job; `progress` rises from 0 to 100 (from bytes when their total is
+    /// known, from files otherwise) and never goes back within an attempt.
     #[serde(rename_all = "camelCase")]
     Processing {
         progress: u8,
         attempt: u32,
         max_attempts: u32,
         started_at: Timestamp,
+        /// Bytes of the files read from the origin so far in this attempt.
+        bytes_done: u64,
+        /// The files' total size, `null` while the origin has not announced every size.
+        bytes_total: Option<u64>,
+        /// Files read completely in this attempt.
+        files_done: u32,
+        files_total: u32,
     },
     /// The last attempt failed; attempt `attempt` starts at `next_attempt_at`.
     #[serde(rename_all = "camelCase")]
@@ -405,6 +420,13 @@ pub enum JobState {
         max_attempts: u32,
         error: String,
         next_attempt_at: Timestamp,
+        /// Bytes of the files read from the origin so far in this attempt.
+        bytes_done: u64,
+        /// The files' total size, `null` while the origin has not announced every size.
+        bytes_total: Option<u64>,
+        /// Files read completely in this attempt.
+        files_done: u32,
+        files_total: u32,
     },
     /// The file is ready at `url` until `url_expires_at` (a fresh URL comes with every poll).
     #[serde(rename_all = "camelCase")]
@@ -429,6 +451,28 @@ pub enum JobState {
 }
 
 impl JobState {
+    /// Bytes read and their total (if known), while the job is unfinished.
+    pub fn transfer(&self) -> Option<(u64, Option<u64>)> {
+        match self {
+            Self::Queued {
+                bytes_done,
+                bytes_total,
+                ..
+            }
+            | Self::Processing {
+                bytes_done,
+                bytes_total,
+                ..
+            }
+            | Self::Retrying {
+                bytes_done,
+                bytes_total,
+                ..
+            } => Some((*bytes_done, *bytes_total)),
+            _ => None,
+        }
+    }
+
     /// The state's name, as `status` spells it.
     pub fn phase(&self) -> JobPhase {
         match self {
@@ -474,12 +518,20 @@ pub struct CheckRequest {
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct CheckResponse {
     pub file_id: FileId,
+    /// Whether a prepared archive of the file is stored.
     pub available: bool,
     /// The storage key, when the archive exists.
     #[serde(rename = "s3Key")]
     pub s3_key: Option<String>,
     /// Archive size in bytes, when it exists.
     pub size: Option<u64>,
+    /// Whether the file exists at the origin; `null` when the origin refused to say (access
+    /// denied).
+    #[serde(rename = "sourceExists")]
+    pub source_exists: Option<bool>,
+    /// The file's size at the origin, when it exists and the origin announces it.
+    #[serde(rename = "sourceSize")]
+    pub source_size: Option<u64>,
 }
 
 /// Overall verdict of `GET /health`.
@@ -687,19 +739,30 @@ mod tests {
             status(JobState::Queued {
                 progress: 0,
                 attempt: 1,
-                max_attempts: 4
+                max_attempts: 4,
+                bytes_done: 0,
+                bytes_total: None,
+                files_done: 0,
+                files_total: 1,
             }),
-            common(json!({"status": "queued", "progress": 0, "attempt": 1, "maxAttempts": 4}))
+            common(json!({"status": "queued", "progress": 0, "attempt": 1, "maxAttempts": 4,
+                "bytesDone": 0, "bytesTotal": null, "filesDone": 0, "filesTotal": 1}))
         );
         assert_eq!(
             status(JobState::Processing {
                 progress: 45,
                 attempt: 1,
                 max_attempts: 4,
-                started_at: at("2026-01-01T00:00:01.000Z")
+                started_at: at("2026-01-01T00:00:01.000Z"),
+                bytes_done: 45_000_000,
+                bytes_total: Some(100_000_000),
+                files_done: 0,
+                files_total: 1,
             }),
             common(json!({"status": "processing", "progress": 45, "attempt": 1,
-                "maxAttempts": 4, "startedAt": "2026-01-01T00:00:01.000Z"}))
+                "maxAttempts": 4, "startedAt": "2026-01-01T00:00:01.000Z",
+                "bytesDone": 45_000_000, "bytesTotal": 100_000_000, "filesDone": 0,
+                "filesTotal": 1}))
         );
         assert_eq!(
             status(JobState::Retrying {
@@ -707,11 +770,16 @@ mod tests {
                 attempt: 2,
                 max_attempts: 4,
                 error: "boom".into(),
-                next_attempt_at: at("2026-01-01T00:00:02.000Z")
+                next_attempt_at: at("2026-01-01T00:00:02.000Z"),
+                bytes_done: 0,
+                bytes_total: None,
+                files_done: 0,
+                files_total: 1,
             }),
             common(
                 json!({"status": "retrying", "progress": 0, "attempt": 2, "maxAttempts": 4,
-                "error": "boom", "nextAttemptAt": "2026-01-01T00:00:02.000Z"})
+                "error": "boom", "nextAttemptAt": "2026-01-01T00:00:02.000Z",
+                "bytesDone": 0, "bytesTotal": null, "filesDone": 0, "filesTotal": 1})
             )
         );
         assert_eq!(
@@ -769,10 +837,13 @@ mod tests {
             available: true,
             s3_key: Some("downloads/12345.zip".into()),
             size: Some(7),
+            source_exists: Some(true),
+            source_size: Some(5),
         };
         assert_eq!(
             serde_json::to_value(response).unwrap(),
-            json!({"file_id": 12345, "available": true, "s3Key": "downloads/12345.zip", "size": 7})
+            json!({"file_id": 12345, "available": true, "s3Key": "downloads/12345.zip", "size": 7,
+                "sourceExists": true, "sourceSize": 5})
         );
     }
 

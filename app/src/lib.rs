@@ -4,11 +4,13 @@
 //! - [`client`]: the browser's calls to that API (runs only in the browser, after hydration).
 //! - [`saved_jobs`]: the job ids kept in `localStorage`, so a reload picks every download up again.
 //! - [`components`]: the page, rendered on the server and hydrated in the browser.
+//! - [`units`]: sizes as people read them, for the page and the server's messages alike.
 
 pub mod api;
 pub mod client;
 pub mod components;
 pub mod saved_jobs;
+pub mod units;
 
 use leptos::prelude::*;
 

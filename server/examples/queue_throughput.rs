@@ -43,7 +43,7 @@ async fn main() {
                     let file_id = FileId::new(10_000 + ((task * per_task + n) as u64)).unwrap();
                     let job = NewJob {
                         file_ids: vec![file_id],
-                        delay_ms: 0,
+                        origin_params: String::new(),
                     };
                     queue.enqueue(job, None).await.unwrap();
                 }

@@ -2,7 +2,13 @@
 //! which they stop.
 
 use crate::{
-    config::Config,
+    config::{Config, OriginSettings},
+    origin::{
+        http::{HttpOrigin, HttpOriginError},
+        s3::S3Origin,
+        simulated::SimulatedOrigin,
+        Origin,
+    },
     http::{self, rate_limit::ClientRateLimit, AppState, SharedState},
     queue::{memory::MemoryQueue, redis::RedisQueue, JobQueue, QueueError},
     storage::{local::LocalStore, s3::S3Store, ResultStore, StorageError},
@@ -21,6 +27,8 @@ pub enum StartupError {
     Queue(#[from] QueueError),
     #[error("cannot open the result store: {0}")]
     Storage(#[from] StorageError),
+    #[error("cannot set up the HTTP origin: {0}")]
+    Origin(#[from] HttpOriginError),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -49,6 +57,15 @@ async fn open_store(
         .await?,
     );
     Ok((local.clone(), Some(local)))
+}
+
+/// The origin the configuration asks for (`ORIGIN`).
+async fn open_origin(config: &Config) -> Result<Arc<dyn Origin>, HttpOriginError> {
+    Ok(match &config.origin {
+        OriginSettings::Simulated(settings) => Arc::new(SimulatedOrigin::new(settings.clone())),
+        OriginSettings::S3(settings) => Arc::new(S3Origin::connect(settings).await),
+        OriginSettings::Http(settings) => Arc::new(HttpOrigin::new(settings)?),
+    })
 }
 
 /// The queue the configuration asks for: Redis (a server or a cluster) when configured, else in
@@ -132,9 +149,11 @@ impl Application {
     ) -> Result<Self, StartupError> {
         let queue = open_queue(&config)?;
         let (store, local) = open_store(&config).await?;
+        let origin = open_origin(&config).await?;
         tracing::info!(
             queue = %queue.describe(),
             storage = %store.describe(),
+            origin = %origin.describe(),
             workers = config.worker.concurrency,
             "backends ready"
         );
@@ -150,6 +169,7 @@ impl Application {
         let workers = WorkerPool::spawn(WorkerContext {
             queue: queue.clone(),
             store: store.clone(),
+            origin: origin.clone(),
             settings: Arc::new(config.worker.clone()),
             shutdown: shutdown.clone(),
         });
@@ -167,7 +187,8 @@ impl Application {
             queue,
             store,
             local_files: local,
-            download_delay_ms: config.download_delay_ms,
+            origin,
+            max_files_per_job: config.worker.max_files_per_job,
             presign_ttl: config.presign_ttl,
             leptos_options,
             rate_limit,

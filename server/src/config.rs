@@ -4,10 +4,15 @@
 //! behaviour hours later. Everything else receives typed settings, never raw strings.
 
 use crate::{
+    origin::{
+        http::{url_for, HttpOriginSettings},
+        s3::{S3OriginSettings, FILE_ID_PLACEHOLDER},
+        simulated::{SimulatedSettings, DEFAULT_FILE_BYTES},
+    },
     queue::{redis::RedisTarget, QueueSettings},
     worker::WorkerSettings,
 };
-use app::api::FileId;
+use app::api::{FileId, MAX_FILE_IDS_PER_JOB};
 use std::{collections::HashSet, path::PathBuf, str::FromStr, time::Duration};
 
 /// Every environment variable the server reads: its own (validated here), Leptos' (`LEPTOS_*`,
@@ -32,6 +37,21 @@ pub const VARIABLES: &[&str] = &[
     "LEASE_TTL_MS",
     "RESULT_TTL_SECS",
     "PRESIGN_TTL_SECS",
+    "ORIGIN",
+    "ORIGIN_S3_BUCKET",
+    "ORIGIN_S3_KEY_TEMPLATE",
+    "ORIGIN_S3_ENDPOINT",
+    "ORIGIN_S3_REGION",
+    "ORIGIN_S3_ACCESS_KEY_ID",
+    "ORIGIN_S3_SECRET_ACCESS_KEY",
+    "ORIGIN_S3_FORCE_PATH_STYLE",
+    "ORIGIN_URL_TEMPLATE",
+    "ORIGIN_AUTH_HEADER",
+    "ORIGIN_CONNECT_TIMEOUT_MS",
+    "ORIGIN_READ_TIMEOUT_MS",
+    "ORIGIN_MAX_REDIRECTS",
+    "MAX_JOB_BYTES",
+    "MAX_FILES_PER_JOB",
     "DOWNLOAD_DELAY_MIN_MS",
     "DOWNLOAD_DELAY_MAX_MS",
     "WORKER_CONCURRENCY",
@@ -77,8 +97,8 @@ pub struct Config {
     pub queue_prefix: String,
     pub queue: QueueSettings,
     pub worker: WorkerSettings,
-    /// Range from which each job's simulated download time is drawn, inclusive.
-    pub download_delay_ms: (u64, u64),
+    /// Where files come from (`ORIGIN`).
+    pub origin: OriginSettings,
     /// How long a download link stays valid.
     pub presign_ttl: Duration,
     /// S3 for results; `None` selects the embedded local-directory store.
@@ -90,6 +110,20 @@ pub struct Config {
     /// What the HTTP layer promises every client: CORS, rate limits, backpressure.
     pub http: HttpSettings,
 }
+
+/// The origin `ORIGIN` selects, with its own settings.
+#[derive(Debug, Clone)]
+pub enum OriginSettings {
+    /// Generated files (`ORIGIN=simulated`, the default).
+    Simulated(SimulatedSettings),
+    /// Objects in a source bucket (`ORIGIN=s3`).
+    S3(S3OriginSettings),
+    /// An upstream HTTP service (`ORIGIN=http`).
+    Http(HttpOriginSettings),
+}
+
+/// The most bytes one job may fetch when `MAX_JOB_BYTES` is not set: 10 GiB.
+pub const DEFAULT_MAX_JOB_BYTES: u64 = 10 << 30;
 
 /// Policies of the HTTP layer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -169,15 +203,6 @@ impl Config {
             "use 1 s to 7 days (the S3 limit)",
         )?;
 
-        let delay_min_ms: u64 = vars.parse("DOWNLOAD_DELAY_MIN_MS", 10_000)?;
-        let delay_max_ms: u64 = vars.parse("DOWNLOAD_DELAY_MAX_MS", 120_000)?;
-        vars.check(
-            "DOWNLOAD_DELAY_MAX_MS",
-            delay_max_ms,
-            delay_max_ms >= delay_min_ms,
-            "must not be below DOWNLOAD_DELAY_MIN_MS",
-        )?;
-
         let concurrency: usize = vars.parse("WORKER_CONCURRENCY", 5)?;
         vars.check(
             "WORKER_CONCURRENCY",
@@ -185,24 +210,21 @@ impl Config {
             concurrency <= 1_000,
             "use 0 to 1000",
         )?;
-        let failure_rate: f64 = vars.parse("SIMULATED_FAILURE_RATE", 0.0)?;
+        let max_job_bytes: u64 = vars.parse("MAX_JOB_BYTES", DEFAULT_MAX_JOB_BYTES)?;
         vars.check(
-            "SIMULATED_FAILURE_RATE",
-            failure_rate,
-            (0.0..=1.0).contains(&failure_rate),
-            "use a probability from 0 to 1",
+            "MAX_JOB_BYTES",
+            max_job_bytes,
+            max_job_bytes >= 1,
+            "use at least 1 byte",
         )?;
-        let failing_file_ids = vars.file_id_set("SIMULATED_FAILURE_FILE_IDS")?;
-        let generated_file_bytes: usize = vars.parse(
-            "SIMULATED_FILE_SIZE_BYTES",
-            crate::worker::archive::DEFAULT_GENERATED_FILE_BYTES,
-        )?;
+        let max_files_per_job: usize = vars.parse("MAX_FILES_PER_JOB", MAX_FILE_IDS_PER_JOB)?;
         vars.check(
-            "SIMULATED_FILE_SIZE_BYTES",
-            generated_file_bytes,
-            (1..=1 << 32).contains(&generated_file_bytes),
-            "use 1 byte to 4 GiB",
+            "MAX_FILES_PER_JOB",
+            max_files_per_job,
+            (1..=MAX_FILE_IDS_PER_JOB).contains(&max_files_per_job),
+            "use 1 to 1000 (the API's bound)",
         )?;
+        let origin = OriginSettings::from_vars(&vars, s3.as_ref())?;
         let completion_delay_ms: u64 = vars.parse("SIMULATED_COMPLETION_DELAY_MS", 0)?;
         vars.check(
             "SIMULATED_COMPLETION_DELAY_MS",
@@ -225,14 +247,13 @@ impl Config {
             },
             worker: WorkerSettings {
                 concurrency,
-                failure_rate,
-                failing_file_ids,
-                generated_file_bytes,
+                max_job_bytes,
+                max_files_per_job,
                 completion_delay: Duration::from_millis(completion_delay_ms),
                 lease_ttl: Duration::from_millis(lease_ttl_ms),
                 shutdown_grace: Duration::from_millis(shutdown_grace_ms),
             },
-            download_delay_ms: (delay_min_ms, delay_max_ms),
+            origin,
             presign_ttl: Duration::from_secs(presign_ttl_secs),
             local_storage_dir: vars
                 .get("LOCAL_STORAGE_DIR")
@@ -317,6 +338,208 @@ impl HttpSettings {
     }
 }
 
+impl OriginSettings {
+    fn from_vars(vars: &Vars<'_>, results: Option<&S3Settings>) -> Result<Self, ConfigError> {
+        match vars.get("ORIGIN").as_deref().map(str::trim) {
+            None | Some("simulated") => Ok(Self::Simulated(simulated_settings(vars)?)),
+            Some("s3") => Ok(Self::S3(s3_origin_settings(vars, results)?)),
+            Some("http") => Ok(Self::Http(http_origin_settings(vars)?)),
+            Some(other) => Err(ConfigError::Invalid {
+                name: "ORIGIN",
+                value: other.to_owned(),
+                reason: "use simulated, s3 or http".into(),
+            }),
+        }
+    }
+}
+
+fn simulated_settings(vars: &Vars<'_>) -> Result<SimulatedSettings, ConfigError> {
+    let delay_min_ms: u64 = vars.parse("DOWNLOAD_DELAY_MIN_MS", 10_000)?;
+    let delay_max_ms: u64 = vars.parse("DOWNLOAD_DELAY_MAX_MS", 120_000)?;
+    vars.check(
+        "DOWNLOAD_DELAY_MAX_MS",
+        delay_max_ms,
+        delay_max_ms >= delay_min_ms,
+        "must not be below DOWNLOAD_DELAY_MIN_MS",
+    )?;
+    let failure_rate: f64 = vars.parse("SIMULATED_FAILURE_RATE", 0.0)?;
+    vars.check(
+        "SIMULATED_FAILURE_RATE",
+        failure_rate,
+        (0.0..=1.0).contains(&failure_rate),
+        "use a probability from 0 to 1",
+    )?;
+    let failing_file_ids = vars.file_id_set("SIMULATED_FAILURE_FILE_IDS")?;
+    let file_bytes: u64 = vars.parse("SIMULATED_FILE_SIZE_BYTES", DEFAULT_FILE_BYTES)?;
+    vars.check(
+        "SIMULATED_FILE_SIZE_BYTES",
+        file_bytes,
+        (1..=1 << 32).contains(&file_bytes),
+        "use 1 byte to 4 GiB",
+    )?;
+    Ok(SimulatedSettings {
+        delay_ms: (delay_min_ms, delay_max_ms),
+        failure_rate,
+        failing_file_ids,
+        file_bytes,
+    })
+}
+
+/// A template must name the file: `{file_id}` somewhere in it.
+fn check_template(
+    vars: &Vars<'_>,
+    name: &'static str,
+    template: &str,
+) -> Result<(), ConfigError> {
+    vars.check(
+        name,
+        template,
+        template.contains(FILE_ID_PLACEHOLDER),
+        "put {file_id} where the file's id goes",
+    )
+}
+
+/// The source bucket, with endpoint, region and credentials defaulting to the result store's.
+fn s3_origin_settings(
+    vars: &Vars<'_>,
+    results: Option<&S3Settings>,
+) -> Result<S3OriginSettings, ConfigError> {
+    let bucket = vars.get("ORIGIN_S3_BUCKET").ok_or(ConfigError::Invalid {
+        name: "ORIGIN_S3_BUCKET",
+        value: String::new(),
+        reason: "ORIGIN=s3 needs the bucket the files are in".into(),
+    })?;
+    check_bucket(vars, "ORIGIN_S3_BUCKET", &bucket)?;
+    let key_template = vars
+        .get("ORIGIN_S3_KEY_TEMPLATE")
+        .unwrap_or_else(|| format!("files/{FILE_ID_PLACEHOLDER}"));
+    check_template(vars, "ORIGIN_S3_KEY_TEMPLATE", &key_template)?;
+    let endpoint = vars
+        .get("ORIGIN_S3_ENDPOINT")
+        .or_else(|| results.and_then(|r| r.endpoint.clone()));
+    if let Some(url) = &endpoint {
+        check_http_url(vars, "ORIGIN_S3_ENDPOINT", url)?;
+    }
+    let (access_key_id, secret_access_key) = match (
+        vars.get("ORIGIN_S3_ACCESS_KEY_ID"),
+        vars.get("ORIGIN_S3_SECRET_ACCESS_KEY").map(Secret),
+    ) {
+        (None, None) => (
+            results.and_then(|r| r.access_key_id.clone()),
+            results.and_then(|r| r.secret_access_key.clone()),
+        ),
+        (Some(id), Some(secret)) => (Some(id), Some(secret)),
+        _ => {
+            return Err(ConfigError::Invalid {
+                name: "ORIGIN_S3_SECRET_ACCESS_KEY",
+                value: "***".into(),
+                reason: "set ORIGIN_S3_ACCESS_KEY_ID and ORIGIN_S3_SECRET_ACCESS_KEY together, or neither".into(),
+            })
+        }
+    };
+    let region = vars
+        .get("ORIGIN_S3_REGION")
+        .or_else(|| results.map(|r| r.region.clone()))
+        .unwrap_or_else(|| "us-east-1".into());
+    let force_path_style = vars.parse("ORIGIN_S3_FORCE_PATH_STYLE", endpoint.is_some())?;
+    Ok(S3OriginSettings {
+        s3: S3Settings {
+            endpoint,
+            public_endpoint: None,
+            region,
+            bucket,
+            access_key_id,
+            secret_access_key,
+            force_path_style,
+        },
+        key_template,
+    })
+}
+
+fn http_origin_settings(vars: &Vars<'_>) -> Result<HttpOriginSettings, ConfigError> {
+    let url_template = vars.get("ORIGIN_URL_TEMPLATE").ok_or(ConfigError::Invalid {
+        name: "ORIGIN_URL_TEMPLATE",
+        value: String::new(),
+        reason: "ORIGIN=http needs the URL of a file, such as http://files.internal/{file_id}"
+            .into(),
+    })?;
+    check_template(vars, "ORIGIN_URL_TEMPLATE", &url_template)?;
+    let sample = FileId::new(app::api::FILE_ID_MIN).expect("the smallest id is valid");
+    let sample_url = url_for(&url_template, sample);
+    vars.check(
+        "ORIGIN_URL_TEMPLATE",
+        &url_template,
+        sample_url.is_ok_and(|url| matches!(url.scheme(), "http" | "https") && url.has_host()),
+        "use an http:// or https:// URL with a host",
+    )?;
+    let auth_header = match vars.get("ORIGIN_AUTH_HEADER") {
+        None => None,
+        Some(raw) => {
+            let parsed = raw.split_once(':').and_then(|(name, value)| {
+                let name = name.trim();
+                let value = value.trim();
+                let valid = axum::http::HeaderName::from_bytes(name.as_bytes()).is_ok()
+                    && axum::http::HeaderValue::from_str(value).is_ok()
+                    && !value.is_empty();
+                valid.then(|| (name.to_owned(), Secret(value.to_owned())))
+            });
+            Some(parsed.ok_or(ConfigError::Invalid {
+                name: "ORIGIN_AUTH_HEADER",
+                value: "***".into(),
+                reason: "use Name: value, such as Authorization: Bearer <token>".into(),
+            })?)
+        }
+    };
+    let connect_timeout_ms: u64 = vars.parse("ORIGIN_CONNECT_TIMEOUT_MS", 5_000)?;
+    let read_timeout_ms: u64 = vars.parse("ORIGIN_READ_TIMEOUT_MS", 30_000)?;
+    for (name, value) in [
+        ("ORIGIN_CONNECT_TIMEOUT_MS", connect_timeout_ms),
+        ("ORIGIN_READ_TIMEOUT_MS", read_timeout_ms),
+    ] {
+        vars.check(
+            name,
+            value,
+            (1..=3_600_000).contains(&value),
+            "use 1 ms to 1 hour",
+        )?;
+    }
+    let max_redirects: usize = vars.parse("ORIGIN_MAX_REDIRECTS", 5)?;
+    vars.check(
+        "ORIGIN_MAX_REDIRECTS",
+        max_redirects,
+        max_redirects <= 20,
+        "use 0 to 20",
+    )?;
+    Ok(HttpOriginSettings {
+        url_template,
+        auth_header,
+        connect_timeout: Duration::from_millis(connect_timeout_ms),
+        read_timeout: Duration::from_millis(read_timeout_ms),
+        max_redirects,
+    })
+}
+
+fn check_http_url(vars: &Vars<'_>, name: &'static str, url: &str) -> Result<(), ConfigError> {
+    vars.check(
+        name,
+        url,
+        url.starts_with("http://") || url.starts_with("https://"),
+        "use an http:// or https:// URL",
+    )
+}
+
+fn check_bucket(vars: &Vars<'_>, name: &'static str, bucket: &str) -> Result<(), ConfigError> {
+    vars.check(
+        name,
+        bucket,
+        (3..=63).contains(&bucket.len())
+            && bucket
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'-' | b'.')),
+        "use 3 to 63 lowercase letters, digits, '-' or '.'",
+    )
+}
+
 /// `REDIS_URL` (one server) or `REDIS_CLUSTER_NODES` (`host:port,...` of a cluster), not both.
 fn redis_target(vars: &Vars<'_>) -> Result<Option<RedisTarget>, ConfigError> {
     let check_url = |name: &'static str, url: &str| {
@@ -396,24 +619,11 @@ impl S3Settings {
             ("S3_PUBLIC_ENDPOINT", &vars.get("S3_PUBLIC_ENDPOINT")),
         ] {
             if let Some(url) = url {
-                vars.check(
-                    name,
-                    url,
-                    url.starts_with("http://") || url.starts_with("https://"),
-                    "use an http:// or https:// URL",
-                )?;
+                check_http_url(vars, name, url)?;
             }
         }
         let bucket = bucket.unwrap_or_else(|| "downloads".into());
-        vars.check(
-            "S3_BUCKET_NAME",
-            &bucket,
-            (3..=63).contains(&bucket.len())
-                && bucket.bytes().all(|b| {
-                    b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'-' | b'.')
-                }),
-            "use 3 to 63 lowercase letters, digits, '-' or '.'",
-        )?;
+        check_bucket(vars, "S3_BUCKET_NAME", &bucket)?;
         let access_key_id = vars.get("S3_ACCESS_KEY_ID");
         let secret_access_key = vars.get("S3_SECRET_ACCESS_KEY").map(Secret);
         if access_key_id.is_some() != secret_access_key.is_some() {
@@ -437,7 +647,7 @@ impl S3Settings {
 
 /// A secret that never shows in logs or error messages.
 #[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
+pub struct Secret(pub(crate) String);
 
 impl Secret {
     /// The secret itself, for the one place that must send it.
@@ -535,21 +745,32 @@ mod tests {
         let c = config(&[]).unwrap();
         assert_eq!(c.queue, QueueSettings::default());
         assert_eq!(c.worker.concurrency, 5);
-        assert_eq!(c.download_delay_ms, (10_000, 120_000));
         assert_eq!(c.presign_ttl, Duration::from_secs(3_600));
-        assert_eq!(c.worker.failure_rate, 0.0);
-        assert!(c.worker.failing_file_ids.is_empty());
+        let OriginSettings::Simulated(simulated) = c.origin else {
+            panic!("the simulated origin is the default");
+        };
+        assert_eq!(simulated, SimulatedSettings::default());
+        assert_eq!(c.worker.max_job_bytes, 10 * 1024 * 1024 * 1024);
+        assert_eq!(c.worker.max_files_per_job, 1000);
     }
 
     #[test]
     fn the_published_variable_list_is_exactly_what_the_parser_reads() {
         let read = std::cell::RefCell::new(HashSet::new());
-        // With a bucket set, the S3 branch is read too.
-        Config::from_lookup(|name| {
-            read.borrow_mut().insert(name.to_owned());
-            (name == "S3_BUCKET_NAME").then(|| "downloads".to_owned())
-        })
-        .unwrap();
+        // With a bucket set, the S3 branch is read too; each origin reads its own.
+        for origin in ["simulated", "s3", "http"] {
+            Config::from_lookup(|name| {
+                read.borrow_mut().insert(name.to_owned());
+                match name {
+                    "S3_BUCKET_NAME" => Some("downloads".to_owned()),
+                    "ORIGIN" => Some(origin.to_owned()),
+                    "ORIGIN_S3_BUCKET" => Some("files".to_owned()),
+                    "ORIGIN_URL_TEMPLATE" => Some("http://files.internal/{file_id}".to_owned()),
+                    _ => None,
+                }
+            })
+            .unwrap();
+        }
         let read = read.into_inner();
         let published: HashSet<String> = VARIABLES
             .iter()
@@ -642,7 +863,10 @@ mod tests {
     #[test]
     fn failing_ids_are_parsed() {
         let c = config(&[("SIMULATED_FAILURE_FILE_IDS", "66666, 77777")]).unwrap();
-        assert_eq!(c.worker.failing_file_ids.len(), 2);
+        let OriginSettings::Simulated(simulated) = c.origin else {
+            panic!("the simulated origin is the default");
+        };
+        assert_eq!(simulated.failing_file_ids.len(), 2);
     }
 
     #[test]
@@ -669,6 +893,58 @@ mod tests {
         }
         let half = config(&[("S3_BUCKET_NAME", "downloads"), ("S3_ACCESS_KEY_ID", "x")]);
         assert!(half.is_err());
+    }
+
+    #[test]
+    fn origins_are_chosen_and_validated() {
+        let c = config(&[
+            ("S3_ENDPOINT", "http://127.0.0.1:9000"),
+            ("S3_ACCESS_KEY_ID", "results"),
+            ("S3_SECRET_ACCESS_KEY", "results-secret"),
+            ("ORIGIN", "s3"),
+            ("ORIGIN_S3_BUCKET", "source-files"),
+        ])
+        .unwrap();
+        let OriginSettings::S3(s3) = c.origin else {
+            panic!("ORIGIN=s3");
+        };
+        assert_eq!(s3.s3.bucket, "source-files");
+        assert_eq!(s3.key_template, "files/{file_id}");
+        assert_eq!(s3.s3.endpoint.as_deref(), Some("http://127.0.0.1:9000"));
+        assert_eq!(s3.s3.access_key_id.as_deref(), Some("results"));
+        assert!(s3.s3.force_path_style);
+
+        let c = config(&[
+            ("ORIGIN", "http"),
+            ("ORIGIN_URL_TEMPLATE", "https://files.internal/v1/{file_id}"),
+            ("ORIGIN_AUTH_HEADER", "Authorization: Bearer top-secret"),
+        ])
+        .unwrap();
+        let OriginSettings::Http(http) = c.origin else {
+            panic!("ORIGIN=http");
+        };
+        let (name, value) = http.auth_header.clone().unwrap();
+        assert_eq!((name.as_str(), value.expose()), ("Authorization", "Bearer top-secret"));
+        assert!(!format!("{http:?}").contains("top-secret"));
+        assert_eq!(http.max_redirects, 5);
+
+        let cases: &[(&str, &[(&str, &str)])] = &[
+            ("ORIGIN", &[("ORIGIN", "ftp")]),
+            ("ORIGIN_S3_BUCKET", &[("ORIGIN", "s3")]),
+            ("ORIGIN_S3_KEY_TEMPLATE", &[("ORIGIN", "s3"), ("ORIGIN_S3_BUCKET", "files"), ("ORIGIN_S3_KEY_TEMPLATE", "files/all")]),
+            ("ORIGIN_URL_TEMPLATE", &[("ORIGIN", "http")]),
+            ("ORIGIN_URL_TEMPLATE", &[("ORIGIN", "http"), ("ORIGIN_URL_TEMPLATE", "file:///{file_id}")]),
+            ("ORIGIN_URL_TEMPLATE", &[("ORIGIN", "http"), ("ORIGIN_URL_TEMPLATE", "http://files/")]),
+            ("ORIGIN_AUTH_HEADER", &[("ORIGIN", "http"), ("ORIGIN_URL_TEMPLATE", "http://f/{file_id}"), ("ORIGIN_AUTH_HEADER", "just-a-token")]),
+            ("ORIGIN_READ_TIMEOUT_MS", &[("ORIGIN", "http"), ("ORIGIN_URL_TEMPLATE", "http://f/{file_id}"), ("ORIGIN_READ_TIMEOUT_MS", "0")]),
+            ("MAX_JOB_BYTES", &[("MAX_JOB_BYTES", "0")]),
+            ("MAX_FILES_PER_JOB", &[("MAX_FILES_PER_JOB", "1001")]),
+        ];
+        for (name, vars) in cases {
+            let error = config(vars).unwrap_err();
+            assert!(error.to_string().starts_with(name), "{error}");
+            assert!(!error.to_string().contains("just-a-token"), "{error}");
+        }
     }
 
     #[test]

@@ -31,6 +31,8 @@ pub enum AppError {
     UnsupportedMediaType,
     #[error("the request body is too large: the limit is {0} bytes")]
     PayloadTooLarge(usize),
+    #[error("\"file_ids\" lists {requested} ids: this server puts at most {limit} files in one download")]
+    TooManyFiles { requested: usize, limit: usize },
     #[error("the Idempotency-Key header must be 1 to 255 printable ASCII characters")]
     InvalidIdempotencyKey,
     #[error("this Idempotency-Key was already used with a different body: use a new key")]
@@ -54,6 +56,8 @@ pub enum AppError {
 
     #[error("file storage is unavailable: try again in a few seconds")]
     StorageUnavailable,
+    #[error("the file server is unavailable: try again in a few seconds")]
+    OriginUnavailable,
     #[error("there is nothing at this address: see /openapi.json for the API")]
     RouteNotFound,
     #[error("this address does not accept that method")]
@@ -67,7 +71,9 @@ impl AppError {
     pub fn status_and_name(&self) -> (StatusCode, &'static str) {
         match self {
             Self::InvalidRequest(_) => (StatusCode::BAD_REQUEST, "InvalidRequest"),
-            Self::InvalidBody(_) => (StatusCode::BAD_REQUEST, "InvalidRequest"),
+            Self::InvalidBody(_) | Self::TooManyFiles { .. } => {
+                (StatusCode::BAD_REQUEST, "InvalidRequest")
+            }
             Self::MalformedJson(_) => (StatusCode::BAD_REQUEST, "MalformedJson"),
             Self::UnsupportedMediaType => {
                 (StatusCode::UNSUPPORTED_MEDIA_TYPE, "UnsupportedMediaType")
@@ -83,6 +89,7 @@ impl AppError {
             Self::ResultGone => (StatusCode::NOT_FOUND, "ResultGone"),
             Self::QueueUnavailable => (StatusCode::SERVICE_UNAVAILABLE, "QueueUnavailable"),
             Self::StorageUnavailable => (StatusCode::SERVICE_UNAVAILABLE, "StorageUnavailable"),
+            Self::OriginUnavailable => (StatusCode::SERVICE_UNAVAILABLE, "OriginUnavailable"),
             Self::QueueFull(_) => (StatusCode::SERVICE_UNAVAILABLE, "QueueFull"),
             Self::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "RateLimited"),
             Self::RouteNotFound => (StatusCode::NOT_FOUND, "NotFound"),

@@ -7,8 +7,10 @@
 //!   [`error::AppError`] maps every failure to a status and JSON body in one place.
 //! - [`queue`]: the [`queue::JobQueue`] contract (leases, fencing, retries, retention), the
 //!   embedded in-memory backend and the Redis backend (Lua scripts).
-//! - [`worker`]: the pool that claims jobs, simulates the slow download with progress, builds the
-//!   zip ([`worker::archive`]) and stores it.
+//! - [`origin`]: where files come from — the [`origin::Origin`] contract and its simulated, S3
+//!   and HTTP implementations; safe entry names ([`origin::names`]).
+//! - [`worker`]: the pool that claims jobs and streams their files from the origin into a zip
+//!   ([`archive`]) and the zip into the result store, reporting bytes as progress.
 //! - [`storage`]: the [`storage::ResultStore`] contract, the S3 backend (streaming and multipart
 //!   uploads, presigned links) and the local-directory backend with signed, expiring links.
 //! - [`metrics`]: the Prometheus metrics (names, buckets, the recorder `/metrics` renders);
@@ -16,11 +18,13 @@
 //! - [`application`]: wires it all together and stops it in order ([`shutdown`] has the signals).
 
 pub mod application;
+pub mod archive;
 pub mod config;
 pub mod error;
 pub mod healthcheck;
 pub mod http;
 pub mod metrics;
+pub mod origin;
 pub mod queue;
 pub mod shutdown;
 pub mod storage;

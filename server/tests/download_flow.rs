@@ -4,7 +4,7 @@ mod common;
 
 use axum::http::StatusCode;
 use common::{link_path, spawn_app, TestApp};
-use ferry_server::worker::archive::{entry_name, generated_content, DEFAULT_GENERATED_FILE_BYTES};
+use ferry_server::origin::simulated::{entry_name, generated_content, DEFAULT_FILE_BYTES};
 use serde_json::Value;
 use std::{io::Read, time::Duration};
 
@@ -96,7 +96,7 @@ async fn a_download_progresses_completes_and_its_link_serves_the_zip() {
     assert_eq!(archive.len(), 1);
     assert_eq!(
         entry(&mut archive, 12345),
-        generated_content(file_id(12345), DEFAULT_GENERATED_FILE_BYTES)
+        generated_content(file_id(12345), DEFAULT_FILE_BYTES as usize)
     );
 }
 
@@ -118,7 +118,7 @@ async fn a_bundle_downloads_one_zip_with_every_file() {
     for id in [12345, 23456, 34567] {
         assert_eq!(
             entry(&mut archive, id),
-            generated_content(file_id(id), DEFAULT_GENERATED_FILE_BYTES)
+            generated_content(file_id(id), DEFAULT_FILE_BYTES as usize)
         );
     }
 }

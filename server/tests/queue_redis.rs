@@ -58,7 +58,7 @@ async fn finished_jobs_leave_no_keys_behind_after_retention() {
     for n in 0..200u64 {
         let job = ferry_server::queue::NewJob {
             file_ids: vec![app::api::FileId::new(40_000 + n).unwrap()],
-            delay_ms: 0,
+            origin_params: String::new(),
         };
         queue.enqueue(job, Some(&format!("key-{n}"))).await.unwrap();
     }

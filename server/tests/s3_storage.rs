@@ -6,7 +6,7 @@ mod common;
 
 use axum::http::StatusCode;
 use common::{http_get, s3_server::S3Server, spawn_app, TestApp};
-use ferry_server::worker::archive::{entry_name, generated_content, DEFAULT_GENERATED_FILE_BYTES};
+use ferry_server::origin::simulated::{entry_name, generated_content, DEFAULT_FILE_BYTES};
 use serde_json::Value;
 use std::{io::Read, time::Duration};
 
@@ -83,7 +83,7 @@ async fn a_result_lands_in_the_bucket_and_its_presigned_link_serves_the_exact_by
         entry(&mut archive, 12345),
         generated_content(
             app::api::FileId::new(12345).unwrap(),
-            DEFAULT_GENERATED_FILE_BYTES
+            DEFAULT_FILE_BYTES as usize
         )
     );
 

@@ -1,7 +1,10 @@
 //! Pure functions that turn API data into words, kept apart from the components so they are
 //! unit-tested without a browser.
 
-use crate::api::{FileId, InvalidRequest, JobState, Timestamp, MAX_FILE_IDS_PER_JOB};
+use crate::{
+    api::{FileId, InvalidRequest, JobState, Timestamp, MAX_FILE_IDS_PER_JOB},
+    units::format_bytes,
+};
 
 /// The state in words, as a person reads it in a row.
 ///
@@ -22,10 +25,61 @@ pub fn describe_state(state: &JobState, now: Timestamp) -> String {
                 .div_ceil(1000);
             format!("Retrying (attempt {attempt} of {max_attempts}) in {wait_secs} s")
         }
-        JobState::Completed { .. } => "Ready".to_owned(),
+        JobState::Completed { size, .. } => format!("Ready · {}", format_bytes(*size)),
         JobState::Failed { error, .. } => format!("Failed: {error}"),
         JobState::Cancelled { .. } => "Cancelled".to_owned(),
     }
+}
+
+/// How many recent polls the transfer rate is averaged over (about 10 s at one poll per 2 s).
+pub const RATE_SAMPLES: usize = 6;
+
+/// One poll's reading of a transfer: when (ms) and how many bytes were done.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TransferSample {
+    pub at_ms: u64,
+    pub bytes_done: u64,
+}
+
+/// Adds a poll's reading to the recent ones, keeping the last [`RATE_SAMPLES`]. A reading below
+/// the last one means a new attempt started from nothing: the old readings no longer count.
+pub fn record_sample(samples: &mut Vec<TransferSample>, sample: TransferSample) {
+    if samples.last().is_some_and(|last| sample.bytes_done < last.bytes_done) {
+        samples.clear();
+    }
+    samples.push(sample);
+    if samples.len() > RATE_SAMPLES {
+        samples.remove(0);
+    }
+}
+
+/// Bytes per second over the recent readings, once there are two that differ in time and bytes.
+pub fn transfer_rate(samples: &[TransferSample]) -> Option<f64> {
+    let (first, last) = (samples.first()?, samples.last()?);
+    let elapsed_ms = last.at_ms.checked_sub(first.at_ms).filter(|ms| *ms > 0)?;
+    let bytes = last.bytes_done.checked_sub(first.bytes_done).filter(|b| *b > 0)?;
+    Some(bytes as f64 * 1000.0 / elapsed_ms as f64)
+}
+
+/// "12.3 MB of 45.6 MB · about 20 s left": bytes so far, the total when known, and the time
+/// left once there is a rate to base it on. `None` before the first byte.
+pub fn describe_transfer(
+    bytes_done: u64,
+    bytes_total: Option<u64>,
+    rate: Option<f64>,
+) -> Option<String> {
+    if bytes_done == 0 && bytes_total.is_none() {
+        return None;
+    }
+    let mut text = match bytes_total {
+        Some(total) => format!("{} of {}", format_bytes(bytes_done), format_bytes(total)),
+        None => format!("{} so far", format_bytes(bytes_done)),
+    };
+    if let (Some(total), Some(rate)) = (bytes_total, rate.filter(|r| *r > 0.0)) {
+        let left_ms = (total.saturating_sub(bytes_done) as f64 / rate * 1000.0).ceil() as u64;
+        text.push_str(&format!(" · about {} left", format_elapsed(left_ms.max(1000))));
+    }
+    Some(text)
 }
 
 /// A duration as a person reads it: "8 s", "2 min 05 s", "1 h 02 min".
@@ -118,6 +172,10 @@ mod tests {
             attempt: 1,
             max_attempts: 4,
             started_at: now,
+            bytes_done: 0,
+            bytes_total: None,
+            files_done: 0,
+            files_total: 1,
         };
         assert_eq!(describe_state(&processing, now), "Preparing… 45 %");
         let retrying = JobState::Retrying {
@@ -126,6 +184,10 @@ mod tests {
             max_attempts: 4,
             error: "x".into(),
             next_attempt_at: at(12_100),
+            bytes_done: 0,
+            bytes_total: None,
+            files_done: 0,
+            files_total: 1,
         };
         assert_eq!(
             describe_state(&retrying, now),
@@ -138,6 +200,40 @@ mod tests {
             failed_at: now,
         };
         assert_eq!(describe_state(&failed, now), "Failed: disk on fire");
+    }
+
+    #[test]
+    fn transfers_read_as_bytes_and_time_left() {
+        assert_eq!(describe_transfer(0, None, None), None);
+        assert_eq!(
+            describe_transfer(0, Some(45_600_000), None).as_deref(),
+            Some("0 bytes of 45.6 MB")
+        );
+        assert_eq!(
+            describe_transfer(12_300_000, Some(45_600_000), Some(1_665_000.0)).as_deref(),
+            Some("12.3 MB of 45.6 MB · about 20 s left")
+        );
+        assert_eq!(
+            describe_transfer(12_300_000, None, Some(1_000_000.0)).as_deref(),
+            Some("12.3 MB so far")
+        );
+    }
+
+    #[test]
+    fn the_rate_is_smoothed_over_recent_polls_and_restarts_with_an_attempt() {
+        let mut samples = Vec::new();
+        let sample = |at_ms, bytes_done| TransferSample { at_ms, bytes_done };
+        record_sample(&mut samples, sample(0, 0));
+        assert_eq!(transfer_rate(&samples), None, "no rate from one reading");
+        for i in 1..=10u64 {
+            record_sample(&mut samples, sample(i * 2_000, i * 2_000_000));
+        }
+        assert_eq!(samples.len(), RATE_SAMPLES);
+        assert_eq!(transfer_rate(&samples), Some(1_000_000.0));
+        // A new attempt starts from nothing: only its own readings count.
+        record_sample(&mut samples, sample(22_000, 0));
+        assert_eq!(samples.len(), 1);
+        assert_eq!(transfer_rate(&samples), None);
     }
 
     #[test]

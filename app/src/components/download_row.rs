@@ -5,7 +5,10 @@
 //! ending when the job completes, fails or is cancelled, when the server no longer knows it, or
 //! when the row is removed (which drops the pending timer, clearing it in the browser).
 
-use super::{describe_state, format_elapsed, polling};
+use super::{
+    describe_state, describe_transfer, format_elapsed, polling, record_sample, transfer_rate,
+    TransferSample,
+};
 use crate::{
     api::{InitiateRequest, JobId, JobPhase, JobState, JobStatus, Timestamp},
     client::{self, ClientError},
@@ -39,6 +42,8 @@ struct RowState {
     job_id: JobId,
     status: RwSignal<Option<JobStatus>>,
     connection: RwSignal<Connection>,
+    /// The last polls' byte counts, for the transfer rate behind "about 20 s left".
+    samples: RwSignal<Vec<TransferSample>>,
 }
 
 impl RowState {
@@ -50,6 +55,13 @@ impl RowState {
             .try_with_untracked(|s| s.as_ref().is_some_and(|s| s.state.phase().is_terminal()))
             .unwrap_or(true);
         if !shown_is_final || latest.state.phase().is_terminal() {
+            if let Some((bytes_done, _)) = latest.state.transfer() {
+                let sample = TransferSample {
+                    at_ms: now().unix_millis(),
+                    bytes_done,
+                };
+                let _ = self.samples.try_update(|samples| record_sample(samples, sample));
+            }
             let _ = self.status.try_set(Some(latest));
         }
     }
@@ -164,9 +176,13 @@ pub fn DownloadRow(
         job_id,
         status: RwSignal::new(None),
         connection: RwSignal::new(Connection::Live),
+        samples: RwSignal::new(Vec::new()),
     };
     let RowState {
-        status, connection, ..
+        status,
+        connection,
+        samples,
+        ..
     } = row;
     let action_error = RwSignal::new(None::<String>);
     let acting = RwSignal::new(false);
@@ -252,6 +268,14 @@ pub fn DownloadRow(
         (Connection::Live, Some(s)) => describe_state(&s.state, now()),
         (Connection::Live, None) => "Checking…".to_owned(),
     };
+    let transfer = move || {
+        if connection.get() != Connection::Live {
+            return None;
+        }
+        let (done, total) = status.with(|s| s.as_ref().and_then(|s| s.state.transfer()))?;
+        let rate = samples.with(|samples| transfer_rate(samples));
+        describe_transfer(done, total, rate)
+    };
     let elapsed = move || {
         status.with(|s| {
             s.as_ref().map(|s| {
@@ -306,6 +330,7 @@ pub fn DownloadRow(
                 <span class="download-state" aria-live="polite">
                     {words}
                 </span>
+                <span class="download-transfer">{transfer}</span>
                 <span class="download-actions">
                     {move || {
                         download_url()

@@ -9,7 +9,10 @@ mod download_form;
 mod download_row;
 pub mod polling;
 
-pub use describe::{describe_state, format_elapsed, parse_file_ids};
+pub use describe::{
+    describe_state, describe_transfer, format_elapsed, parse_file_ids, record_sample,
+    transfer_rate, TransferSample,
+};
 
 use crate::{api::JobId, saved_jobs};
 use download_form::DownloadForm;

@@ -37,7 +37,7 @@ const QUEUE: &str = "bench";
 fn new_job(i: usize) -> NewJob {
     NewJob {
         file_ids: vec![FileId::new(10_000 + i as u64).unwrap()],
-        delay_ms: 0,
+        origin_params: String::new(),
     }
 }
 

@@ -44,6 +44,12 @@ pub async fn initiate(
     ApiJson(request): ApiJson<InitiateRequest>,
 ) -> Result<impl IntoResponse, AppError> {
     let file_ids = request.file_ids()?;
+    if file_ids.len() > state.max_files_per_job {
+        return Err(AppError::TooManyFiles {
+            requested: file_ids.len(),
+            limit: state.max_files_per_job,
+        });
+    }
     let idempotency_key = idempotency_key(&headers)?;
     // Backpressure: refuse new work rather than let the backlog grow without bound. The check
     // and the enqueue are two steps, so concurrent requests may overshoot by a few jobs.
@@ -56,17 +62,22 @@ pub async fn initiate(
         );
         return Err(AppError::QueueFull(unstarted));
     }
-    let (min, max) = state.download_delay_ms;
-    let delay_ms = rand::random_range(min..=max);
+    let origin_params = state.origin.job_params(&file_ids);
     let total_file_ids = file_ids.len();
     let enqueued = state
         .queue
-        .enqueue(NewJob { file_ids, delay_ms }, idempotency_key)
+        .enqueue(
+            NewJob {
+                file_ids,
+                origin_params,
+            },
+            idempotency_key,
+        )
         .await?;
     let job_id = enqueued.record.id;
     if enqueued.created {
         crate::metrics::job_enqueued();
-        tracing::info!(%job_id, files = total_file_ids, delay_ms, "job queued");
+        tracing::info!(%job_id, files = total_file_ids, "job queued");
     }
     Ok((
         StatusCode::ACCEPTED,

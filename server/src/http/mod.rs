@@ -82,8 +82,10 @@ pub struct SharedState {
     pub store: Arc<dyn ResultStore>,
     /// Present when results live in the local directory: it serves `/v1/files/…` links.
     pub local_files: Option<Arc<LocalStore>>,
-    /// Range the simulated download time of a new job is drawn from, inclusive.
-    pub download_delay_ms: (u64, u64),
+    /// Where files come from: initiate asks it for a new job's parameters, check for a file.
+    pub origin: Arc<dyn crate::origin::Origin>,
+    /// Files one job may hold (`MAX_FILES_PER_JOB`).
+    pub max_files_per_job: usize,
     /// Validity of the download links handed out by `status`.
     pub presign_ttl: Duration,
     /// Where the page's assets are and how the page is rendered.

@@ -50,24 +50,38 @@ async fn job_state(
     headers: &HeaderMap,
 ) -> Result<JobState, AppError> {
     let since_creation = record.created_at;
+    let progress = record.progress;
+    let files_total = u32::try_from(record.file_ids.len()).unwrap_or(u32::MAX);
     Ok(match record.phase {
         JobPhase::Queued => JobState::Queued {
-            progress: record.progress,
+            progress: progress.percent,
             attempt: record.attempt,
             max_attempts: record.max_attempts,
+            bytes_done: progress.bytes_done,
+            bytes_total: progress.bytes_total,
+            files_done: progress.files_done,
+            files_total,
         },
         JobPhase::Processing => JobState::Processing {
-            progress: record.progress,
+            progress: progress.percent,
             attempt: record.attempt,
             max_attempts: record.max_attempts,
             started_at: record.started_at.unwrap_or(since_creation),
+            bytes_done: progress.bytes_done,
+            bytes_total: progress.bytes_total,
+            files_done: progress.files_done,
+            files_total,
         },
         JobPhase::Retrying => JobState::Retrying {
-            progress: record.progress,
+            progress: progress.percent,
             attempt: record.attempt,
             max_attempts: record.max_attempts,
             error: record.error.clone().unwrap_or_default(),
             next_attempt_at: record.next_attempt_at.unwrap_or(since_creation),
+            bytes_done: progress.bytes_done,
+            bytes_total: progress.bytes_total,
+            files_done: progress.files_done,
+            files_total,
         },
         JobPhase::Completed => {
             let result = record.result.as_ref().ok_or_else(|| {

@@ -6,8 +6,9 @@
 //! Jobs do not survive a restart of the process: that is what the Redis backend is for.
 
 use super::{
-    backoff, new_lease_token, CancelOutcome, ClaimedJob, Enqueued, FailOutcome, JobQueue,
-    JobRecord, JobResult, Lease, NewJob, QueueDepth, QueueError, QueueSettings,
+    backoff, new_lease_token, CancelOutcome, ClaimedJob, Enqueued, FailOutcome, FailureKind,
+    JobQueue, JobRecord, JobResult, Lease, NewJob, Progress, QueueDepth, QueueError,
+    QueueSettings, WorkLock,
 };
 use app::api::{JobId, JobPhase, Timestamp};
 use async_trait::async_trait;
@@ -51,6 +52,8 @@ struct State {
     expiring: BTreeSet<(u64, JobId)>,
     /// Idempotency key → job it created.
     idempotency: HashMap<String, JobId>,
+    /// Work locks: name → holder and deadline (ms).
+    locks: HashMap<String, (String, u64)>,
 }
 
 fn now_ms() -> u64 {
@@ -133,7 +136,7 @@ impl State {
             };
             job.lease = None;
             job.record.started_at = None;
-            job.record.progress = 0;
+            job.record.progress = Progress::default();
             job.record.error = Some("the worker stopped responding (lease expired)".into());
             if job.record.attempt < job.record.max_attempts {
                 job.record.attempt += 1;
@@ -218,9 +221,9 @@ impl JobQueue for MemoryQueue {
         let record = JobRecord {
             id: JobId::generate(),
             file_ids: job.file_ids,
-            delay_ms: job.delay_ms,
+            origin_params: job.origin_params,
             phase: JobPhase::Queued,
-            progress: 0,
+            progress: Progress::default(),
             attempt: 1,
             max_attempts: self.settings.max_attempts,
             created_at: Timestamp::from_unix_millis(now),
@@ -270,12 +273,12 @@ impl JobQueue for MemoryQueue {
             let deadline = now.saturating_add(millis(self.settings.lease_ttl));
             job.lease = Some((token.clone(), deadline));
             job.record.phase = JobPhase::Processing;
-            job.record.progress = 0;
+            job.record.progress = Progress::default();
             job.record.started_at = Some(Timestamp::from_unix_millis(now));
             claimed.push(ClaimedJob {
                 lease: Lease { job_id, token },
                 file_ids: job.record.file_ids.clone(),
-                delay_ms: job.record.delay_ms,
+                origin_params: job.record.origin_params.clone(),
                 attempt: job.record.attempt,
                 max_attempts: job.record.max_attempts,
                 abandoned_upload: job.upload.clone(),
@@ -299,10 +302,13 @@ impl JobQueue for MemoryQueue {
         Ok(lost)
     }
 
-    async fn progress(&self, lease: &Lease, percent: u8) -> Result<(), QueueError> {
+    async fn progress(&self, lease: &Lease, progress: &Progress) -> Result<(), QueueError> {
         let now = now_ms();
         let mut state = self.lock();
-        state.held(lease)?.record.progress = percent.min(100);
+        state.held(lease)?.record.progress = Progress {
+            percent: progress.percent.min(100),
+            ..*progress
+        };
         state.extend_lease(lease.job_id, now, self.settings.lease_ttl);
         Ok(())
     }
@@ -317,20 +323,25 @@ impl JobQueue for MemoryQueue {
         let mut state = self.lock();
         let job = state.held(lease)?;
         job.upload = None;
-        job.record.progress = 100;
+        job.record.progress.percent = 100;
         job.record.error = None;
         job.record.result = Some(result);
         state.finish(lease.job_id, JobPhase::Completed, now, &self.settings);
         Ok(())
     }
 
-    async fn fail(&self, lease: &Lease, error: &str) -> Result<FailOutcome, QueueError> {
+    async fn fail(
+        &self,
+        lease: &Lease,
+        error: &str,
+        kind: FailureKind,
+    ) -> Result<FailOutcome, QueueError> {
         let now = now_ms();
         let mut state = self.lock();
         let job = state.held(lease)?;
         job.record.error = Some(error.to_owned());
-        job.record.progress = 0;
-        if job.record.attempt >= job.record.max_attempts {
+        job.record.progress = Progress::default();
+        if kind == FailureKind::Permanent || job.record.attempt >= job.record.max_attempts {
             state.finish(lease.job_id, JobPhase::Failed, now, &self.settings);
             return Ok(FailOutcome::Failed);
         }
@@ -357,7 +368,7 @@ impl JobQueue for MemoryQueue {
         let mut state = self.lock();
         let job = state.held(lease)?;
         job.record.phase = JobPhase::Queued;
-        job.record.progress = 0;
+        job.record.progress = Progress::default();
         job.record.started_at = None;
         if let Some((_, deadline)) = job.lease.take() {
             state.active.remove(&(deadline, lease.job_id));
@@ -419,6 +430,58 @@ impl JobQueue for MemoryQueue {
     }
 
     async fn ping(&self) -> Result<(), QueueError> {
+        Ok(())
+    }
+
+    async fn lock_work(
+        &self,
+        name: &str,
+        holder: &str,
+        ttl: Duration,
+    ) -> Result<WorkLock, QueueError> {
+        let now = now_ms();
+        let mut state = self.lock();
+        state.locks.retain(|_, (_, deadline)| *deadline > now);
+        match state.locks.get(name) {
+            Some((current, deadline)) if *deadline > now && current != holder => {
+                Ok(WorkLock::HeldBy(current.clone()))
+            }
+            _ => {
+                let deadline = now.saturating_add(millis(ttl));
+                state
+                    .locks
+                    .insert(name.to_owned(), (holder.to_owned(), deadline));
+                Ok(WorkLock::Acquired)
+            }
+        }
+    }
+
+    async fn renew_work_lock(
+        &self,
+        name: &str,
+        holder: &str,
+        ttl: Duration,
+    ) -> Result<bool, QueueError> {
+        let now = now_ms();
+        let mut state = self.lock();
+        match state.locks.get_mut(name) {
+            Some((current, deadline)) if *deadline > now && current == holder => {
+                *deadline = now.saturating_add(millis(ttl));
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    async fn unlock_work(&self, name: &str, holder: &str) -> Result<(), QueueError> {
+        let mut state = self.lock();
+        if state
+            .locks
+            .get(name)
+            .is_some_and(|(current, _)| current == holder)
+        {
+            state.locks.remove(name);
+        }
         Ok(())
     }
 }

@@ -48,12 +48,56 @@ impl Default for QueueSettings {
     }
 }
 
-/// What a new job needs: the files, and how long the simulated download takes (drawn once at
-/// initiate so every attempt of a job behaves alike).
+/// What a new job needs: the files, and the origin's parameters for them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewJob {
     pub file_ids: Vec<FileId>,
-    pub delay_ms: u64,
+    /// Opaque to the queue: what the configured origin wants every attempt of the job to see
+    /// (the simulated origin's `delayMs`, drawn once at initiate so every attempt behaves alike).
+    pub origin_params: String,
+}
+
+/// How far an attempt has come: what a status poll shows while a job runs.
+///
+/// Bytes are counted as they arrive from the origin; `bytes_total` is the sum of the sizes the
+/// origin announced, `None` when it did not announce every one.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Progress {
+    /// Percent done within the current attempt (0–100).
+    pub percent: u8,
+    pub bytes_done: u64,
+    pub bytes_total: Option<u64>,
+    /// Files fully read from the origin.
+    pub files_done: u32,
+}
+
+impl Progress {
+    /// Progress known only as a percentage (no bytes counted yet).
+    pub fn percent(percent: u8) -> Self {
+        Self {
+            percent,
+            ..Self::default()
+        }
+    }
+}
+
+/// Whether a failed attempt may be tried again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureKind {
+    /// Something that may pass (a timeout, a 503, a dropped connection): retry with backoff.
+    Transient,
+    /// Retrying cannot help (the file does not exist, access is denied, a limit is exceeded):
+    /// fail the job now, spending no retries.
+    Permanent,
+}
+
+/// The answer of [`JobQueue::lock_work`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WorkLock {
+    /// The caller holds the lock until it unlocks it or `ttl` passes without a renewal.
+    Acquired,
+    /// Someone else holds it: the holder's name.
+    HeldBy(String),
 }
 
 /// Where a finished job's archive lives.
@@ -70,10 +114,11 @@ pub struct JobResult {
 pub struct JobRecord {
     pub id: JobId,
     pub file_ids: Vec<FileId>,
-    pub delay_ms: u64,
+    /// The origin's parameters, as given at enqueue.
+    pub origin_params: String,
     pub phase: JobPhase,
-    /// Percent done within the current attempt.
-    pub progress: u8,
+    /// How far the current attempt has come.
+    pub progress: Progress,
     /// The attempt running now, or the one that will run next.
     pub attempt: u32,
     pub max_attempts: u32,
@@ -102,7 +147,7 @@ pub struct Lease {
 pub struct ClaimedJob {
     pub lease: Lease,
     pub file_ids: Vec<FileId>,
-    pub delay_ms: u64,
+    pub origin_params: String,
     pub attempt: u32,
     pub max_attempts: u32,
     /// A multipart upload an earlier attempt started and never finished (it crashed or froze):
@@ -191,8 +236,8 @@ pub trait JobQueue: Send + Sync + 'static {
     /// Extends each lease still held; returns the jobs whose lease is gone (abort them).
     async fn renew(&self, leases: &[Lease]) -> Result<Vec<JobId>, QueueError>;
 
-    /// Records progress (0–100) and extends the lease.
-    async fn progress(&self, lease: &Lease, percent: u8) -> Result<(), QueueError>;
+    /// Records the attempt's progress and extends the lease.
+    async fn progress(&self, lease: &Lease, progress: &Progress) -> Result<(), QueueError>;
 
     /// Remembers the multipart upload the holder has started, or forgets it (`None`) once it is
     /// finished or aborted; a later attempt receives it as [`ClaimedJob::abandoned_upload`].
@@ -221,8 +266,15 @@ pub trait JobQueue: Send + Sync + 'static {
         }
     }
 
-    /// Records a failed attempt: schedules the next one, or fails the job for good.
-    async fn fail(&self, lease: &Lease, error: &str) -> Result<FailOutcome, QueueError>;
+    /// Records a failed attempt: schedules the next one, or fails the job for good (after its
+    /// last attempt, or at once for a [`FailureKind::Permanent`] failure). `error` is shown to
+    /// people: a plain sentence.
+    async fn fail(
+        &self,
+        lease: &Lease,
+        error: &str,
+        kind: FailureKind,
+    ) -> Result<FailOutcome, QueueError>;
 
     /// Gives an unfinished job back (graceful shutdown): front of the queue, attempt not used.
     async fn release(&self, lease: &Lease) -> Result<(), QueueError>;
@@ -242,6 +294,23 @@ pub trait JobQueue: Send + Sync + 'static {
 
     /// Cheap round trip for `/health`.
     async fn ping(&self) -> Result<(), QueueError>;
+
+    /// Takes the lock `name` for `holder` for `ttl`, unless another holder has it. Workers of
+    /// every instance sharing the queue use it so that two jobs for the same file fetch it once:
+    /// the second waits for the first's archive. A holder that dies loses it after `ttl`.
+    async fn lock_work(&self, name: &str, holder: &str, ttl: Duration)
+        -> Result<WorkLock, QueueError>;
+
+    /// Extends the lock `name` by `ttl` if `holder` still has it; false if it does not.
+    async fn renew_work_lock(
+        &self,
+        name: &str,
+        holder: &str,
+        ttl: Duration,
+    ) -> Result<bool, QueueError>;
+
+    /// Gives the lock `name` up if `holder` has it (anyone else's lock stays as it is).
+    async fn unlock_work(&self, name: &str, holder: &str) -> Result<(), QueueError>;
 }
 
 /// A fresh lease token: 128 random bits, so tokens never repeat across workers or restarts.

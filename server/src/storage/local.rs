@@ -5,15 +5,19 @@
 //! `LOCAL_STORAGE_SECRET`, or is drawn at start-up (links then stop working after a restart, as do
 //! the in-memory jobs that refer to them).
 
-use super::{ObjectKey, PresignedUrl, ResultStore, StorageError, UploadJournal};
+use super::{
+    ArchiveBody, ObjectKey, PresignedUrl, ResultStore, StorageError, StoredArchive, UploadJournal,
+};
 use app::api::Timestamp;
 use async_trait::async_trait;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
+use futures::StreamExt;
 use std::{
-    path::{Path, PathBuf},
+    path::PathBuf,
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
+use tokio::io::AsyncWriteExt;
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -140,11 +144,13 @@ impl ResultStore for LocalStore {
         )
     }
 
-    /// One copy and a rename: nothing to journal, and nothing of a killed copy is ever visible.
-    async fn put_file(
+    /// Written into a file beside the store's directories and renamed into place once whole:
+    /// no copy, nothing to journal, and nothing of an interrupted archive is ever visible.
+    async fn put_stream(
         &self,
         key: &ObjectKey,
-        source: &Path,
+        _source_fingerprint: Option<&str>,
+        mut body: ArchiveBody<'_>,
         _journal: &dyn UploadJournal,
     ) -> Result<u64, StorageError> {
         let destination = self.path_of(key);
@@ -155,12 +161,24 @@ impl ResultStore for LocalStore {
             .root
             .join(INCOMING_DIR)
             .join(format!("{:032x}", rand::random::<u128>()));
-        let size = tokio::fs::copy(source, &incoming).await?;
-        if let Err(error) = tokio::fs::rename(&incoming, &destination).await {
-            let _ = tokio::fs::remove_file(&incoming).await;
-            return Err(error.into());
+        let written = async {
+            let mut file = tokio::io::BufWriter::new(tokio::fs::File::create(&incoming).await?);
+            let mut size = 0u64;
+            while let Some(chunk) = body.next().await {
+                let chunk = chunk.map_err(|e| StorageError::Interrupted(e.to_string()))?;
+                file.write_all(&chunk).await?;
+                size += chunk.len() as u64;
+            }
+            file.flush().await?;
+            file.get_ref().sync_all().await?;
+            tokio::fs::rename(&incoming, &destination).await?;
+            Ok::<_, StorageError>(size)
         }
-        Ok(size)
+        .await;
+        if written.is_err() {
+            let _ = tokio::fs::remove_file(&incoming).await;
+        }
+        written
     }
 
     async fn abort_upload(&self, _key: &ObjectKey, _upload_id: &str) -> Result<(), StorageError> {
@@ -179,9 +197,26 @@ impl ResultStore for LocalStore {
         })
     }
 
-    async fn size_of(&self, key: &ObjectKey) -> Result<Option<u64>, StorageError> {
-        match tokio::fs::metadata(self.path_of(key)).await {
-            Ok(meta) if meta.is_file() => Ok(Some(meta.len())),
+    /// The fingerprint is read from the archive's own comment, so it can never disagree with
+    /// the archive it describes.
+    async fn stored(&self, key: &ObjectKey) -> Result<Option<StoredArchive>, StorageError> {
+        let path = self.path_of(key);
+        match tokio::fs::metadata(&path).await {
+            Ok(meta) if meta.is_file() => {
+                let fingerprint =
+                    tokio::task::spawn_blocking(move || crate::archive::read_fingerprint(&path))
+                        .await
+                        .map_err(|e| StorageError::Unavailable(e.to_string()))?;
+                match fingerprint {
+                    Ok(source_fingerprint) => Ok(Some(StoredArchive {
+                        size: meta.len(),
+                        source_fingerprint,
+                    })),
+                    // Swept between the two looks.
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+                    Err(e) => Err(e.into()),
+                }
+            }
             Ok(_) => Ok(None),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(e.into()),
@@ -274,15 +309,29 @@ mod tests {
         );
     }
 
+    fn body(chunks: &[&'static [u8]]) -> ArchiveBody<'static> {
+        let items: Vec<std::io::Result<bytes::Bytes>> = chunks
+            .iter()
+            .map(|c| Ok(bytes::Bytes::from_static(c)))
+            .collect();
+        Box::pin(futures::stream::iter(items))
+    }
+
+    async fn size_of(store: &LocalStore, key: &ObjectKey) -> Option<u64> {
+        store.stored(key).await.unwrap().map(|archive| archive.size)
+    }
+
     #[tokio::test]
     async fn sweeping_deletes_only_files_older_than_the_limit() {
         let (dir, store) = store().await;
-        let source = dir.path().join("source.bin");
-        std::fs::write(&source, b"zip").unwrap();
         let old = ObjectKey::parse("downloads/10001.zip").unwrap();
         let fresh = ObjectKey::parse("bundles/fresh.zip").unwrap();
-        store.put_file(&old, &source, &Unjournaled).await.unwrap();
-        store.put_file(&fresh, &source, &Unjournaled).await.unwrap();
+        for key in [&old, &fresh] {
+            store
+                .put_stream(key, None, body(&[b"zip"]), &Unjournaled)
+                .await
+                .unwrap();
+        }
         let abandoned = dir.path().join(INCOMING_DIR).join("partial");
         std::fs::write(&abandoned, b"half").unwrap();
         let two_days_ago = SystemTime::now() - Duration::from_secs(2 * 86_400);
@@ -297,28 +346,62 @@ mod tests {
 
         let deleted = store.sweep(Duration::from_secs(86_400)).await.unwrap();
         assert_eq!(deleted, 2);
-        assert_eq!(store.size_of(&old).await.unwrap(), None);
+        assert_eq!(size_of(&store, &old).await, None);
         assert!(!abandoned.exists());
-        assert_eq!(store.size_of(&fresh).await.unwrap(), Some(3));
+        assert_eq!(size_of(&store, &fresh).await, Some(3));
         store.check().await.unwrap();
     }
 
     #[tokio::test]
-    async fn put_file_stores_a_copy_under_the_key() {
+    async fn a_streamed_archive_appears_whole_under_its_key_or_not_at_all() {
         let (dir, store) = store().await;
-        let source = dir.path().join("source.bin");
-        std::fs::write(&source, b"archive bytes").unwrap();
         let key = ObjectKey::parse("bundles/abc.zip").unwrap();
-        assert_eq!(store.size_of(&key).await.unwrap(), None);
+        assert_eq!(size_of(&store, &key).await, None);
         assert_eq!(
-            store.put_file(&key, &source, &Unjournaled).await.unwrap(),
+            store
+                .put_stream(&key, None, body(&[b"archive ", b"bytes"]), &Unjournaled)
+                .await
+                .unwrap(),
             13
         );
-        assert_eq!(store.size_of(&key).await.unwrap(), Some(13));
+        assert_eq!(size_of(&store, &key).await, Some(13));
         assert_eq!(
             std::fs::read(dir.path().join("bundles/abc.zip")).unwrap(),
             b"archive bytes"
         );
+
+        let broken = ObjectKey::parse("bundles/broken.zip").unwrap();
+        let failing: ArchiveBody<'static> = Box::pin(futures::stream::iter(vec![
+            Ok(bytes::Bytes::from_static(b"half")),
+            Err(std::io::Error::other("the origin went away")),
+        ]));
+        let error = store
+            .put_stream(&broken, None, failing, &Unjournaled)
+            .await
+            .unwrap_err();
+        assert!(matches!(error, StorageError::Interrupted(_)), "{error}");
+        assert_eq!(size_of(&store, &broken).await, None);
+        let leftovers = std::fs::read_dir(dir.path().join(INCOMING_DIR)).unwrap().count();
+        assert_eq!(leftovers, 0, "an interrupted archive leaves nothing behind");
         store.check().await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn the_fingerprint_is_read_from_the_archive_itself() {
+        let (_dir, store) = store().await;
+        let key = ObjectKey::parse("downloads/12345.zip").unwrap();
+        let mut writer = crate::archive::ArchiveWriter::new(Some("f1")).unwrap();
+        writer.start_entry("a.txt", Some(1)).unwrap();
+        writer.write(b"a").unwrap();
+        let mut bytes = writer.take_output().to_vec();
+        bytes.extend_from_slice(&writer.finish().unwrap());
+        let bytes: &'static [u8] = Box::leak(bytes.into_boxed_slice());
+        store
+            .put_stream(&key, Some("f1"), body(&[bytes]), &Unjournaled)
+            .await
+            .unwrap();
+        let stored = store.stored(&key).await.unwrap().unwrap();
+        assert_eq!(stored.source_fingerprint.as_deref(), Some("f1"));
+        assert_eq!(stored.size, bytes.len() as u64);
     }
 }

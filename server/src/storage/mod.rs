@@ -10,7 +10,9 @@ pub mod s3;
 
 use app::api::{FileId, JobId, Timestamp};
 use async_trait::async_trait;
-use std::{fmt, path::Path, time::Duration};
+use bytes::Bytes;
+use futures::stream::BoxStream;
+use std::{fmt, time::Duration};
 
 /// A storage key known to be safe as an S3 key and as a relative path: ASCII letters, digits,
 /// `-`, `_`, `.` and `/`-separated segments, none of them empty, `.` or `..`.
@@ -66,6 +68,19 @@ pub struct PresignedUrl {
     pub expires_at: Timestamp,
 }
 
+/// An archive's bytes as they are produced. An `Err` item means the producer failed: the store
+/// must drop what it received and store nothing.
+pub type ArchiveBody<'a> = BoxStream<'a, std::io::Result<Bytes>>;
+
+/// What the store knows about an archive it holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredArchive {
+    pub size: u64,
+    /// The fingerprint of the source it was made from (see `archive::source_fingerprint`), so a
+    /// job for an unchanged file can reuse it.
+    pub source_fingerprint: Option<String>,
+}
+
 /// Why a storage operation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum StorageError {
@@ -78,6 +93,9 @@ pub enum StorageError {
     Refused(String),
     #[error("storage I/O error: {0}")]
     Io(#[from] std::io::Error),
+    /// The archive's producer failed mid-way: nothing was stored.
+    #[error("the archive was not finished: {0}")]
+    Interrupted(String),
 }
 
 /// The journal's entry while an upload is being created and its id is not known yet. An attempt
@@ -116,12 +134,15 @@ pub trait ResultStore: Send + Sync + 'static {
     /// A short description for the start-up log.
     fn describe(&self) -> String;
 
-    /// Stores the file at `source` under `key`, streaming it; returns its size in bytes. An
-    /// upload in several requests is written down in `journal` while it runs.
-    async fn put_file(
+    /// Stores the archive `body` under `key` while it is produced, holding a bounded amount of
+    /// it in memory whatever its size, and returns its size in bytes. Nothing becomes visible
+    /// under `key` unless the whole body arrived; an upload in several requests is written down
+    /// in `journal` while it runs. `source_fingerprint` is kept with it (see [`StoredArchive`]).
+    async fn put_stream(
         &self,
         key: &ObjectKey,
-        source: &Path,
+        source_fingerprint: Option<&str>,
+        body: ArchiveBody<'_>,
         journal: &dyn UploadJournal,
     ) -> Result<u64, StorageError>;
 
@@ -137,8 +158,8 @@ pub trait ResultStore: Send + Sync + 'static {
         ttl: Duration,
     ) -> Result<PresignedUrl, StorageError>;
 
-    /// The object's size, or `None` if it does not exist.
-    async fn size_of(&self, key: &ObjectKey) -> Result<Option<u64>, StorageError>;
+    /// The archive stored under `key`, or `None` if there is none.
+    async fn stored(&self, key: &ObjectKey) -> Result<Option<StoredArchive>, StorageError>;
 
     /// Cheap real round trip for `/health`.
     async fn check(&self) -> Result<(), StorageError>;

@@ -1,11 +1,15 @@
 //! Results in S3 (or any S3-compatible store: MinIO, SeaweedFS, R2 …) through `aws-sdk-s3`.
 //!
-//! Uploads stream from the archive file on disk: one `PutObject` up to [`MULTIPART_THRESHOLD`],
-//! a multipart upload in [`PART_SIZE`] parts above it (aborted on failure, so no orphaned parts
-//! linger). Memory use does not grow with the file. Download links are presigned `GET`s, signed
+//! Uploads stream as the archive is produced: one `PutObject` up to [`MULTIPART_THRESHOLD`], a
+//! multipart upload in [`PART_SIZE`] parts above it, [`PARTS_IN_FLIGHT`] sent while the next one
+//! fills (aborted on failure, so no orphaned parts linger). Memory use does not grow with the
+//! archive: no temporary file, at most three parts in memory. Download links are presigned `GET`s, signed
 //! for `S3_PUBLIC_ENDPOINT` when the browser reaches S3 under another name than the server does.
 
-use super::{ObjectKey, PresignedUrl, ResultStore, StorageError, UploadJournal, UPLOAD_ID_UNKNOWN};
+use super::{
+    ArchiveBody, ObjectKey, PresignedUrl, ResultStore, StorageError, StoredArchive, UploadJournal,
+    UPLOAD_ID_UNKNOWN,
+};
 use crate::config::S3Settings;
 use app::api::Timestamp;
 use async_trait::async_trait;
@@ -13,19 +17,29 @@ use aws_sdk_s3::{
     config::{Credentials, Region},
     error::{DisplayErrorContext, ProvideErrorMetadata, SdkError},
     presigning::PresigningConfig,
-    primitives::{ByteStream, Length},
+    primitives::ByteStream,
     types::{CompletedMultipartUpload, CompletedPart},
     Client,
 };
+use bytes::{Bytes, BytesMut};
+use futures::StreamExt;
 use std::{
-    path::Path,
+    collections::HashMap,
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
+use tokio::task::JoinSet;
 
 /// Files up to this size go up in one request.
 pub const MULTIPART_THRESHOLD: u64 = 8 * 1024 * 1024;
 /// Part size of multipart uploads (S3's minimum is 5 MiB for all but the last part).
 pub const PART_SIZE: u64 = 8 * 1024 * 1024;
+/// Parts sent at once while the next one fills: a pipeline's throughput for the memory of three
+/// parts, whatever the archive's size.
+pub const PARTS_IN_FLIGHT: usize = 2;
+/// S3's limit on the parts of one upload (80 GB at [`PART_SIZE`]).
+const MAX_PARTS: i32 = 10_000;
+/// The object metadata key (`x-amz-meta-…`) holding the source fingerprint.
+const FINGERPRINT_METADATA: &str = "ferry-source";
 /// A health check or connection attempt that takes longer counts as a failure.
 const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
 /// One S3 request (a whole `PutObject` or one part) that takes longer is abandoned and retried by
@@ -67,7 +81,8 @@ where
     }
 }
 
-async fn client_for(settings: &S3Settings, endpoint: Option<&str>) -> Client {
+/// A client for `endpoint` with the settings' region and credentials; the S3 origin uses it too.
+pub async fn client_for(settings: &S3Settings, endpoint: Option<&str>) -> Client {
     let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
         .region(Region::new(settings.region.clone()))
         .timeout_config(
@@ -145,10 +160,11 @@ impl S3Store {
     async fn put_multipart(
         &self,
         key: &ObjectKey,
-        source: &Path,
-        size: u64,
+        source_fingerprint: Option<&str>,
+        first_part: BytesMut,
+        body: &mut ArchiveBody<'_>,
         journal: &dyn UploadJournal,
-    ) -> Result<(), StorageError> {
+    ) -> Result<u64, StorageError> {
         // Written down before it exists, so a crash between its creation and the entry of its id
         // still leaves a trace the next attempt acts on.
         journal.started(UPLOAD_ID_UNKNOWN).await?;
@@ -159,6 +175,7 @@ impl S3Store {
             .key(key.as_str())
             .content_type("application/zip")
             .content_disposition(Self::disposition(key))
+            .set_metadata(Self::metadata(source_fingerprint))
             .send()
             .await;
         let upload = match created {
@@ -185,12 +202,12 @@ impl S3Store {
             )),
         };
         let uploaded = match journal.started(&upload_id).await {
-            Ok(()) => self.upload_parts(key, source, size, &upload_id).await,
+            Ok(()) => self.upload_parts(key, &upload_id, first_part, body).await,
             Err(error) => Err(error),
         };
         let upload = guard.disarm();
-        match uploaded {
-            Ok(()) => journal.finished().await,
+        match &uploaded {
+            Ok(_) => journal.finished().await,
             Err(_) => match abort(&upload.0, &upload.1, &upload.2, &upload.3).await {
                 Ok(()) => journal.finished().await,
                 Err(error) => tracing::warn!(%key, %error, "could not abort multipart upload"),
@@ -199,44 +216,48 @@ impl S3Store {
         uploaded
     }
 
+    /// Sends the parts as the body produces them, [`PARTS_IN_FLIGHT`] at a time while the next
+    /// one fills, then completes the upload; returns the size.
     async fn upload_parts(
         &self,
         key: &ObjectKey,
-        source: &Path,
-        size: u64,
         upload_id: &str,
-    ) -> Result<(), StorageError> {
+        first_part: BytesMut,
+        body: &mut ArchiveBody<'_>,
+    ) -> Result<u64, StorageError> {
+        // Dropping the set (an error, a cancelled attempt) stops every part still being sent.
+        let mut sending: JoinSet<Result<CompletedPart, StorageError>> = JoinSet::new();
         let mut parts = Vec::new();
-        for (index, offset) in (0..size).step_by(PART_SIZE as usize).enumerate() {
-            let part_number = i32::try_from(index + 1)
-                .map_err(|_| StorageError::Unavailable("too many parts".into()))?;
-            let length = PART_SIZE.min(size - offset);
-            let body = ByteStream::read_from()
-                .path(source)
-                .offset(offset)
-                .length(Length::Exact(length))
-                .build()
-                .await
-                .map_err(|e| StorageError::Unavailable(e.to_string()))?;
-            let part = self
-                .client
-                .upload_part()
-                .bucket(&self.bucket)
-                .key(key.as_str())
-                .upload_id(upload_id)
-                .part_number(part_number)
-                .content_length(length as i64)
-                .body(body)
-                .send()
-                .await
-                .map_err(s3_error)?;
-            parts.push(
-                CompletedPart::builder()
-                    .part_number(part_number)
-                    .set_e_tag(part.e_tag().map(str::to_owned))
-                    .build(),
-            );
+        let mut size = 0u64;
+        let mut next = Some(first_part);
+        let mut part_number = 0i32;
+        while let Some(part) = next.take() {
+            if part.is_empty() {
+                break;
+            }
+            part_number = part_number
+                .checked_add(1)
+                .filter(|n| *n <= MAX_PARTS)
+                .ok_or_else(|| StorageError::Refused("the archive needs too many parts".into()))?;
+            size += part.len() as u64;
+            sending.spawn(send_part(
+                self.client.clone(),
+                self.bucket.clone(),
+                key.as_str().to_owned(),
+                upload_id.to_owned(),
+                part_number,
+                part.freeze(),
+            ));
+            while sending.len() >= PARTS_IN_FLIGHT {
+                parts.push(joined(sending.join_next().await)?);
+            }
+            let (part, ended) = fill(body, PART_SIZE as usize).await?;
+            next = (!ended || !part.is_empty()).then_some(part);
         }
+        while let Some(sent) = sending.join_next().await {
+            parts.push(joined(Some(sent))?);
+        }
+        parts.sort_by_key(|part| part.part_number());
         self.client
             .complete_multipart_upload()
             .bucket(&self.bucket)
@@ -250,7 +271,64 @@ impl S3Store {
             .send()
             .await
             .map_err(s3_error)?;
-        Ok(())
+        Ok(size)
+    }
+
+    /// The object metadata that records the source an archive was made from.
+    fn metadata(source_fingerprint: Option<&str>) -> Option<HashMap<String, String>> {
+        source_fingerprint
+            .map(|fingerprint| HashMap::from([(FINGERPRINT_METADATA.to_owned(), fingerprint.to_owned())]))
+    }
+}
+
+/// Reads `body` until `target` bytes are buffered or it ends; true when it ended.
+async fn fill(body: &mut ArchiveBody<'_>, target: usize) -> Result<(BytesMut, bool), StorageError> {
+    let mut buffer = BytesMut::with_capacity(target);
+    while buffer.len() < target {
+        match body.next().await {
+            None => return Ok((buffer, true)),
+            Some(Ok(chunk)) => buffer.extend_from_slice(&chunk),
+            Some(Err(error)) => return Err(StorageError::Interrupted(error.to_string())),
+        }
+    }
+    Ok((buffer, false))
+}
+
+/// One part of a multipart upload.
+async fn send_part(
+    client: Client,
+    bucket: String,
+    key: String,
+    upload_id: String,
+    part_number: i32,
+    bytes: Bytes,
+) -> Result<CompletedPart, StorageError> {
+    let length = bytes.len() as i64;
+    let part = client
+        .upload_part()
+        .bucket(bucket)
+        .key(key)
+        .upload_id(upload_id)
+        .part_number(part_number)
+        .content_length(length)
+        .body(ByteStream::from(bytes))
+        .send()
+        .await
+        .map_err(s3_error)?;
+    Ok(CompletedPart::builder()
+        .part_number(part_number)
+        .set_e_tag(part.e_tag().map(str::to_owned))
+        .build())
+}
+
+/// The outcome of a part's task.
+fn joined(
+    outcome: Option<Result<Result<CompletedPart, StorageError>, tokio::task::JoinError>>,
+) -> Result<CompletedPart, StorageError> {
+    match outcome {
+        Some(Ok(part)) => part,
+        Some(Err(error)) => Err(StorageError::Unavailable(format!("a part upload stopped: {error}"))),
+        None => Err(StorageError::Unavailable("no part upload was running".into())),
     }
 }
 
@@ -311,28 +389,29 @@ impl ResultStore for S3Store {
         format!("S3 bucket {} at {}", self.bucket, self.endpoint)
     }
 
-    async fn put_file(
+    async fn put_stream(
         &self,
         key: &ObjectKey,
-        source: &Path,
+        source_fingerprint: Option<&str>,
+        mut body: ArchiveBody<'_>,
         journal: &dyn UploadJournal,
     ) -> Result<u64, StorageError> {
-        let size = tokio::fs::metadata(source).await?.len();
-        if size > MULTIPART_THRESHOLD {
-            self.put_multipart(key, source, size, journal).await?;
-            return Ok(size);
+        let (first, ended) = fill(&mut body, MULTIPART_THRESHOLD as usize + 1).await?;
+        if !ended || first.len() as u64 > MULTIPART_THRESHOLD {
+            return self
+                .put_multipart(key, source_fingerprint, first, &mut body, journal)
+                .await;
         }
-        let body = ByteStream::from_path(source)
-            .await
-            .map_err(|e| StorageError::Unavailable(e.to_string()))?;
+        let size = first.len() as u64;
         self.client
             .put_object()
             .bucket(&self.bucket)
             .key(key.as_str())
             .content_type("application/zip")
             .content_disposition(Self::disposition(key))
+            .set_metadata(Self::metadata(source_fingerprint))
             .content_length(size as i64)
-            .body(body)
+            .body(ByteStream::from(first.freeze()))
             .send()
             .await
             .map_err(s3_error)?;
@@ -393,7 +472,7 @@ impl ResultStore for S3Store {
         })
     }
 
-    async fn size_of(&self, key: &ObjectKey) -> Result<Option<u64>, StorageError> {
+    async fn stored(&self, key: &ObjectKey) -> Result<Option<StoredArchive>, StorageError> {
         match self
             .client
             .head_object()
@@ -402,7 +481,13 @@ impl ResultStore for S3Store {
             .send()
             .await
         {
-            Ok(head) => Ok(head.content_length().map(|n| n.max(0) as u64)),
+            Ok(head) => Ok(Some(StoredArchive {
+                size: head.content_length().map_or(0, |n| n.max(0) as u64),
+                source_fingerprint: head
+                    .metadata()
+                    .and_then(|m| m.get(FINGERPRINT_METADATA))
+                    .cloned(),
+            })),
             Err(SdkError::ServiceError(e)) if e.err().is_not_found() => Ok(None),
             Err(error) => Err(s3_error(error)),
         }

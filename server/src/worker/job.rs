@@ -1,35 +1,56 @@
-//! One job, from claim to completion: the simulated slow download, the archive, the upload.
+//! One job, from claim to completion: look the files up at the origin, stream them into the
+//! archive and the archive into the result store, or reuse an archive that is already stored.
 //!
 //! While the work runs, a heartbeat renews the lease at a third of its length. The work stops as
 //! soon as the lease is lost (the job was cancelled, or taken over after this worker stalled), so
 //! a worker never keeps going on a job it no longer owns — and the queue's fencing would reject
 //! its writes anyway.
+//!
+//! A job for one file whose origin names a version is keyed by that file: if the store holds an
+//! archive of the same version, the job completes at once; if another job (on any instance) is
+//! preparing it right now, this one waits for that archive instead of fetching the file again.
 
-use super::{archive, WorkerContext};
+use super::WorkerContext;
 use crate::{
+    archive::{source_fingerprint, ArchiveWriter},
     metrics::{self, AttemptOutcome},
-    queue::{ClaimedJob, FailOutcome, JobResult, Lease, QueueError},
-    storage::{ObjectKey, StorageError, UploadJournal},
+    origin::{names::ArchiveNames, OriginError, SourceFile},
+    queue::{
+        ClaimedJob, FailOutcome, FailureKind, JobResult, Lease, Progress, QueueError, WorkLock,
+    },
+    storage::{ArchiveBody, ObjectKey, StorageError, UploadJournal},
 };
 use async_trait::async_trait;
-use std::time::{Duration, Instant};
+use bytes::Bytes;
+use futures::StreamExt;
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
+use tokio::sync::mpsc;
 use tracing::Instrument;
 
-/// Progress is reported about this often, so every 2 s poll sees it move.
-const PROGRESS_STEP_MS: u64 = 500;
-/// At most this many progress reports per attempt (one per percent of the download part).
-const MAX_PROGRESS_STEPS: u64 = 90;
-/// Progress when the simulated download is done; archiving and uploading cover the rest.
-const DOWNLOADED_PERCENT: u64 = 90;
-/// Progress once the archive is built, before the upload.
-const ARCHIVED_PERCENT: u8 = 95;
+/// Progress is reported at most this often, so every 2 s poll sees it move without a queue
+/// write per chunk.
+const PROGRESS_INTERVAL: Duration = Duration::from_millis(500);
+/// Progress stops here until the archive is stored: the last percent is the upload's end.
+const STREAMED_PERCENT: u64 = 99;
+/// Files looked up at the origin at once.
+const CONCURRENT_LOOKUPS: usize = 8;
+/// Archive pieces waiting for the store: with chunks of at most a few hundred KiB, a few MiB.
+const PIPE_DEPTH: usize = 8;
+/// How often a job waiting for another's archive of the same file looks again.
+const SHARED_WAIT_POLL: Duration = Duration::from_millis(250);
 
 /// Why an attempt did not produce an archive.
 #[derive(Debug, thiserror::Error)]
 pub enum JobError {
-    /// Injected by `SIMULATED_FAILURE_RATE` / `SIMULATED_FAILURE_FILE_IDS`.
-    #[error("{0}")]
-    Simulated(String),
+    #[error(transparent)]
+    Origin(#[from] OriginError),
+    #[error("the files add up to {total} bytes, more than MAX_JOB_BYTES ({limit})")]
+    TooLarge { total: u64, limit: u64 },
+    #[error("the job has {files} files, more than MAX_FILES_PER_JOB ({limit})")]
+    TooManyFiles { files: usize, limit: usize },
     #[error("could not build the archive: {0}")]
     Archive(#[from] std::io::Error),
     #[error(transparent)]
@@ -37,6 +58,56 @@ pub enum JobError {
     /// The job is no longer ours: nothing to report.
     #[error("lease lost")]
     LeaseLost,
+}
+
+impl JobError {
+    /// Whether another attempt could succeed.
+    fn kind(&self) -> FailureKind {
+        match self {
+            Self::Origin(error) if error.is_permanent() => FailureKind::Permanent,
+            Self::TooLarge { .. } | Self::TooManyFiles { .. } => FailureKind::Permanent,
+            _ => FailureKind::Transient,
+        }
+    }
+
+    /// What the job's record says, for the person waiting: a plain sentence. The detail is in
+    /// the log, next to the job id.
+    fn user_message(&self) -> String {
+        match self {
+            Self::Origin(error) => error.user_message(),
+            Self::TooLarge { total, limit } => format!(
+                "These files add up to {}, more than the {} one download may hold.",
+                human_bytes(*total),
+                human_bytes(*limit)
+            ),
+            Self::TooManyFiles { files, limit } => format!(
+                "This download has {files} files; one download may hold at most {limit}."
+            ),
+            Self::Archive(_) => "Ferry could not build the archive.".into(),
+            Self::Storage(error) => error.to_string(),
+            Self::LeaseLost => "The job was taken over by another worker.".into(),
+        }
+    }
+}
+
+/// Sizes as people read them (`12.3 MB`, `10 GiB` limits in binary units when exact).
+fn human_bytes(bytes: u64) -> String {
+    const GIB: u64 = 1 << 30;
+    if bytes >= GIB && bytes % GIB == 0 {
+        return format!("{} GiB", bytes / GIB);
+    }
+    let units = ["bytes", "kB", "MB", "GB", "TB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1000.0 && unit < units.len() - 1 {
+        value /= 1000.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} bytes")
+    } else {
+        format!("{value:.1} {}", units[unit])
+    }
 }
 
 /// How many file ids a job's log span lists before it abbreviates.
@@ -108,7 +179,10 @@ async fn run_attempt(
         Some(Err(JobError::LeaseLost)) => {
             tracing::info!(%job_id, "job abandoned: cancelled or taken over by another worker");
         }
-        Some(Err(error)) => match queue.fail(&lease, &error.to_string()).await {
+        Some(Err(error)) => match queue
+            .fail(&lease, &error.user_message(), error.kind())
+            .await
+        {
             Ok(FailOutcome::Retrying {
                 attempt,
                 next_attempt_at,
@@ -118,7 +192,14 @@ async fn run_attempt(
             }
             Ok(FailOutcome::Failed) => {
                 metrics::job_attempt_ended(AttemptOutcome::Failed, started.elapsed());
-                tracing::error!(%job_id, %error, "job failed after its last attempt")
+                match error.kind() {
+                    FailureKind::Permanent => {
+                        tracing::error!(%job_id, %error, "job failed: retrying cannot help")
+                    }
+                    FailureKind::Transient => {
+                        tracing::error!(%job_id, %error, "job failed after its last attempt")
+                    }
+                }
             }
             Err(queue_error) => {
                 tracing::warn!(%job_id, %error, %queue_error, "could not record failure")
@@ -158,69 +239,231 @@ async fn keep_lease(context: &WorkerContext, lease: &Lease) {
     }
 }
 
-/// Reports progress; a lost lease ends the attempt, an unreachable queue does not.
-async fn report(context: &WorkerContext, lease: &Lease, percent: u8) -> Result<(), JobError> {
-    match context.queue.progress(lease, percent).await {
-        Ok(()) => Ok(()),
-        Err(QueueError::LeaseLost(_)) => Err(JobError::LeaseLost),
-        Err(error) => {
-            tracing::warn!(job_id = %lease.job_id, %error, "progress not recorded");
-            Ok(())
+/// Counts what an attempt has fetched and reports it to the queue now and then.
+struct ProgressReporter<'a> {
+    context: &'a WorkerContext,
+    lease: &'a Lease,
+    files_total: u64,
+    progress: Progress,
+    last_report: Option<Instant>,
+}
+
+impl<'a> ProgressReporter<'a> {
+    fn new(context: &'a WorkerContext, lease: &'a Lease, files: &[SourceFile]) -> Self {
+        let bytes_total = files
+            .iter()
+            .map(|file| file.size)
+            .sum::<Option<u64>>();
+        Self {
+            context,
+            lease,
+            files_total: files.len() as u64,
+            progress: Progress {
+                bytes_total,
+                ..Progress::default()
+            },
+            last_report: None,
+        }
+    }
+
+    /// Percent from bytes when the total is known, else from files; it only grows, because the
+    /// counts only grow.
+    fn percent(&self) -> u8 {
+        let Progress {
+            bytes_done,
+            bytes_total,
+            files_done,
+            ..
+        } = self.progress;
+        let percent = match bytes_total {
+            Some(total) if total > 0 => bytes_done.saturating_mul(STREAMED_PERCENT) / total,
+            _ => u64::from(files_done) * STREAMED_PERCENT / self.files_total.max(1),
+        };
+        percent.min(STREAMED_PERCENT) as u8
+    }
+
+    async fn add_bytes(&mut self, bytes: u64) -> Result<(), JobError> {
+        self.progress.bytes_done += bytes;
+        self.report(false).await
+    }
+
+    async fn file_done(&mut self) -> Result<(), JobError> {
+        self.progress.files_done += 1;
+        self.report(false).await
+    }
+
+    /// Sends the counts, unless one was sent less than [`PROGRESS_INTERVAL`] ago (`force`
+    /// sends anyway). A lost lease ends the attempt, an unreachable queue does not.
+    async fn report(&mut self, force: bool) -> Result<(), JobError> {
+        if !force && self.last_report.is_some_and(|at| at.elapsed() < PROGRESS_INTERVAL) {
+            return Ok(());
+        }
+        self.last_report = Some(Instant::now());
+        self.progress.percent = self.percent();
+        match self.context.queue.progress(self.lease, &self.progress).await {
+            Ok(()) => Ok(()),
+            Err(QueueError::LeaseLost(_)) => Err(JobError::LeaseLost),
+            Err(error) => {
+                tracing::warn!(job_id = %self.lease.job_id, %error, "progress not recorded");
+                Ok(())
+            }
         }
     }
 }
 
-/// The step (if any) at which this attempt fails on purpose.
-fn planned_failure(context: &WorkerContext, job: &ClaimedJob, steps: u64) -> Option<(u64, String)> {
-    let settings = &context.settings;
-    if let Some(id) = job
+/// What the origin says about every file of the job, looked up a few at a time.
+async fn look_up(context: &WorkerContext, job: &ClaimedJob) -> Result<Vec<SourceFile>, JobError> {
+    // Owned futures: a stream of futures borrowing the job would not be `Send` for every
+    // lifetime, which the worker task needs.
+    let lookups: Vec<_> = job
         .file_ids
         .iter()
-        .find(|id| settings.failing_file_ids.contains(id))
-    {
-        return Some((
-            steps / 2,
-            format!("file {id} could not be fetched from the origin (simulated failure)"),
-        ));
+        .map(|file_id| {
+            let (origin, params, file_id) = (
+                Arc::clone(&context.origin),
+                job.origin_params.clone(),
+                *file_id,
+            );
+            async move { origin.stat(file_id, &params).await }
+        })
+        .collect();
+    futures::stream::iter(lookups)
+        .buffered(CONCURRENT_LOOKUPS)
+        .map(|looked| looked.map_err(JobError::from))
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .collect()
+}
+
+/// Gives a work lock up when the attempt ends, however it ends (a dropped attempt cannot wait,
+/// so the unlock runs as a task of its own).
+struct WorkLockGuard {
+    context: WorkerContext,
+    name: String,
+    holder: String,
+}
+
+impl WorkLockGuard {
+    /// Renews the lock at a third of the lease until the attempt ends; never returns.
+    async fn keep(&self) {
+        let ttl = self.context.settings.lease_ttl;
+        loop {
+            tokio::time::sleep(ttl / 3).await;
+            match self.context.queue.renew_work_lock(&self.name, &self.holder, ttl).await {
+                Ok(true) => {}
+                // Another job may fetch the same file now: wasteful, never wrong.
+                Ok(false) => tracing::warn!(lock = %self.name, "work lock lost"),
+                Err(error) => tracing::warn!(lock = %self.name, %error, "work lock not renewed"),
+            }
+        }
     }
-    (settings.failure_rate > 0.0 && rand::random::<f64>() < settings.failure_rate).then(|| {
-        (
-            rand::random_range(0..steps),
-            "the origin connection dropped (simulated failure)".to_owned(),
-        )
-    })
+}
+
+impl Drop for WorkLockGuard {
+    fn drop(&mut self) {
+        let queue = Arc::clone(&self.context.queue);
+        let (name, holder) = (std::mem::take(&mut self.name), std::mem::take(&mut self.holder));
+        tokio::spawn(async move {
+            if let Err(error) = queue.unlock_work(&name, &holder).await {
+                tracing::warn!(lock = %name, %error, "work lock not given up; it expires by itself");
+            }
+        });
+    }
+}
+
+/// The outcome of looking for an archive of this exact file version.
+enum Shared {
+    /// The store holds it: the job is done.
+    Stored(JobResult),
+    /// Nobody has it or is making it: this attempt makes it, holding the lock.
+    Make(WorkLockGuard),
+}
+
+/// Reuses the stored archive of this file version, or waits while another job prepares it,
+/// or takes the lock to prepare it here.
+async fn reuse_or_lock(
+    context: &WorkerContext,
+    job: &ClaimedJob,
+    key: &ObjectKey,
+    fingerprint: &str,
+) -> Result<Shared, JobError> {
+    let holder = job.lease.job_id.to_string();
+    let mut waited = false;
+    loop {
+        if let Some(stored) = context.store.stored(key).await? {
+            if stored.source_fingerprint.as_deref() == Some(fingerprint) {
+                tracing::info!(job_id = %job.lease.job_id, %key, waited, "reusing the stored archive of this file version");
+                return Ok(Shared::Stored(JobResult {
+                    key: key.as_str().to_owned(),
+                    size: stored.size,
+                }));
+            }
+        }
+        match context
+            .queue
+            .lock_work(key.as_str(), &holder, context.settings.lease_ttl)
+            .await
+        {
+            Ok(WorkLock::Acquired) => {
+                return Ok(Shared::Make(WorkLockGuard {
+                    context: context.clone(),
+                    name: key.as_str().to_owned(),
+                    holder,
+                }))
+            }
+            Ok(WorkLock::HeldBy(other)) => {
+                if !waited {
+                    tracing::info!(job_id = %job.lease.job_id, %key, other_job = %other, "another job is preparing this file; waiting for its archive");
+                    waited = true;
+                }
+                tokio::time::sleep(SHARED_WAIT_POLL).await;
+            }
+            Err(QueueError::LeaseLost(_)) => return Err(JobError::LeaseLost),
+            Err(error) => {
+                // The queue is away: waiting on it would hold the job for nothing.
+                return Err(JobError::Storage(StorageError::Unavailable(format!(
+                    "the work lock could not be taken: {error}"
+                ))));
+            }
+        }
+    }
 }
 
 async fn prepare(context: &WorkerContext, job: &ClaimedJob) -> Result<JobResult, JobError> {
     let lease = &job.lease;
-    let steps = (job.delay_ms / PROGRESS_STEP_MS).clamp(1, MAX_PROGRESS_STEPS);
-    let failure = planned_failure(context, job, steps);
-    let step = Duration::from_millis(job.delay_ms / steps);
-    report(context, lease, 0).await?;
-    for done in 1..=steps {
-        tokio::time::sleep(step).await;
-        if let Some((at, message)) = &failure {
-            if done > *at {
-                return Err(JobError::Simulated(message.clone()));
-            }
-        }
-        report(context, lease, (done * DOWNLOADED_PERCENT / steps) as u8).await?;
+    let limit = context.settings.max_files_per_job;
+    if job.file_ids.len() > limit {
+        return Err(JobError::TooManyFiles {
+            files: job.file_ids.len(),
+            limit,
+        });
     }
+    let files = look_up(context, job).await?;
+    let mut progress = ProgressReporter::new(context, lease, &files);
+    let limit = context.settings.max_job_bytes;
+    if let Some(total) = progress.progress.bytes_total.filter(|total| *total > limit) {
+        return Err(JobError::TooLarge { total, limit });
+    }
+    progress.report(true).await?;
 
-    let key = match job.file_ids.as_slice() {
-        [single] => ObjectKey::for_file(*single),
-        _ => ObjectKey::for_bundle(lease.job_id),
+    let (key, fingerprint) = match files.as_slice() {
+        [single] => (
+            ObjectKey::for_file(single.file_id),
+            single
+                .version
+                .as_deref()
+                .map(|version| source_fingerprint(&context.origin.describe(), version)),
+        ),
+        _ => (ObjectKey::for_bundle(lease.job_id), None),
     };
-    let scratch = tempfile::NamedTempFile::new()?;
-    let scratch_path = scratch.path().to_path_buf();
-    let file_ids = job.file_ids.clone();
-    let file_bytes = context.settings.generated_file_bytes;
-    tokio::task::spawn_blocking(move || {
-        archive::write_archive(&file_ids, file_bytes, &scratch_path)
-    })
-    .await
-    .map_err(|e| std::io::Error::other(e.to_string()))??;
-    report(context, lease, ARCHIVED_PERCENT).await?;
+    let lock = match &fingerprint {
+        Some(fingerprint) => match reuse_or_lock(context, job, &key, fingerprint).await? {
+            Shared::Stored(result) => return Ok(result),
+            Shared::Make(guard) => Some(guard),
+        },
+        None => None,
+    };
 
     if let Some(upload_id) = &job.abandoned_upload {
         // An earlier attempt died mid-upload: its parts would stay in the bucket for good.
@@ -233,17 +476,127 @@ async fn prepare(context: &WorkerContext, job: &ClaimedJob) -> Result<JobResult,
             }
         }
     }
-    tracing::info!(job_id = %lease.job_id, %key, "archive built; uploading");
-    let journal = LeaseJournal { context, lease };
-    let size = context
-        .store
-        .put_file(&key, scratch.path(), &journal)
-        .await?;
-    tracing::info!(job_id = %lease.job_id, %key, size, "archive uploaded");
+    tracing::info!(job_id = %lease.job_id, %key, files = files.len(), bytes_total = ?progress.progress.bytes_total, "streaming the files into the archive");
+    let size = {
+        let stream = stream_archive(context, job, &files, &key, fingerprint.as_deref(), &mut progress);
+        match &lock {
+            Some(lock) => tokio::select! {
+                biased;
+                size = stream => size?,
+                _ = lock.keep() => unreachable!("keeping a lock never ends"),
+            },
+            None => stream.await?,
+        }
+    };
+    tracing::info!(job_id = %lease.job_id, %key, size, "archive stored");
     tokio::time::sleep(context.settings.completion_delay).await;
     Ok(JobResult {
         key: key.as_str().to_owned(),
         size,
+    })
+}
+
+/// Zips the files as they stream from the origin and stores the archive as it is produced;
+/// returns its size.
+async fn stream_archive(
+    context: &WorkerContext,
+    job: &ClaimedJob,
+    files: &[SourceFile],
+    key: &ObjectKey,
+    fingerprint: Option<&str>,
+    progress: &mut ProgressReporter<'_>,
+) -> Result<u64, JobError> {
+    let (pieces, received) = mpsc::channel::<std::io::Result<Bytes>>(PIPE_DEPTH);
+    let body: ArchiveBody<'_> = Box::pin(futures::stream::unfold(received, |mut rx| async move {
+        rx.recv().await.map(|piece| (piece, rx))
+    }));
+    let journal = LeaseJournal {
+        context,
+        lease: &job.lease,
+    };
+    let produce = async {
+        let produced = produce_archive(context, job, files, fingerprint, &pieces, progress).await;
+        if let Err(error) = &produced {
+            // The store must see an error, not an end: it stores nothing of a broken archive.
+            let _ = pieces
+                .send(Err(std::io::Error::other(error.to_string())))
+                .await;
+        }
+        drop(pieces);
+        produced
+    };
+    let store = context.store.put_stream(key, fingerprint, body, &journal);
+    match tokio::join!(produce, store) {
+        (Ok(()), Ok(size)) => Ok(size),
+        // The store gave up first (S3 away …): its error is the cause.
+        (Err(JobError::Storage(StorageError::Interrupted(_))), Err(stored)) => Err(stored.into()),
+        (Err(produced), _) => Err(produced),
+        (Ok(()), Err(stored)) => Err(stored.into()),
+    }
+}
+
+/// Reads each file from the origin into the archive, sending the archive's bytes to `pieces`.
+async fn produce_archive(
+    context: &WorkerContext,
+    job: &ClaimedJob,
+    files: &[SourceFile],
+    fingerprint: Option<&str>,
+    pieces: &mpsc::Sender<std::io::Result<Bytes>>,
+    progress: &mut ProgressReporter<'_>,
+) -> Result<(), JobError> {
+    let max_job_bytes = context.settings.max_job_bytes;
+    let mut archive = ArchiveWriter::new(fingerprint)?;
+    let mut names = ArchiveNames::default();
+    for file in files {
+        let file_id = file.file_id;
+        let opened = context.origin.open(file, &job.origin_params).await?;
+        let announced = opened.file.size;
+        let name = names.assign(opened.file.name.as_deref(), file_id);
+        archive.start_entry(&name, announced)?;
+        let mut bytes = opened.bytes;
+        let mut received = 0u64;
+        while let Some(chunk) = bytes.next().await {
+            let chunk = chunk?;
+            received += chunk.len() as u64;
+            if let Some(announced) = announced.filter(|announced| received > *announced) {
+                return Err(OriginError::Changed {
+                    file_id,
+                    detail: format!("more than the {announced} bytes announced arrived"),
+                }
+                .into());
+            }
+            let total = progress.progress.bytes_done + chunk.len() as u64;
+            if total > max_job_bytes {
+                return Err(JobError::TooLarge {
+                    total,
+                    limit: max_job_bytes,
+                });
+            }
+            archive.write(&chunk)?;
+            send(pieces, archive.take_output()).await?;
+            progress.add_bytes(chunk.len() as u64).await?;
+        }
+        if let Some(announced) = announced.filter(|announced| received < *announced) {
+            return Err(OriginError::Truncated {
+                file_id,
+                announced,
+                received,
+            }
+            .into());
+        }
+        progress.file_done().await?;
+    }
+    send(pieces, archive.finish()?).await?;
+    progress.report(true).await
+}
+
+/// Hands a piece of the archive to the store.
+async fn send(pieces: &mpsc::Sender<std::io::Result<Bytes>>, piece: Bytes) -> Result<(), JobError> {
+    if piece.is_empty() {
+        return Ok(());
+    }
+    pieces.send(Ok(piece)).await.map_err(|_| {
+        JobError::Storage(StorageError::Interrupted("the store stopped reading".into()))
     })
 }
 

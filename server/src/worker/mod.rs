@@ -1,16 +1,14 @@
-//! The worker pool: `WORKER_CONCURRENCY` tasks in the server process that claim jobs, prepare
-//! their archives and store them.
+//! The worker pool: `WORKER_CONCURRENCY` tasks in the server process that claim jobs, stream
+//! their files from the origin into archives and store them.
 //!
 //! Each task runs one job at a time ([`job::run`]). On shutdown the tasks stop claiming and
 //! release the jobs they hold back to the queue at once, so another instance (or this one after a
 //! restart) picks them up without waiting for a lease to expire.
 
-pub mod archive;
 pub mod job;
 
-use crate::{queue::JobQueue, storage::ResultStore};
-use app::api::FileId;
-use std::{collections::HashSet, sync::Arc, time::Duration};
+use crate::{origin::Origin, queue::JobQueue, storage::ResultStore};
+use std::{sync::Arc, time::Duration};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
@@ -26,12 +24,10 @@ const CLAIM_ERROR_PAUSE: Duration = Duration::from_secs(1);
 pub struct WorkerSettings {
     /// Jobs processed at once by this instance; 0 makes an API-only instance.
     pub concurrency: usize,
-    /// Probability that an attempt fails on purpose (demos, chaos tests).
-    pub failure_rate: f64,
-    /// Files whose every attempt fails on purpose (demos, tests).
-    pub failing_file_ids: HashSet<FileId>,
-    /// Size of each generated file in an archive (demos and load tests use large ones).
-    pub generated_file_bytes: usize,
+    /// The most bytes one job may fetch from the origin (`MAX_JOB_BYTES`).
+    pub max_job_bytes: u64,
+    /// The most files one job may hold (`MAX_FILES_PER_JOB`).
+    pub max_files_per_job: usize,
     /// A pause between storing the archive and recording completion, to rehearse a crash in
     /// that window (fault tests, chaos drills); zero otherwise.
     pub completion_delay: Duration,
@@ -46,6 +42,7 @@ pub struct WorkerSettings {
 pub struct WorkerContext {
     pub queue: Arc<dyn JobQueue>,
     pub store: Arc<dyn ResultStore>,
+    pub origin: Arc<dyn Origin>,
     pub settings: Arc<WorkerSettings>,
     /// Cancelled when the process is asked to stop.
     pub shutdown: CancellationToken,

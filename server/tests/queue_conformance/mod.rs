@@ -10,8 +10,8 @@
 
 use app::api::{FileId, JobId, JobPhase, Timestamp};
 use ferry_server::queue::{
-    CancelOutcome, ClaimedJob, FailOutcome, JobQueue, JobResult, NewJob, QueueDepth, QueueError,
-    QueueSettings,
+    CancelOutcome, ClaimedJob, FailOutcome, FailureKind, JobQueue, JobResult, NewJob, Progress,
+    QueueDepth, QueueError, QueueSettings, WorkLock,
 };
 use std::{
     collections::HashSet,
@@ -48,7 +48,7 @@ pub fn fast_settings() -> QueueSettings {
 fn new_job(file_id: u64) -> NewJob {
     NewJob {
         file_ids: vec![FileId::new(file_id).unwrap()],
-        delay_ms: 1_000,
+        origin_params: r#"{"delayMs":1000}"#.to_owned(),
     }
 }
 
@@ -112,9 +112,9 @@ pub async fn a_new_job_is_queued_with_its_first_attempt(make: impl MakeQueue) {
     assert_eq!(record.phase, JobPhase::Queued);
     assert_eq!(record.attempt, 1);
     assert_eq!(record.max_attempts, 4);
-    assert_eq!(record.progress, 0);
+    assert_eq!(record.progress.percent, 0);
     assert_eq!(record.file_ids, vec![FileId::new(12345).unwrap()]);
-    assert_eq!(record.delay_ms, 1_000);
+    assert_eq!(record.origin_params, r#"{"delayMs":1000}"#);
     let created = record.created_at.unix_millis();
     assert!(created + 1_000 >= before && created <= now_ms() + 1_000);
 }
@@ -164,7 +164,7 @@ pub async fn racing_workers_complete_every_job_exactly_once(make: impl MakeQueue
         tokio::spawn(async move {
             let mut completed = Vec::new();
             while let Some(job) = claim_one(&queue, &format!("w{w}")).await {
-                queue.progress(&job.lease, 50).await.unwrap();
+                queue.progress(&job.lease, &Progress::percent(50)).await.unwrap();
                 queue.complete(&job.lease, result()).await.unwrap();
                 completed.push(job.lease.job_id);
             }
@@ -186,10 +186,10 @@ pub async fn progress_from_the_lease_holder_is_visible(make: impl MakeQueue) {
     let queue = make.make(fast_settings()).await;
     let job_id = enqueue(&queue, 12345).await;
     let job = claim_one(&queue, "w").await.unwrap();
-    queue.progress(&job.lease, 45).await.unwrap();
+    queue.progress(&job.lease, &Progress::percent(45)).await.unwrap();
     let record = queue.status(job_id).await.unwrap().unwrap();
     assert_eq!(record.phase, JobPhase::Processing);
-    assert_eq!(record.progress, 45);
+    assert_eq!(record.progress.percent, 45);
     assert!(record.started_at.is_some());
 }
 
@@ -216,12 +216,12 @@ pub async fn a_stale_lease_cannot_write_progress_or_complete(make: impl MakeQueu
     let current = claim_within(&queue, "current", Duration::from_secs(3))
         .await
         .unwrap();
-    queue.progress(&current.lease, 30).await.unwrap();
+    queue.progress(&current.lease, &Progress::percent(30)).await.unwrap();
 
     let lost = Err(QueueError::LeaseLost(job_id));
-    assert_eq!(queue.progress(&zombie.lease, 99).await, lost);
+    assert_eq!(queue.progress(&zombie.lease, &Progress::percent(99)).await, lost);
     assert_eq!(queue.complete(&zombie.lease, result()).await, lost);
-    assert_eq!(queue.fail(&zombie.lease, "zombie").await.map(|_| ()), lost);
+    assert_eq!(queue.fail(&zombie.lease, "zombie", FailureKind::Transient).await.map(|_| ()), lost);
     assert_eq!(queue.release(&zombie.lease).await, lost);
     assert_eq!(
         queue
@@ -234,7 +234,7 @@ pub async fn a_stale_lease_cannot_write_progress_or_complete(make: impl MakeQueu
     let record = queue.status(job_id).await.unwrap().unwrap();
     assert_eq!(record.phase, JobPhase::Processing);
     assert_eq!(
-        record.progress, 30,
+        record.progress.percent, 30,
         "the zombie's progress was not recorded"
     );
     assert_eq!(record.attempt, 2);
@@ -294,7 +294,7 @@ pub async fn renewing_keeps_a_lease_alive(make: impl MakeQueue) {
         assert!(lost.is_empty());
         assert!(claim_one(&queue, "thief").await.is_none());
     }
-    queue.progress(&job.lease, 50).await.unwrap();
+    queue.progress(&job.lease, &Progress::percent(50)).await.unwrap();
     assert_eq!(phase(&queue, job_id).await, Some(JobPhase::Processing));
 }
 
@@ -308,7 +308,7 @@ pub async fn a_failed_attempt_is_retried_after_its_backoff(make: impl MakeQueue)
     let job_id = enqueue(&queue, 12345).await;
     let job = claim_one(&queue, "w").await.unwrap();
     let before = now_ms();
-    let outcome = queue.fail(&job.lease, "origin timed out").await.unwrap();
+    let outcome = queue.fail(&job.lease, "origin timed out", FailureKind::Transient).await.unwrap();
     let after = now_ms();
     let FailOutcome::Retrying {
         attempt,
@@ -351,7 +351,7 @@ pub async fn backoff_doubles_with_each_attempt(make: impl MakeQueue) {
             .unwrap();
         assert_eq!(job.attempt, failed_attempt);
         let before = now_ms();
-        let outcome = queue.fail(&job.lease, "boom").await.unwrap();
+        let outcome = queue.fail(&job.lease, "boom", FailureKind::Transient).await.unwrap();
         let after = now_ms();
         let FailOutcome::Retrying {
             next_attempt_at, ..
@@ -372,7 +372,7 @@ pub async fn backoff_doubles_with_each_attempt(make: impl MakeQueue) {
         .unwrap();
     assert_eq!(last.attempt, 4);
     assert_eq!(
-        queue.fail(&last.lease, "boom").await.unwrap(),
+        queue.fail(&last.lease, "boom", FailureKind::Transient).await.unwrap(),
         FailOutcome::Failed
     );
     let record = queue.status(job_id).await.unwrap().unwrap();
@@ -406,7 +406,7 @@ pub async fn completion_records_the_result(make: impl MakeQueue) {
     queue.complete(&job.lease, result()).await.unwrap();
     let record = queue.status(job_id).await.unwrap().unwrap();
     assert_eq!(record.phase, JobPhase::Completed);
-    assert_eq!(record.progress, 100);
+    assert_eq!(record.progress.percent, 100);
     assert_eq!(record.result, Some(result()));
     assert!(record.finished_at.is_some());
     assert_eq!(
@@ -446,7 +446,7 @@ pub async fn completing_can_claim_the_next_job_in_the_same_step(make: impl MakeQ
     assert_eq!(phase(&queue, third).await, Some(JobPhase::Queued));
 
     // The handed-over lease is a real one; with nothing else waiting, nothing comes back.
-    queue.progress(&next.lease, 50).await.unwrap();
+    queue.progress(&next.lease, &Progress::percent(50)).await.unwrap();
     let last = queue
         .complete_and_claim(&next.lease, result(), "w")
         .await
@@ -469,11 +469,11 @@ pub async fn release_returns_the_job_to_the_front_without_using_an_attempt(make:
     let _second = enqueue(&queue, 10_002).await;
     let job = claim_one(&queue, "stopping").await.unwrap();
     assert_eq!(job.lease.job_id, first);
-    queue.progress(&job.lease, 60).await.unwrap();
+    queue.progress(&job.lease, &Progress::percent(60)).await.unwrap();
     queue.release(&job.lease).await.unwrap();
     let record = queue.status(first).await.unwrap().unwrap();
     assert_eq!(record.phase, JobPhase::Queued);
-    assert_eq!(record.progress, 0);
+    assert_eq!(record.progress.percent, 0);
     let again = claim_one(&queue, "next").await.unwrap();
     assert_eq!(again.lease.job_id, first, "released jobs go first");
     assert_eq!(again.attempt, 1, "a release does not use an attempt");
@@ -505,7 +505,7 @@ pub async fn cancelling_a_running_job_fences_its_worker(make: impl MakeQueue) {
         CancelOutcome::Cancelled
     );
     assert_eq!(
-        queue.progress(&job.lease, 50).await,
+        queue.progress(&job.lease, &Progress::percent(50)).await,
         Err(QueueError::LeaseLost(job_id))
     );
     assert_eq!(
@@ -523,7 +523,7 @@ pub async fn a_retrying_job_can_be_cancelled(make: impl MakeQueue) {
     let queue = make.make(fast_settings()).await;
     let job_id = enqueue(&queue, 12345).await;
     let job = claim_one(&queue, "w").await.unwrap();
-    queue.fail(&job.lease, "boom").await.unwrap();
+    queue.fail(&job.lease, "boom", FailureKind::Transient).await.unwrap();
     assert_eq!(
         queue.cancel(job_id).await.unwrap(),
         CancelOutcome::Cancelled
@@ -639,6 +639,99 @@ pub async fn timestamps_are_consistent(make: impl MakeQueue) {
     assert!(created <= started && started <= finished);
 }
 
+pub async fn byte_progress_is_recorded_and_reset_by_a_new_attempt(make: impl MakeQueue) {
+    let queue = make.make(fast_settings()).await;
+    let job_id = enqueue(&queue, 12345).await;
+    let job = claim_one(&queue, "w").await.unwrap();
+    let unknown_total = Progress {
+        percent: 0,
+        bytes_done: 1_000,
+        bytes_total: None,
+        files_done: 0,
+    };
+    queue.progress(&job.lease, &unknown_total).await.unwrap();
+    assert_eq!(
+        queue.status(job_id).await.unwrap().unwrap().progress,
+        unknown_total
+    );
+    let known_total = Progress {
+        percent: 40,
+        bytes_done: 4_000_000_000,
+        bytes_total: Some(10_000_000_000),
+        files_done: 3,
+    };
+    queue.progress(&job.lease, &known_total).await.unwrap();
+    assert_eq!(
+        queue.status(job_id).await.unwrap().unwrap().progress,
+        known_total
+    );
+    queue
+        .fail(&job.lease, "the origin dropped the connection", FailureKind::Transient)
+        .await
+        .unwrap();
+    assert_eq!(
+        queue.status(job_id).await.unwrap().unwrap().progress,
+        Progress::default(),
+        "a retrying job starts its next attempt from nothing"
+    );
+}
+
+pub async fn a_permanent_failure_spends_no_retries(make: impl MakeQueue) {
+    let queue = make.make(fast_settings()).await;
+    let job_id = enqueue(&queue, 12345).await;
+    let job = claim_one(&queue, "w").await.unwrap();
+    assert_eq!(job.attempt, 1);
+    let outcome = queue
+        .fail(&job.lease, "File 12345 does not exist.", FailureKind::Permanent)
+        .await
+        .unwrap();
+    assert_eq!(outcome, FailOutcome::Failed);
+    let record = queue.status(job_id).await.unwrap().unwrap();
+    assert_eq!(record.phase, JobPhase::Failed);
+    assert_eq!(record.attempt, 1);
+    assert_eq!(record.error.as_deref(), Some("File 12345 does not exist."));
+    assert!(claim_one(&queue, "w").await.is_none());
+}
+
+pub async fn a_work_lock_has_one_holder_until_it_is_given_up_or_expires(make: impl MakeQueue) {
+    let queue = make.make(fast_settings()).await;
+    let ttl = Duration::from_millis(300);
+    let name = format!("downloads/{}.zip", now_ms());
+    assert_eq!(
+        queue.lock_work(&name, "a", ttl).await.unwrap(),
+        WorkLock::Acquired
+    );
+    assert_eq!(
+        queue.lock_work(&name, "a", ttl).await.unwrap(),
+        WorkLock::Acquired,
+        "the holder may take it again"
+    );
+    assert_eq!(
+        queue.lock_work(&name, "b", ttl).await.unwrap(),
+        WorkLock::HeldBy("a".into())
+    );
+    assert!(!queue.renew_work_lock(&name, "b", ttl).await.unwrap());
+    assert!(queue.renew_work_lock(&name, "a", ttl).await.unwrap());
+    // Only the holder can give it up.
+    queue.unlock_work(&name, "b").await.unwrap();
+    assert_eq!(
+        queue.lock_work(&name, "b", ttl).await.unwrap(),
+        WorkLock::HeldBy("a".into())
+    );
+    queue.unlock_work(&name, "a").await.unwrap();
+    assert_eq!(
+        queue.lock_work(&name, "b", ttl).await.unwrap(),
+        WorkLock::Acquired
+    );
+    // A holder that stops renewing loses it after the ttl.
+    tokio::time::sleep(ttl + Duration::from_millis(100)).await;
+    assert!(!queue.renew_work_lock(&name, "b", ttl).await.unwrap());
+    assert_eq!(
+        queue.lock_work(&name, "c", ttl).await.unwrap(),
+        WorkLock::Acquired
+    );
+}
+
 /// Instantiates every check above as a `#[tokio::test]` for the backend made by `$make`.
 pub async fn depth_counts_unfinished_jobs_by_state(make: impl MakeQueue) {
     let queue = make
@@ -653,7 +746,7 @@ pub async fn depth_counts_unfinished_jobs_by_state(make: impl MakeQueue) {
     }
     let running = claim_one(&queue, "w").await.unwrap();
     let failing = claim_one(&queue, "w").await.unwrap();
-    queue.fail(&failing.lease, "try later").await.unwrap();
+    queue.fail(&failing.lease, "try later", FailureKind::Transient).await.unwrap();
     let cancelled = enqueue(&queue, 10005).await;
     queue.cancel(cancelled).await.unwrap();
     let depth = queue.depth().await.unwrap();
@@ -698,6 +791,9 @@ macro_rules! suite {
             an_expiring_lease_wakes_a_waiting_worker,
             timestamps_are_consistent,
             depth_counts_unfinished_jobs_by_state,
+            byte_progress_is_recorded_and_reset_by_a_new_attempt,
+            a_permanent_failure_spends_no_retries,
+            a_work_lock_has_one_holder_until_it_is_given_up_or_expires,
         );
     };
     (@tests $make:path; $($check:ident),* $(,)?) => {

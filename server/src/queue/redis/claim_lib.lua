@@ -2,7 +2,7 @@
 -- Promotes due retries, takes back jobs whose lease expired, then leases up to `max` waiting jobs
 -- with the tokens ARGV[first_token], ARGV[first_token + 1], ...
 -- Returns the number of expired leases taken back, then per claimed job: id, token, file ids,
--- delay ms, attempt, max attempts, and the upload an earlier attempt left unfinished ('' if none).
+-- origin params, attempt, max attempts, and the upload an earlier attempt left unfinished ('' if none).
 local function claim_jobs(prefix, wait_key, active_key, delayed_key, lease_ms, retention_ms, max, first_token, now)
   -- Retries whose time has come join the back of the line.
   for _, id in ipairs(redis.call('ZRANGEBYSCORE', delayed_key, '-inf', now)) do
@@ -21,7 +21,8 @@ local function claim_jobs(prefix, wait_key, active_key, delayed_key, lease_ms, r
     local job_key = prefix .. 'job:' .. id
     local f = redis.call('HMGET', job_key, 'attempt', 'maxAttempts')
     redis.call('HDEL', job_key, 'token', 'leaseDeadline', 'startedAt')
-    redis.call('HSET', job_key, 'progress', '0', 'error', 'the worker stopped responding (lease expired)')
+    reset_progress(job_key)
+    redis.call('HSET', job_key, 'error', 'the worker stopped responding (lease expired)')
     if tonumber(f[1]) < tonumber(f[2]) then
       redis.call('HSET', job_key, 'attempt', int(tonumber(f[1]) + 1), 'phase', 'queued')
       redis.call('LPUSH', wait_key, id)
@@ -38,10 +39,11 @@ local function claim_jobs(prefix, wait_key, active_key, delayed_key, lease_ms, r
     if redis.call('HGET', job_key, 'phase') == 'queued' then
       local token = ARGV[first_token + i - 1]
       local deadline = now + lease_ms
-      redis.call('HSET', job_key, 'phase', 'processing', 'progress', '0', 'startedAt', int(now),
+      reset_progress(job_key)
+      redis.call('HSET', job_key, 'phase', 'processing', 'startedAt', int(now),
         'token', token, 'leaseDeadline', int(deadline))
       redis.call('ZADD', active_key, deadline, id)
-      local f = redis.call('HMGET', job_key, 'fileIds', 'delayMs', 'attempt', 'maxAttempts', 'upload')
+      local f = redis.call('HMGET', job_key, 'fileIds', 'params', 'attempt', 'maxAttempts', 'upload')
       for _, v in ipairs({id, token, f[1], f[2], f[3], f[4], f[5] or ''}) do
         table.insert(claimed, v)
       end

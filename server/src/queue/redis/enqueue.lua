@@ -1,5 +1,5 @@
 -- KEYS: wait list, new job hash, idempotency key (unused without a key), wake-up list
--- ARGV: prefix, job id, file ids, delay ms, max attempts, has idempotency key ('1'/'0'), key
+-- ARGV: prefix, job id, file ids, origin params, max attempts, has idempotency key ('1'/'0'), key
 -- Returns {'created'|'existing', HGETALL...} or {'conflict'}.
 local prefix = ARGV[1]
 if ARGV[6] == '1' then
@@ -18,7 +18,7 @@ if ARGV[6] == '1' then
   end
 end
 local now = now_ms()
-redis.call('HSET', KEYS[2], 'id', ARGV[2], 'fileIds', ARGV[3], 'delayMs', ARGV[4],
+redis.call('HSET', KEYS[2], 'id', ARGV[2], 'fileIds', ARGV[3], 'params', ARGV[4],
   'phase', 'queued', 'progress', '0', 'attempt', '1', 'maxAttempts', ARGV[5], 'createdAt', int(now))
 if ARGV[6] == '1' then
   redis.call('SET', KEYS[3], ARGV[2])

@@ -1,16 +1,18 @@
 -- KEYS: job hash, active set, delayed set
--- ARGV: prefix, job id, token, error, backoff base ms, backoff cap ms, jitter (-1..1), retention ms
+-- ARGV: prefix, job id, token, error, backoff base ms, backoff cap ms, jitter (-1..1), retention ms,
+--       permanent ('1': no retry whatever attempts remain, '0')
 -- Records a failed attempt, for the lease holder only: schedules the next attempt after
 -- base * 2^(attempt-1), capped, scaled by 1 + 0.2 * jitter (as queue::backoff::retry_delay), or
--- fails the job after its last attempt. Returns {'retrying', attempt, next at}, {'failed'} or
+-- fails the job after its last attempt or a permanent failure. Returns {'retrying', attempt, next at}, {'failed'} or
 -- {'lost'}.
 if not holds(KEYS[1], ARGV[3]) then return {'lost'} end
 local now = now_ms()
 redis.call('ZREM', KEYS[2], ARGV[2])
 local f = redis.call('HMGET', KEYS[1], 'attempt', 'maxAttempts')
 local attempt, max_attempts = tonumber(f[1]), tonumber(f[2])
-redis.call('HSET', KEYS[1], 'error', ARGV[4], 'progress', '0')
-if attempt >= max_attempts then
+redis.call('HSET', KEYS[1], 'error', ARGV[4])
+reset_progress(KEYS[1])
+if ARGV[9] == '1' or attempt >= max_attempts then
   finish(ARGV[1], KEYS[1], 'failed', now, ARGV[8])
   return {'failed'}
 end

@@ -11,6 +11,7 @@
 //! | `{p}:delayed` | sorted set | retrying job ids by next attempt time (ms) |
 //! | `{p}:idem:<key>` | string | the job an idempotency key created |
 //! | `{p}:wake` | list | one entry per enqueued job, popped by idle instances to wake up |
+//! | `{p}:lock:<name>` | string | the holder of a work lock (expires unless renewed) |
 //!
 //! Finished job records and their idempotency keys get a Redis expiry of `result_ttl`, so
 //! nothing grows without bound. Timestamps come from Redis' `TIME`.
@@ -21,8 +22,9 @@ mod record;
 pub use connection::RedisTarget;
 
 use super::{
-    backoff, new_lease_token, CancelOutcome, ClaimedJob, Enqueued, FailOutcome, JobQueue,
-    JobRecord, JobResult, Lease, NewJob, QueueDepth, QueueError, QueueSettings,
+    backoff, new_lease_token, CancelOutcome, ClaimedJob, Enqueued, FailOutcome, FailureKind,
+    JobQueue, JobRecord, JobResult, Lease, NewJob, Progress, QueueDepth, QueueError,
+    QueueSettings, WorkLock,
 };
 use app::api::{JobId, Timestamp};
 use async_trait::async_trait;
@@ -63,6 +65,9 @@ struct Scripts {
     release: Script,
     cancel: Script,
     next_due: Script,
+    lock: Script,
+    renew_lock: Script,
+    unlock: Script,
 }
 
 impl Scripts {
@@ -79,6 +84,9 @@ impl Scripts {
             release: script!("release.lua"),
             next_due: script!("next_due.lua"),
             cancel: script!("cancel.lua"),
+            lock: script!("lock.lua"),
+            renew_lock: script!("renew_lock.lua"),
+            unlock: script!("unlock.lua"),
         }
     }
 }
@@ -113,6 +121,9 @@ impl Keys {
     }
     fn idempotency(&self, key: &str) -> String {
         format!("{}idem:{key}", self.prefix)
+    }
+    fn lock(&self, name: &str) -> String {
+        format!("{}lock:{name}", self.prefix)
     }
 }
 
@@ -268,7 +279,7 @@ impl JobQueue for RedisQueue {
                 .arg(&self.keys.prefix)
                 .arg(id.to_string())
                 .arg(record::file_ids_field(&job.file_ids))
-                .arg(job.delay_ms)
+                .arg(&job.origin_params)
                 .arg(self.settings.max_attempts)
                 .arg(if idempotency_key.is_some() { "1" } else { "0" })
                 .arg(idempotency_key.unwrap_or_default())
@@ -330,15 +341,18 @@ impl JobQueue for RedisQueue {
             .collect()
     }
 
-    async fn progress(&self, lease: &Lease, percent: u8) -> Result<(), QueueError> {
+    async fn progress(&self, lease: &Lease, progress: &Progress) -> Result<(), QueueError> {
         let mut invocation = self.scripts.progress.prepare_invoke();
         invocation
             .key(self.keys.job(lease.job_id))
             .key(self.keys.active())
             .arg(lease.job_id.to_string())
             .arg(&lease.token)
-            .arg(percent.min(100))
-            .arg(self.lease_ms());
+            .arg(progress.percent.min(100))
+            .arg(self.lease_ms())
+            .arg(progress.bytes_done)
+            .arg(progress.bytes_total.map(|n| n.to_string()).unwrap_or_default())
+            .arg(progress.files_done);
         self.fenced(lease, invocation).await
     }
 
@@ -393,7 +407,12 @@ impl JobQueue for RedisQueue {
         }
     }
 
-    async fn fail(&self, lease: &Lease, error: &str) -> Result<FailOutcome, QueueError> {
+    async fn fail(
+        &self,
+        lease: &Lease,
+        error: &str,
+        kind: FailureKind,
+    ) -> Result<FailOutcome, QueueError> {
         let mut connection = self.connection().await?;
         let reply: Vec<String> = bounded(
             self.scripts
@@ -409,6 +428,10 @@ impl JobQueue for RedisQueue {
                 .arg(millis(backoff::MAX_RETRY_BACKOFF))
                 .arg(rand::random_range(-1.0..=1.0f64))
                 .arg(self.retention_ms())
+                .arg(match kind {
+                    FailureKind::Permanent => "1",
+                    FailureKind::Transient => "0",
+                })
                 .invoke_async(&mut connection),
         )
         .await?;
@@ -536,6 +559,61 @@ impl JobQueue for RedisQueue {
     async fn ping(&self) -> Result<(), QueueError> {
         let mut connection = self.connection().await?;
         let _: String = bounded(redis::cmd("PING").query_async(&mut connection)).await?;
+        Ok(())
+    }
+
+    async fn lock_work(
+        &self,
+        name: &str,
+        holder: &str,
+        ttl: Duration,
+    ) -> Result<WorkLock, QueueError> {
+        let mut connection = self.connection().await?;
+        let reply: String = bounded(
+            self.scripts
+                .lock
+                .key(self.keys.lock(name))
+                .arg(holder)
+                .arg(millis(ttl).max(1))
+                .invoke_async(&mut connection),
+        )
+        .await?;
+        Ok(if reply == "ok" {
+            WorkLock::Acquired
+        } else {
+            WorkLock::HeldBy(reply)
+        })
+    }
+
+    async fn renew_work_lock(
+        &self,
+        name: &str,
+        holder: &str,
+        ttl: Duration,
+    ) -> Result<bool, QueueError> {
+        let mut connection = self.connection().await?;
+        let renewed: i64 = bounded(
+            self.scripts
+                .renew_lock
+                .key(self.keys.lock(name))
+                .arg(holder)
+                .arg(millis(ttl).max(1))
+                .invoke_async(&mut connection),
+        )
+        .await?;
+        Ok(renewed == 1)
+    }
+
+    async fn unlock_work(&self, name: &str, holder: &str) -> Result<(), QueueError> {
+        let mut connection = self.connection().await?;
+        let _: i64 = bounded(
+            self.scripts
+                .unlock
+                .key(self.keys.lock(name))
+                .arg(holder)
+                .invoke_async(&mut connection),
+        )
+        .await?;
         Ok(())
     }
 }

@@ -38,6 +38,12 @@ local function complete_job(prefix, job_key, active_key, id, result_key, result_
   finish(prefix, job_key, 'completed', now, retention_ms)
 end
 
+-- A new attempt starts from nothing: no percent, no bytes, no files.
+local function reset_progress(job_key)
+  redis.call('HSET', job_key, 'progress', '0')
+  redis.call('HDEL', job_key, 'bytesDone', 'bytesTotal', 'filesDone')
+end
+
 local function record(job_key)
   return redis.call('HGETALL', job_key)
 end

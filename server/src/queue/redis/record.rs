@@ -3,7 +3,7 @@
 //! Field names match the API's JSON names where there is one; numbers are decimal strings and
 //! timestamps milliseconds since the Unix epoch (from Redis' clock).
 
-use crate::queue::{ClaimedJob, JobRecord, JobResult, Lease};
+use crate::queue::{ClaimedJob, JobRecord, JobResult, Lease, Progress};
 use app::api::{FileId, JobPhase, Timestamp};
 use std::{collections::HashMap, str::FromStr};
 
@@ -61,6 +61,14 @@ fn number<T: FromStr>(value: &str, name: &str) -> Result<T, RecordError> {
         .map_err(|_| RecordError(format!("{name} = {value:?}")))
 }
 
+/// A numeric field that may be absent (written only once an attempt reports it).
+fn optional_number<T: FromStr>(
+    fields: &HashMap<String, String>,
+    name: &str,
+) -> Result<Option<T>, RecordError> {
+    fields.get(name).map(|v| number(v, name)).transpose()
+}
+
 /// Reads a whole job record.
 pub fn parse(fields: &HashMap<String, String>) -> Result<JobRecord, RecordError> {
     let required = |name: &str| {
@@ -85,9 +93,14 @@ pub fn parse(fields: &HashMap<String, String>) -> Result<JobRecord, RecordError>
     Ok(JobRecord {
         id: number(required("id")?, "id")?,
         file_ids: file_ids(required("fileIds")?)?,
-        delay_ms: number(required("delayMs")?, "delayMs")?,
+        origin_params: fields.get("params").cloned().unwrap_or_default(),
         phase: phase(required("phase")?)?,
-        progress: number(required("progress")?, "progress")?,
+        progress: Progress {
+            percent: number(required("progress")?, "progress")?,
+            bytes_done: optional_number(fields, "bytesDone")?.unwrap_or(0),
+            bytes_total: optional_number(fields, "bytesTotal")?,
+            files_done: optional_number(fields, "filesDone")?.unwrap_or(0),
+        },
         attempt: number(required("attempt")?, "attempt")?,
         max_attempts: number(required("maxAttempts")?, "maxAttempts")?,
         created_at: Timestamp::from_unix_millis(number(required("createdAt")?, "createdAt")?),
@@ -102,17 +115,17 @@ pub fn parse(fields: &HashMap<String, String>) -> Result<JobRecord, RecordError>
 /// How many fields the claim script answers per job.
 pub const CLAIMED_FIELDS: usize = 7;
 
-/// One job of the claim script's reply: id, token, file ids, delay, attempt, max attempts,
-/// abandoned upload.
+/// One job of the claim script's reply: id, token, file ids, origin params, attempt, max
+/// attempts, abandoned upload.
 pub fn claimed(reply: &[String]) -> Result<ClaimedJob, RecordError> {
     match reply {
-        [id, token, ids, delay_ms, attempt, max_attempts, upload] => Ok(ClaimedJob {
+        [id, token, ids, params, attempt, max_attempts, upload] => Ok(ClaimedJob {
             lease: Lease {
                 job_id: number(id, "id")?,
                 token: token.clone(),
             },
             file_ids: file_ids(ids)?,
-            delay_ms: number(delay_ms, "delayMs")?,
+            origin_params: params.clone(),
             attempt: number(attempt, "attempt")?,
             max_attempts: number(max_attempts, "maxAttempts")?,
             abandoned_upload: (!upload.is_empty()).then(|| upload.clone()),
@@ -138,7 +151,7 @@ mod tests {
         let flat: Vec<String> = [
             ("id", "01HQ3Z8M5X7Y9A2B4C6D8E0F1G"),
             ("fileIds", "12345"),
-            ("delayMs", "1000"),
+            ("params", "{\"delayMs\":1000}"),
             ("phase", "completed"),
             ("progress", "100"),
             ("attempt", "2"),
