@@ -745,8 +745,10 @@ mod tests {
                 files_done: 0,
                 files_total: 1,
             }),
-            common(json!({"status": "queued", "progress": 0, "attempt": 1, "maxAttempts": 4,
-                "bytesDone": 0, "bytesTotal": null, "filesDone": 0, "filesTotal": 1}))
+            common(
+                json!({"status": "queued", "progress": 0, "attempt": 1, "maxAttempts": 4,
+                "bytesDone": 0, "bytesTotal": null, "filesDone": 0, "filesTotal": 1})
+            )
         );
         assert_eq!(
             status(JobState::Processing {

@@ -90,7 +90,7 @@ test("a file that cannot be prepared shows Failed with the error, and Retry star
 }) => {
   await openPage(page);
   const failing = await startDownload(page, "66666");
-  await expect(failing.row).toContainText("Failed: file 66666 could not be fetched", {
+  await expect(failing.row).toContainText("Failed: File 66666 could not be fetched", {
     timeout: 45_000,
   });
   await expect(failing.row).toHaveAttribute("data-status", "failed");
@@ -112,7 +112,7 @@ test("a file that cannot be prepared shows Failed with the error, and Retry star
   await expect(newRow).toContainText("File 66666");
   await expect(failing.row).toHaveCount(0);
   expect(await savedJobIds(page)).toEqual([newJobId]);
-  await expect(newRow).toContainText("Failed: file 66666 could not be fetched", {
+  await expect(newRow).toContainText("Failed: File 66666 could not be fetched", {
     timeout: 45_000,
   });
 });

@@ -132,7 +132,7 @@ test("rows in every state: accessible on desktop and at 375 px, and saved as scr
       /^Retrying \(attempt 2 of 2\) in \d+ s$/,
     );
     await expect(failed.row.locator(".download-state")).toHaveText(
-      /^Failed: file 66666 could not be fetched/,
+      /^Failed: File 66666 could not be fetched/,
     );
     await expect(ready.row.locator(".download-state")).toHaveText("Ready");
     await expect(queued.row.locator(".download-state")).toHaveText("Queued");

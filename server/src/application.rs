@@ -3,13 +3,13 @@
 
 use crate::{
     config::{Config, OriginSettings},
+    http::{self, rate_limit::ClientRateLimit, AppState, SharedState},
     origin::{
         http::{HttpOrigin, HttpOriginError},
         s3::S3Origin,
         simulated::SimulatedOrigin,
         Origin,
     },
-    http::{self, rate_limit::ClientRateLimit, AppState, SharedState},
     queue::{memory::MemoryQueue, redis::RedisQueue, JobQueue, QueueError},
     storage::{local::LocalStore, s3::S3Store, ResultStore, StorageError},
     worker::{WorkerContext, WorkerPool},

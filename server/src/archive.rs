@@ -117,7 +117,13 @@ impl ArchiveWriter {
     /// Ends the archive (central directory, comment) and returns its last bytes.
     pub fn finish(mut self) -> io::Result<Bytes> {
         let written = self.take_output();
-        let tail = self.zip.finish().map_err(zip_error)?.into_inner().0.into_inner();
+        let tail = self
+            .zip
+            .finish()
+            .map_err(zip_error)?
+            .into_inner()
+            .0
+            .into_inner();
         let mut rest = BytesMut::with_capacity(written.len() + tail.len());
         rest.extend_from_slice(&written);
         rest.extend_from_slice(&tail);
@@ -137,10 +143,15 @@ mod tests {
         let entries: [(&str, Vec<u8>); 3] = [
             ("a.txt", b"hello".to_vec()),
             ("empty", Vec::new()),
-            ("big.bin", (0..300_000u32).map(|i| (i % 251) as u8).collect()),
+            (
+                "big.bin",
+                (0..300_000u32).map(|i| (i % 251) as u8).collect(),
+            ),
         ];
         for (name, content) in &entries {
-            writer.start_entry(name, Some(content.len() as u64)).unwrap();
+            writer
+                .start_entry(name, Some(content.len() as u64))
+                .unwrap();
             for chunk in content.chunks(7_777) {
                 writer.write(chunk).unwrap();
                 archive.extend_from_slice(&writer.take_output());
@@ -149,7 +160,10 @@ mod tests {
         archive.extend_from_slice(&writer.finish().unwrap());
 
         let mut read = zip::ZipArchive::new(io::Cursor::new(archive)).unwrap();
-        assert_eq!(fingerprint_from_comment(read.comment()), Some("abc123".into()));
+        assert_eq!(
+            fingerprint_from_comment(read.comment()),
+            Some("abc123".into())
+        );
         assert_eq!(read.len(), 3);
         for (name, content) in &entries {
             let mut entry = read.by_name(name).unwrap();

@@ -386,11 +386,7 @@ fn simulated_settings(vars: &Vars<'_>) -> Result<SimulatedSettings, ConfigError>
 }
 
 /// A template must name the file: `{file_id}` somewhere in it.
-fn check_template(
-    vars: &Vars<'_>,
-    name: &'static str,
-    template: &str,
-) -> Result<(), ConfigError> {
+fn check_template(vars: &Vars<'_>, name: &'static str, template: &str) -> Result<(), ConfigError> {
     vars.check(
         name,
         template,
@@ -429,13 +425,13 @@ fn s3_origin_settings(
             results.and_then(|r| r.secret_access_key.clone()),
         ),
         (Some(id), Some(secret)) => (Some(id), Some(secret)),
-        _ => {
-            return Err(ConfigError::Invalid {
-                name: "ORIGIN_S3_SECRET_ACCESS_KEY",
-                value: "***".into(),
-                reason: "set ORIGIN_S3_ACCESS_KEY_ID and ORIGIN_S3_SECRET_ACCESS_KEY together, or neither".into(),
-            })
-        }
+        _ => return Err(ConfigError::Invalid {
+            name: "ORIGIN_S3_SECRET_ACCESS_KEY",
+            value: "***".into(),
+            reason:
+                "set ORIGIN_S3_ACCESS_KEY_ID and ORIGIN_S3_SECRET_ACCESS_KEY together, or neither"
+                    .into(),
+        }),
     };
     let region = vars
         .get("ORIGIN_S3_REGION")
@@ -457,12 +453,14 @@ fn s3_origin_settings(
 }
 
 fn http_origin_settings(vars: &Vars<'_>) -> Result<HttpOriginSettings, ConfigError> {
-    let url_template = vars.get("ORIGIN_URL_TEMPLATE").ok_or(ConfigError::Invalid {
-        name: "ORIGIN_URL_TEMPLATE",
-        value: String::new(),
-        reason: "ORIGIN=http needs the URL of a file, such as http://files.internal/{file_id}"
-            .into(),
-    })?;
+    let url_template = vars
+        .get("ORIGIN_URL_TEMPLATE")
+        .ok_or(ConfigError::Invalid {
+            name: "ORIGIN_URL_TEMPLATE",
+            value: String::new(),
+            reason: "ORIGIN=http needs the URL of a file, such as http://files.internal/{file_id}"
+                .into(),
+        })?;
     check_template(vars, "ORIGIN_URL_TEMPLATE", &url_template)?;
     let sample = FileId::new(app::api::FILE_ID_MIN).expect("the smallest id is valid");
     let sample_url = url_for(&url_template, sample);
@@ -924,19 +922,52 @@ mod tests {
             panic!("ORIGIN=http");
         };
         let (name, value) = http.auth_header.clone().unwrap();
-        assert_eq!((name.as_str(), value.expose()), ("Authorization", "Bearer top-secret"));
+        assert_eq!(
+            (name.as_str(), value.expose()),
+            ("Authorization", "Bearer top-secret")
+        );
         assert!(!format!("{http:?}").contains("top-secret"));
         assert_eq!(http.max_redirects, 5);
 
         let cases: &[(&str, &[(&str, &str)])] = &[
             ("ORIGIN", &[("ORIGIN", "ftp")]),
             ("ORIGIN_S3_BUCKET", &[("ORIGIN", "s3")]),
-            ("ORIGIN_S3_KEY_TEMPLATE", &[("ORIGIN", "s3"), ("ORIGIN_S3_BUCKET", "files"), ("ORIGIN_S3_KEY_TEMPLATE", "files/all")]),
+            (
+                "ORIGIN_S3_KEY_TEMPLATE",
+                &[
+                    ("ORIGIN", "s3"),
+                    ("ORIGIN_S3_BUCKET", "files"),
+                    ("ORIGIN_S3_KEY_TEMPLATE", "files/all"),
+                ],
+            ),
             ("ORIGIN_URL_TEMPLATE", &[("ORIGIN", "http")]),
-            ("ORIGIN_URL_TEMPLATE", &[("ORIGIN", "http"), ("ORIGIN_URL_TEMPLATE", "file:///{file_id}")]),
-            ("ORIGIN_URL_TEMPLATE", &[("ORIGIN", "http"), ("ORIGIN_URL_TEMPLATE", "http://files/")]),
-            ("ORIGIN_AUTH_HEADER", &[("ORIGIN", "http"), ("ORIGIN_URL_TEMPLATE", "http://f/{file_id}"), ("ORIGIN_AUTH_HEADER", "just-a-token")]),
-            ("ORIGIN_READ_TIMEOUT_MS", &[("ORIGIN", "http"), ("ORIGIN_URL_TEMPLATE", "http://f/{file_id}"), ("ORIGIN_READ_TIMEOUT_MS", "0")]),
+            (
+                "ORIGIN_URL_TEMPLATE",
+                &[
+                    ("ORIGIN", "http"),
+                    ("ORIGIN_URL_TEMPLATE", "file:///{file_id}"),
+                ],
+            ),
+            (
+                "ORIGIN_URL_TEMPLATE",
+                &[("ORIGIN", "http"), ("ORIGIN_URL_TEMPLATE", "http://files/")],
+            ),
+            (
+                "ORIGIN_AUTH_HEADER",
+                &[
+                    ("ORIGIN", "http"),
+                    ("ORIGIN_URL_TEMPLATE", "http://f/{file_id}"),
+                    ("ORIGIN_AUTH_HEADER", "just-a-token"),
+                ],
+            ),
+            (
+                "ORIGIN_READ_TIMEOUT_MS",
+                &[
+                    ("ORIGIN", "http"),
+                    ("ORIGIN_URL_TEMPLATE", "http://f/{file_id}"),
+                    ("ORIGIN_READ_TIMEOUT_MS", "0"),
+                ],
+            ),
             ("MAX_JOB_BYTES", &[("MAX_JOB_BYTES", "0")]),
             ("MAX_FILES_PER_JOB", &[("MAX_FILES_PER_JOB", "1001")]),
         ];

@@ -45,6 +45,7 @@ async fn a_download_progresses_completes_and_its_link_serves_the_zip() {
     let job_id = app.initiate(r#"{"file_id": 12345}"#).await;
 
     let mut progress_seen = Vec::new();
+    let mut bytes_seen = Vec::new();
     let done = app
         .wait_for(&job_id, Duration::from_secs(15), |s| {
             s["status"] == "completed"
@@ -56,7 +57,10 @@ async fn a_download_progresses_completes_and_its_link_serves_the_zip() {
         let s = app.status(&second).await;
         if s["status"] == "processing" {
             progress_seen.push(s["progress"].as_u64().unwrap());
+            bytes_seen.push(s["bytesDone"].as_u64().unwrap());
             assert!(s["startedAt"].is_string());
+            assert_eq!(s["bytesTotal"], DEFAULT_FILE_BYTES);
+            assert_eq!(s["filesTotal"], 1);
         }
         if s["status"] == "completed" {
             break s;
@@ -71,6 +75,14 @@ async fn a_download_progresses_completes_and_its_link_serves_the_zip() {
         progress_seen.iter().any(|p| *p > 0 && *p < 100),
         "intermediate progress was visible: {progress_seen:?}"
     );
+    assert!(
+        bytes_seen.windows(2).all(|w| w[0] <= w[1]),
+        "bytes never go back: {bytes_seen:?}"
+    );
+    assert!(
+        bytes_seen.iter().any(|b| *b > 0 && *b < DEFAULT_FILE_BYTES),
+        "bytes were counted as they arrived: {bytes_seen:?}"
+    );
     assert_eq!(finished["progress"], 100);
 
     assert_eq!(done["progress"], 100);
@@ -83,7 +95,8 @@ async fn a_download_progresses_completes_and_its_link_serves_the_zip() {
     assert_eq!(
         check.json(),
         serde_json::json!({"file_id": 12345, "available": true,
-            "s3Key": "downloads/12345.zip", "size": done["size"]})
+            "s3Key": "downloads/12345.zip", "size": done["size"],
+            "sourceExists": true, "sourceSize": DEFAULT_FILE_BYTES})
     );
     let unknown = app
         .post_json("/v1/download/check", r#"{"file_id": 99999}"#)

@@ -44,7 +44,10 @@ pub struct TransferSample {
 /// Adds a poll's reading to the recent ones, keeping the last [`RATE_SAMPLES`]. A reading below
 /// the last one means a new attempt started from nothing: the old readings no longer count.
 pub fn record_sample(samples: &mut Vec<TransferSample>, sample: TransferSample) {
-    if samples.last().is_some_and(|last| sample.bytes_done < last.bytes_done) {
+    if samples
+        .last()
+        .is_some_and(|last| sample.bytes_done < last.bytes_done)
+    {
         samples.clear();
     }
     samples.push(sample);
@@ -57,7 +60,10 @@ pub fn record_sample(samples: &mut Vec<TransferSample>, sample: TransferSample) 
 pub fn transfer_rate(samples: &[TransferSample]) -> Option<f64> {
     let (first, last) = (samples.first()?, samples.last()?);
     let elapsed_ms = last.at_ms.checked_sub(first.at_ms).filter(|ms| *ms > 0)?;
-    let bytes = last.bytes_done.checked_sub(first.bytes_done).filter(|b| *b > 0)?;
+    let bytes = last
+        .bytes_done
+        .checked_sub(first.bytes_done)
+        .filter(|b| *b > 0)?;
     Some(bytes as f64 * 1000.0 / elapsed_ms as f64)
 }
 
@@ -77,7 +83,10 @@ pub fn describe_transfer(
     };
     if let (Some(total), Some(rate)) = (bytes_total, rate.filter(|r| *r > 0.0)) {
         let left_ms = (total.saturating_sub(bytes_done) as f64 / rate * 1000.0).ceil() as u64;
-        text.push_str(&format!(" · about {} left", format_elapsed(left_ms.max(1000))));
+        text.push_str(&format!(
+            " · about {} left",
+            format_elapsed(left_ms.max(1000))
+        ));
     }
     Some(text)
 }

@@ -60,7 +60,9 @@ impl RowState {
                     at_ms: now().unix_millis(),
                     bytes_done,
                 };
-                let _ = self.samples.try_update(|samples| record_sample(samples, sample));
+                let _ = self
+                    .samples
+                    .try_update(|samples| record_sample(samples, sample));
             }
             let _ = self.status.try_set(Some(latest));
         }

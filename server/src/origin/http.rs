@@ -15,7 +15,10 @@ use app::api::FileId;
 use async_trait::async_trait;
 use futures::StreamExt;
 use reqwest::{
-    header::{HeaderMap, HeaderName, HeaderValue, CONTENT_DISPOSITION, ETAG, LAST_MODIFIED},
+    header::{
+        HeaderMap, HeaderName, HeaderValue, CONTENT_DISPOSITION, CONTENT_LENGTH, ETAG,
+        LAST_MODIFIED,
+    },
     redirect, Client, Method, Response, StatusCode, Url,
 };
 use std::{error::Error as _, time::Duration};
@@ -152,11 +155,16 @@ fn percent_decode(encoded: &str) -> Option<String> {
 /// What an answer's headers say about the file.
 fn described(file_id: FileId, response: &Response) -> SourceFile {
     let headers = response.headers();
-    let text = |name| headers.get(name).and_then(|v: &HeaderValue| v.to_str().ok());
+    let text = |name| {
+        headers
+            .get(name)
+            .and_then(|v: &HeaderValue| v.to_str().ok())
+    };
     SourceFile {
         file_id,
         name: text(CONTENT_DISPOSITION).and_then(disposition_filename),
-        size: response.content_length(),
+        // The header itself: for a HEAD answer, the (empty) body's length says nothing.
+        size: text(CONTENT_LENGTH).and_then(|v| v.trim().parse().ok()),
         version: text(ETAG)
             .or_else(|| text(LAST_MODIFIED))
             .map(str::to_owned),
@@ -170,8 +178,9 @@ impl HttpOrigin {
         if let Some((name, value)) = &settings.auth_header {
             let name = HeaderName::from_bytes(name.as_bytes())
                 .map_err(|e| HttpOriginError::AuthHeader(e.to_string()))?;
-            let mut value = HeaderValue::from_str(value.expose())
-                .map_err(|_| HttpOriginError::AuthHeader("the value is not a valid header value".into()))?;
+            let mut value = HeaderValue::from_str(value.expose()).map_err(|_| {
+                HttpOriginError::AuthHeader("the value is not a valid header value".into())
+            })?;
             value.set_sensitive(true);
             headers.insert(name, value);
         }
@@ -186,9 +195,8 @@ impl HttpOrigin {
                 .first()
                 .is_some_and(|first| !same_site(first, attempt.url()));
             if has_credentials && leaves_site {
-                return attempt.error(
-                    "redirected to another host: ORIGIN_AUTH_HEADER is not sent there",
-                );
+                return attempt
+                    .error("redirected to another host: ORIGIN_AUTH_HEADER is not sent there");
             }
             attempt.follow()
         });
@@ -205,21 +213,17 @@ impl HttpOrigin {
         })
     }
 
-    async fn request(&self, method: Method, file_id: FileId) -> Result<Response, OriginError> {
+    /// The origin's answer, whatever its status.
+    async fn send(&self, method: Method, file_id: FileId) -> Result<Response, OriginError> {
         let url = url_for(&self.url_template, file_id).map_err(|e| OriginError::Refused {
             file_id,
             detail: format!("no valid URL for the file: {e}"),
         })?;
-        let response = self
-            .client
+        self.client
             .request(method, url)
             .send()
             .await
-            .map_err(|e| request_error(file_id, &e))?;
-        match status_error(file_id, response.status()) {
-            None => Ok(response),
-            Some(error) => Err(error),
-        }
+            .map_err(|e| request_error(file_id, &e))
     }
 }
 
@@ -235,22 +239,28 @@ impl Origin for HttpOrigin {
     }
 
     async fn stat(&self, file_id: FileId, _params: &str) -> Result<SourceFile, OriginError> {
-        match self.request(Method::HEAD, file_id).await {
-            Ok(response) => Ok(described(file_id, &response)),
+        let response = self.send(Method::HEAD, file_id).await?;
+        match response.status() {
             // A server that does not do HEAD: the GET will tell.
-            Err(OriginError::Refused { .. }) => Ok(SourceFile {
+            StatusCode::METHOD_NOT_ALLOWED | StatusCode::NOT_IMPLEMENTED => Ok(SourceFile {
                 file_id,
                 name: None,
                 size: None,
                 version: None,
             }),
-            Err(error) => Err(error),
+            status => match status_error(file_id, status) {
+                None => Ok(described(file_id, &response)),
+                Some(error) => Err(error),
+            },
         }
     }
 
     async fn open(&self, file: &SourceFile, _params: &str) -> Result<OpenedFile, OriginError> {
         let file_id = file.file_id;
-        let response = self.request(Method::GET, file_id).await?;
+        let response = self.send(Method::GET, file_id).await?;
+        if let Some(error) = status_error(file_id, response.status()) {
+            return Err(error);
+        }
         let read = described(file_id, &response);
         let changed = |what: &str, before: &dyn std::fmt::Debug, now: &dyn std::fmt::Debug| {
             OriginError::Changed {
@@ -299,11 +309,20 @@ mod tests {
                 "attachment; filename=\"x.txt\"; filename*=UTF-8''na%C3%AFve%20caf%C3%A9.txt",
                 Some("naïve café.txt"),
             ),
-            ("attachment; FILENAME=\"a \\\"b\\\".txt\"", Some("a \"b\".txt")),
-            ("attachment; filename=\"../../etc/passwd\"", Some("../../etc/passwd")),
+            (
+                "attachment; FILENAME=\"a \\\"b\\\".txt\"",
+                Some("a \"b\".txt"),
+            ),
+            (
+                "attachment; filename=\"../../etc/passwd\"",
+                Some("../../etc/passwd"),
+            ),
             ("attachment", None),
             ("attachment; filename=\"\"", None),
-            ("attachment; filename*=UTF-8''%ZZ; filename=\"ok.txt\"", Some("ok.txt")),
+            (
+                "attachment; filename*=UTF-8''%ZZ; filename=\"ok.txt\"",
+                Some("ok.txt"),
+            ),
         ];
         for (header, expected) in cases {
             assert_eq!(
@@ -336,8 +355,17 @@ mod tests {
         let url = url_for("http://files.internal/v1/{file_id}/content", id).unwrap();
         assert_eq!(url.as_str(), "http://files.internal/v1/12345/content");
         let a = Url::parse("http://files.internal/a").unwrap();
-        assert!(same_site(&a, &Url::parse("http://files.internal:80/b").unwrap()));
-        assert!(!same_site(&a, &Url::parse("https://files.internal/a").unwrap()));
-        assert!(!same_site(&a, &Url::parse("http://evil.example/a").unwrap()));
+        assert!(same_site(
+            &a,
+            &Url::parse("http://files.internal:80/b").unwrap()
+        ));
+        assert!(!same_site(
+            &a,
+            &Url::parse("https://files.internal/a").unwrap()
+        ));
+        assert!(!same_site(
+            &a,
+            &Url::parse("http://evil.example/a").unwrap()
+        ));
     }
 }

@@ -89,13 +89,15 @@ impl OriginError {
         match self {
             Self::NotFound { file_id, .. } => format!("File {file_id} does not exist."),
             Self::AccessDenied { file_id, .. } => {
-                format!("Ferry is not allowed to read file {file_id}; ask the file's owner for access.")
+                format!(
+                    "Ferry is not allowed to read file {file_id}; ask the file's owner for access."
+                )
             }
             Self::Refused { file_id, .. } => {
                 format!("The file server refused to send file {file_id}.")
             }
             Self::Unavailable { file_id, .. } => {
-                format!("The file server did not deliver file {file_id}.")
+                format!("File {file_id} could not be fetched from the file server.")
             }
             Self::Truncated { file_id, .. } => {
                 format!("The download of file {file_id} was cut off.")

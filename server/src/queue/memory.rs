@@ -7,8 +7,8 @@
 
 use super::{
     backoff, new_lease_token, CancelOutcome, ClaimedJob, Enqueued, FailOutcome, FailureKind,
-    JobQueue, JobRecord, JobResult, Lease, NewJob, Progress, QueueDepth, QueueError,
-    QueueSettings, WorkLock,
+    JobQueue, JobRecord, JobResult, Lease, NewJob, Progress, QueueDepth, QueueError, QueueSettings,
+    WorkLock,
 };
 use app::api::{JobId, JobPhase, Timestamp};
 use async_trait::async_trait;

@@ -298,8 +298,12 @@ pub trait JobQueue: Send + Sync + 'static {
     /// Takes the lock `name` for `holder` for `ttl`, unless another holder has it. Workers of
     /// every instance sharing the queue use it so that two jobs for the same file fetch it once:
     /// the second waits for the first's archive. A holder that dies loses it after `ttl`.
-    async fn lock_work(&self, name: &str, holder: &str, ttl: Duration)
-        -> Result<WorkLock, QueueError>;
+    async fn lock_work(
+        &self,
+        name: &str,
+        holder: &str,
+        ttl: Duration,
+    ) -> Result<WorkLock, QueueError>;
 
     /// Extends the lock `name` by `ttl` if `holder` still has it; false if it does not.
     async fn renew_work_lock(

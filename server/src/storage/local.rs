@@ -10,9 +10,9 @@ use super::{
 };
 use app::api::Timestamp;
 use async_trait::async_trait;
+use futures::StreamExt;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
-use futures::StreamExt;
 use std::{
     path::PathBuf,
     time::{Duration, SystemTime, UNIX_EPOCH},
@@ -381,7 +381,9 @@ mod tests {
             .unwrap_err();
         assert!(matches!(error, StorageError::Interrupted(_)), "{error}");
         assert_eq!(size_of(&store, &broken).await, None);
-        let leftovers = std::fs::read_dir(dir.path().join(INCOMING_DIR)).unwrap().count();
+        let leftovers = std::fs::read_dir(dir.path().join(INCOMING_DIR))
+            .unwrap()
+            .count();
         assert_eq!(leftovers, 0, "an interrupted archive leaves nothing behind");
         store.check().await.unwrap();
     }

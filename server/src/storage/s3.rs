@@ -276,8 +276,9 @@ impl S3Store {
 
     /// The object metadata that records the source an archive was made from.
     fn metadata(source_fingerprint: Option<&str>) -> Option<HashMap<String, String>> {
-        source_fingerprint
-            .map(|fingerprint| HashMap::from([(FINGERPRINT_METADATA.to_owned(), fingerprint.to_owned())]))
+        source_fingerprint.map(|fingerprint| {
+            HashMap::from([(FINGERPRINT_METADATA.to_owned(), fingerprint.to_owned())])
+        })
     }
 }
 
@@ -327,8 +328,12 @@ fn joined(
 ) -> Result<CompletedPart, StorageError> {
     match outcome {
         Some(Ok(part)) => part,
-        Some(Err(error)) => Err(StorageError::Unavailable(format!("a part upload stopped: {error}"))),
-        None => Err(StorageError::Unavailable("no part upload was running".into())),
+        Some(Err(error)) => Err(StorageError::Unavailable(format!(
+            "a part upload stopped: {error}"
+        ))),
+        None => Err(StorageError::Unavailable(
+            "no part upload was running".into(),
+        )),
     }
 }
 

@@ -80,9 +80,9 @@ impl JobError {
                 human_bytes(*total),
                 human_bytes(*limit)
             ),
-            Self::TooManyFiles { files, limit } => format!(
-                "This download has {files} files; one download may hold at most {limit}."
-            ),
+            Self::TooManyFiles { files, limit } => {
+                format!("This download has {files} files; one download may hold at most {limit}.")
+            }
             Self::Archive(_) => "Ferry could not build the archive.".into(),
             Self::Storage(error) => error.to_string(),
             Self::LeaseLost => "The job was taken over by another worker.".into(),
@@ -250,10 +250,7 @@ struct ProgressReporter<'a> {
 
 impl<'a> ProgressReporter<'a> {
     fn new(context: &'a WorkerContext, lease: &'a Lease, files: &[SourceFile]) -> Self {
-        let bytes_total = files
-            .iter()
-            .map(|file| file.size)
-            .sum::<Option<u64>>();
+        let bytes_total = files.iter().map(|file| file.size).sum::<Option<u64>>();
         Self {
             context,
             lease,
@@ -295,12 +292,21 @@ impl<'a> ProgressReporter<'a> {
     /// Sends the counts, unless one was sent less than [`PROGRESS_INTERVAL`] ago (`force`
     /// sends anyway). A lost lease ends the attempt, an unreachable queue does not.
     async fn report(&mut self, force: bool) -> Result<(), JobError> {
-        if !force && self.last_report.is_some_and(|at| at.elapsed() < PROGRESS_INTERVAL) {
+        if !force
+            && self
+                .last_report
+                .is_some_and(|at| at.elapsed() < PROGRESS_INTERVAL)
+        {
             return Ok(());
         }
         self.last_report = Some(Instant::now());
         self.progress.percent = self.percent();
-        match self.context.queue.progress(self.lease, &self.progress).await {
+        match self
+            .context
+            .queue
+            .progress(self.lease, &self.progress)
+            .await
+        {
             Ok(()) => Ok(()),
             Err(QueueError::LeaseLost(_)) => Err(JobError::LeaseLost),
             Err(error) => {
@@ -350,7 +356,12 @@ impl WorkLockGuard {
         let ttl = self.context.settings.lease_ttl;
         loop {
             tokio::time::sleep(ttl / 3).await;
-            match self.context.queue.renew_work_lock(&self.name, &self.holder, ttl).await {
+            match self
+                .context
+                .queue
+                .renew_work_lock(&self.name, &self.holder, ttl)
+                .await
+            {
                 Ok(true) => {}
                 // Another job may fetch the same file now: wasteful, never wrong.
                 Ok(false) => tracing::warn!(lock = %self.name, "work lock lost"),
@@ -363,7 +374,10 @@ impl WorkLockGuard {
 impl Drop for WorkLockGuard {
     fn drop(&mut self) {
         let queue = Arc::clone(&self.context.queue);
-        let (name, holder) = (std::mem::take(&mut self.name), std::mem::take(&mut self.holder));
+        let (name, holder) = (
+            std::mem::take(&mut self.name),
+            std::mem::take(&mut self.holder),
+        );
         tokio::spawn(async move {
             if let Err(error) = queue.unlock_work(&name, &holder).await {
                 tracing::warn!(lock = %name, %error, "work lock not given up; it expires by itself");
@@ -478,7 +492,14 @@ async fn prepare(context: &WorkerContext, job: &ClaimedJob) -> Result<JobResult,
     }
     tracing::info!(job_id = %lease.job_id, %key, files = files.len(), bytes_total = ?progress.progress.bytes_total, "streaming the files into the archive");
     let size = {
-        let stream = stream_archive(context, job, &files, &key, fingerprint.as_deref(), &mut progress);
+        let stream = stream_archive(
+            context,
+            job,
+            &files,
+            &key,
+            fingerprint.as_deref(),
+            &mut progress,
+        );
         match &lock {
             Some(lock) => tokio::select! {
                 biased;
@@ -596,7 +617,9 @@ async fn send(pieces: &mpsc::Sender<std::io::Result<Bytes>>, piece: Bytes) -> Re
         return Ok(());
     }
     pieces.send(Ok(piece)).await.map_err(|_| {
-        JobError::Storage(StorageError::Interrupted("the store stopped reading".into()))
+        JobError::Storage(StorageError::Interrupted(
+            "the store stopped reading".into(),
+        ))
     })
 }
 

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod ferry_process;
+pub mod origin_server;
 pub mod redis_cluster;
 pub mod redis_server;
 pub mod s3_server;

@@ -164,7 +164,10 @@ pub async fn racing_workers_complete_every_job_exactly_once(make: impl MakeQueue
         tokio::spawn(async move {
             let mut completed = Vec::new();
             while let Some(job) = claim_one(&queue, &format!("w{w}")).await {
-                queue.progress(&job.lease, &Progress::percent(50)).await.unwrap();
+                queue
+                    .progress(&job.lease, &Progress::percent(50))
+                    .await
+                    .unwrap();
                 queue.complete(&job.lease, result()).await.unwrap();
                 completed.push(job.lease.job_id);
             }
@@ -186,7 +189,10 @@ pub async fn progress_from_the_lease_holder_is_visible(make: impl MakeQueue) {
     let queue = make.make(fast_settings()).await;
     let job_id = enqueue(&queue, 12345).await;
     let job = claim_one(&queue, "w").await.unwrap();
-    queue.progress(&job.lease, &Progress::percent(45)).await.unwrap();
+    queue
+        .progress(&job.lease, &Progress::percent(45))
+        .await
+        .unwrap();
     let record = queue.status(job_id).await.unwrap().unwrap();
     assert_eq!(record.phase, JobPhase::Processing);
     assert_eq!(record.progress.percent, 45);
@@ -216,12 +222,24 @@ pub async fn a_stale_lease_cannot_write_progress_or_complete(make: impl MakeQueu
     let current = claim_within(&queue, "current", Duration::from_secs(3))
         .await
         .unwrap();
-    queue.progress(&current.lease, &Progress::percent(30)).await.unwrap();
+    queue
+        .progress(&current.lease, &Progress::percent(30))
+        .await
+        .unwrap();
 
     let lost = Err(QueueError::LeaseLost(job_id));
-    assert_eq!(queue.progress(&zombie.lease, &Progress::percent(99)).await, lost);
+    assert_eq!(
+        queue.progress(&zombie.lease, &Progress::percent(99)).await,
+        lost
+    );
     assert_eq!(queue.complete(&zombie.lease, result()).await, lost);
-    assert_eq!(queue.fail(&zombie.lease, "zombie", FailureKind::Transient).await.map(|_| ()), lost);
+    assert_eq!(
+        queue
+            .fail(&zombie.lease, "zombie", FailureKind::Transient)
+            .await
+            .map(|_| ()),
+        lost
+    );
     assert_eq!(queue.release(&zombie.lease).await, lost);
     assert_eq!(
         queue
@@ -294,7 +312,10 @@ pub async fn renewing_keeps_a_lease_alive(make: impl MakeQueue) {
         assert!(lost.is_empty());
         assert!(claim_one(&queue, "thief").await.is_none());
     }
-    queue.progress(&job.lease, &Progress::percent(50)).await.unwrap();
+    queue
+        .progress(&job.lease, &Progress::percent(50))
+        .await
+        .unwrap();
     assert_eq!(phase(&queue, job_id).await, Some(JobPhase::Processing));
 }
 
@@ -308,7 +329,10 @@ pub async fn a_failed_attempt_is_retried_after_its_backoff(make: impl MakeQueue)
     let job_id = enqueue(&queue, 12345).await;
     let job = claim_one(&queue, "w").await.unwrap();
     let before = now_ms();
-    let outcome = queue.fail(&job.lease, "origin timed out", FailureKind::Transient).await.unwrap();
+    let outcome = queue
+        .fail(&job.lease, "origin timed out", FailureKind::Transient)
+        .await
+        .unwrap();
     let after = now_ms();
     let FailOutcome::Retrying {
         attempt,
@@ -351,7 +375,10 @@ pub async fn backoff_doubles_with_each_attempt(make: impl MakeQueue) {
             .unwrap();
         assert_eq!(job.attempt, failed_attempt);
         let before = now_ms();
-        let outcome = queue.fail(&job.lease, "boom", FailureKind::Transient).await.unwrap();
+        let outcome = queue
+            .fail(&job.lease, "boom", FailureKind::Transient)
+            .await
+            .unwrap();
         let after = now_ms();
         let FailOutcome::Retrying {
             next_attempt_at, ..
@@ -372,7 +399,10 @@ pub async fn backoff_doubles_with_each_attempt(make: impl MakeQueue) {
         .unwrap();
     assert_eq!(last.attempt, 4);
     assert_eq!(
-        queue.fail(&last.lease, "boom", FailureKind::Transient).await.unwrap(),
+        queue
+            .fail(&last.lease, "boom", FailureKind::Transient)
+            .await
+            .unwrap(),
         FailOutcome::Failed
     );
     let record = queue.status(job_id).await.unwrap().unwrap();
@@ -446,7 +476,10 @@ pub async fn completing_can_claim_the_next_job_in_the_same_step(make: impl MakeQ
     assert_eq!(phase(&queue, third).await, Some(JobPhase::Queued));
 
     // The handed-over lease is a real one; with nothing else waiting, nothing comes back.
-    queue.progress(&next.lease, &Progress::percent(50)).await.unwrap();
+    queue
+        .progress(&next.lease, &Progress::percent(50))
+        .await
+        .unwrap();
     let last = queue
         .complete_and_claim(&next.lease, result(), "w")
         .await
@@ -469,7 +502,10 @@ pub async fn release_returns_the_job_to_the_front_without_using_an_attempt(make:
     let _second = enqueue(&queue, 10_002).await;
     let job = claim_one(&queue, "stopping").await.unwrap();
     assert_eq!(job.lease.job_id, first);
-    queue.progress(&job.lease, &Progress::percent(60)).await.unwrap();
+    queue
+        .progress(&job.lease, &Progress::percent(60))
+        .await
+        .unwrap();
     queue.release(&job.lease).await.unwrap();
     let record = queue.status(first).await.unwrap().unwrap();
     assert_eq!(record.phase, JobPhase::Queued);
@@ -523,7 +559,10 @@ pub async fn a_retrying_job_can_be_cancelled(make: impl MakeQueue) {
     let queue = make.make(fast_settings()).await;
     let job_id = enqueue(&queue, 12345).await;
     let job = claim_one(&queue, "w").await.unwrap();
-    queue.fail(&job.lease, "boom", FailureKind::Transient).await.unwrap();
+    queue
+        .fail(&job.lease, "boom", FailureKind::Transient)
+        .await
+        .unwrap();
     assert_eq!(
         queue.cancel(job_id).await.unwrap(),
         CancelOutcome::Cancelled
@@ -666,7 +705,11 @@ pub async fn byte_progress_is_recorded_and_reset_by_a_new_attempt(make: impl Mak
         known_total
     );
     queue
-        .fail(&job.lease, "the origin dropped the connection", FailureKind::Transient)
+        .fail(
+            &job.lease,
+            "the origin dropped the connection",
+            FailureKind::Transient,
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -682,7 +725,11 @@ pub async fn a_permanent_failure_spends_no_retries(make: impl MakeQueue) {
     let job = claim_one(&queue, "w").await.unwrap();
     assert_eq!(job.attempt, 1);
     let outcome = queue
-        .fail(&job.lease, "File 12345 does not exist.", FailureKind::Permanent)
+        .fail(
+            &job.lease,
+            "File 12345 does not exist.",
+            FailureKind::Permanent,
+        )
         .await
         .unwrap();
     assert_eq!(outcome, FailOutcome::Failed);
@@ -746,7 +793,10 @@ pub async fn depth_counts_unfinished_jobs_by_state(make: impl MakeQueue) {
     }
     let running = claim_one(&queue, "w").await.unwrap();
     let failing = claim_one(&queue, "w").await.unwrap();
-    queue.fail(&failing.lease, "try later", FailureKind::Transient).await.unwrap();
+    queue
+        .fail(&failing.lease, "try later", FailureKind::Transient)
+        .await
+        .unwrap();
     let cancelled = enqueue(&queue, 10005).await;
     queue.cancel(cancelled).await.unwrap();
     let depth = queue.depth().await.unwrap();

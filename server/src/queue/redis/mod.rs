@@ -23,8 +23,8 @@ pub use connection::RedisTarget;
 
 use super::{
     backoff, new_lease_token, CancelOutcome, ClaimedJob, Enqueued, FailOutcome, FailureKind,
-    JobQueue, JobRecord, JobResult, Lease, NewJob, Progress, QueueDepth, QueueError,
-    QueueSettings, WorkLock,
+    JobQueue, JobRecord, JobResult, Lease, NewJob, Progress, QueueDepth, QueueError, QueueSettings,
+    WorkLock,
 };
 use app::api::{JobId, Timestamp};
 use async_trait::async_trait;
@@ -351,7 +351,12 @@ impl JobQueue for RedisQueue {
             .arg(progress.percent.min(100))
             .arg(self.lease_ms())
             .arg(progress.bytes_done)
-            .arg(progress.bytes_total.map(|n| n.to_string()).unwrap_or_default())
+            .arg(
+                progress
+                    .bytes_total
+                    .map(|n| n.to_string())
+                    .unwrap_or_default(),
+            )
             .arg(progress.files_done);
         self.fenced(lease, invocation).await
     }
