@@ -36,6 +36,8 @@ async fn app_for(origin: &OriginServer, extra: &[(&str, &str)]) -> TestApp {
         ("ORIGIN_URL_TEMPLATE", template.as_str()),
         ("ORIGIN_READ_TIMEOUT_MS", "3000"),
         ("JOB_MAX_ATTEMPTS", "3"),
+        // Tests poll often, all from one address.
+        ("RATE_LIMIT_MAX_REQUESTS", "100000"),
     ];
     vars.extend_from_slice(extra);
     spawn_app(&vars).await

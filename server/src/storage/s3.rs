@@ -162,6 +162,7 @@ impl S3Store {
         key: &ObjectKey,
         source_fingerprint: Option<&str>,
         first_part: BytesMut,
+        first_part_ended: bool,
         body: &mut ArchiveBody<'_>,
         journal: &dyn UploadJournal,
     ) -> Result<u64, StorageError> {
@@ -202,7 +203,10 @@ impl S3Store {
             )),
         };
         let uploaded = match journal.started(&upload_id).await {
-            Ok(()) => self.upload_parts(key, &upload_id, first_part, body).await,
+            Ok(()) => {
+                self.upload_parts(key, &upload_id, first_part, first_part_ended, body)
+                    .await
+            }
             Err(error) => Err(error),
         };
         let upload = guard.disarm();
@@ -223,8 +227,10 @@ impl S3Store {
         key: &ObjectKey,
         upload_id: &str,
         first_part: BytesMut,
+        first_part_ended: bool,
         body: &mut ArchiveBody<'_>,
     ) -> Result<u64, StorageError> {
+        let mut body_ended = first_part_ended;
         // Dropping the set (an error, a cancelled attempt) stops every part still being sent.
         let mut sending: JoinSet<Result<CompletedPart, StorageError>> = JoinSet::new();
         let mut parts = Vec::new();
@@ -251,8 +257,12 @@ impl S3Store {
             while sending.len() >= PARTS_IN_FLIGHT {
                 parts.push(joined(sending.join_next().await)?);
             }
+            if body_ended {
+                break;
+            }
             let (part, ended) = fill(body, PART_SIZE as usize).await?;
-            next = (!ended || !part.is_empty()).then_some(part);
+            body_ended = ended;
+            next = Some(part);
         }
         while let Some(sent) = sending.join_next().await {
             parts.push(joined(Some(sent))?);
@@ -282,7 +292,8 @@ impl S3Store {
     }
 }
 
-/// Reads `body` until `target` bytes are buffered or it ends; true when it ended.
+/// Reads `body` until `target` bytes are buffered or it ends; true when it ended (it must not
+/// be read again then).
 async fn fill(body: &mut ArchiveBody<'_>, target: usize) -> Result<(BytesMut, bool), StorageError> {
     let mut buffer = BytesMut::with_capacity(target);
     while buffer.len() < target {
@@ -404,7 +415,7 @@ impl ResultStore for S3Store {
         let (first, ended) = fill(&mut body, MULTIPART_THRESHOLD as usize + 1).await?;
         if !ended || first.len() as u64 > MULTIPART_THRESHOLD {
             return self
-                .put_multipart(key, source_fingerprint, first, &mut body, journal)
+                .put_multipart(key, source_fingerprint, first, ended, &mut body, journal)
                 .await;
         }
         let size = first.len() as u64;

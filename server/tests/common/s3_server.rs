@@ -17,6 +17,10 @@ pub const SECRET_KEY: &str = "ferry-test-secret";
 pub const READER_ACCESS_KEY: &str = "ferry-test-reader";
 pub const READER_SECRET_KEY: &str = "ferry-test-reader-secret";
 
+/// A third identity that may only read another bucket: access denied everywhere else.
+pub const STRANGER_ACCESS_KEY: &str = "ferry-test-stranger";
+pub const STRANGER_SECRET_KEY: &str = "ferry-test-stranger-secret";
+
 /// A running (or stopped) private S3 server; killed when dropped.
 pub struct S3Server {
     base_port: u16,
@@ -24,12 +28,14 @@ pub struct S3Server {
     child: Option<Child>,
 }
 
-/// The server's identities: the test admin, and a reader that may not write.
+/// The server's identities: the test admin, a reader that may not write, and a stranger.
 const IDENTITIES: &str = r#"{"identities": [
   {"name": "admin", "actions": ["Admin", "Read", "List", "Tagging", "Write"],
    "credentials": [{"accessKey": "ferry-test-access", "secretKey": "ferry-test-secret"}]},
   {"name": "reader", "actions": ["Read", "List"],
-   "credentials": [{"accessKey": "ferry-test-reader", "secretKey": "ferry-test-reader-secret"}]}
+   "credentials": [{"accessKey": "ferry-test-reader", "secretKey": "ferry-test-reader-secret"}]},
+  {"name": "stranger", "actions": ["Read:elsewhere", "List:elsewhere"],
+   "credentials": [{"accessKey": "ferry-test-stranger", "secretKey": "ferry-test-stranger-secret"}]}
 ]}"#;
 
 fn weed_binary() -> PathBuf {
