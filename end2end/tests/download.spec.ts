@@ -28,7 +28,8 @@ test("clicking Download shows progress, then a Download Ready link that serves t
 
   const link = row.getByRole("link", { name: "Download Ready" });
   await expect(link).toBeVisible({ timeout: 30_000 });
-  await expect(row.locator(".download-state")).toHaveText("Ready");
+  // The finished file's size comes with it (a 64 KiB simulated file zips to about 65.7 kB).
+  await expect(row.locator(".download-state")).toHaveText(/^Ready · \d+\.\d kB$/);
   await expect(bar).toHaveAttribute("aria-valuenow", "100");
   await expect(row.getByRole("button", { name: "Cancel" })).toHaveCount(0);
 

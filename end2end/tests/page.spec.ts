@@ -134,7 +134,7 @@ test("rows in every state: accessible on desktop and at 375 px, and saved as scr
     await expect(failed.row.locator(".download-state")).toHaveText(
       /^Failed: File 66666 could not be fetched/,
     );
-    await expect(ready.row.locator(".download-state")).toHaveText("Ready");
+    await expect(ready.row.locator(".download-state")).toHaveText(/^Ready · \d+\.\d kB$/);
     await expect(queued.row.locator(".download-state")).toHaveText("Queued");
     await expect(bundle.row.locator(".download-state")).toHaveText(/^Preparing… \d+ %$/);
 

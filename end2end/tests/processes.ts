@@ -1,7 +1,8 @@
-// Private processes for browser tests that take the service away: a Ferry server (the binary that
-// `cargo leptos end-to-end` built) and a redis-server, each on a free port, so the shared test
-// server is never disturbed.
+// Private processes for browser tests that take the service away or need other settings: a Ferry
+// server (the binary that `cargo leptos end-to-end` built), a redis-server and an HTTP file server
+// (the origin), each on a free port, so the shared test server is never disturbed.
 import { spawn, type ChildProcess } from "node:child_process";
+import http from "node:http";
 import { mkdtempSync, rmSync } from "node:fs";
 import net from "node:net";
 import os from "node:os";
@@ -188,5 +189,78 @@ export class PrivateFerry {
   async destroy(): Promise<void> {
     await this.service?.stop("SIGKILL");
     rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** The bytes of a test file: the same for the same id, different across ids. */
+export function originContent(id: number, length: number): Buffer {
+  const bytes = Buffer.alloc(length);
+  let state = (id * 2654435761) >>> 0 || 1;
+  for (let i = 0; i < length; i++) {
+    state ^= state << 13;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    state >>>= 0;
+    bytes[i] = state & 0xff;
+  }
+  return bytes;
+}
+
+/**
+ * An HTTP file server on a free port (Ferry's `ORIGIN=http`): `/files/<id>` answers HEAD and GET
+ * for the files it was given, sending each body in pieces `pauseMs` apart, and 404 for the rest.
+ */
+export class SlowOrigin {
+  private constructor(
+    private readonly server: http.Server,
+    readonly port: number,
+  ) {}
+
+  static async start(
+    files: Record<number, { content: Buffer; name: string }>,
+    pieces: number,
+    pauseMs: number,
+  ): Promise<SlowOrigin> {
+    const server = http.createServer((request, response) => {
+      const id = Number(/^\/files\/(\d+)$/.exec(request.url ?? "")?.[1]);
+      const file = files[id];
+      if (!file) {
+        response.writeHead(404).end();
+        return;
+      }
+      response.writeHead(200, {
+        "content-length": file.content.length,
+        "content-type": "application/octet-stream",
+        "content-disposition": `attachment; filename="${file.name}"`,
+        etag: `"file-${id}-${file.content.length}"`,
+      });
+      if (request.method === "HEAD") {
+        response.end();
+        return;
+      }
+      const size = Math.ceil(file.content.length / pieces);
+      let offset = 0;
+      const sendNext = () => {
+        if (response.destroyed) return;
+        response.write(file.content.subarray(offset, offset + size));
+        offset += size;
+        if (offset >= file.content.length) response.end();
+        else setTimeout(sendNext, pauseMs);
+      };
+      sendNext();
+    });
+    const port = await freePort();
+    await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
+    return new SlowOrigin(server, port);
+  }
+
+  /** Ferry's `ORIGIN_URL_TEMPLATE` for this server. */
+  get urlTemplate(): string {
+    return `http://127.0.0.1:${this.port}/files/{file_id}`;
+  }
+
+  async stop(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise((resolve) => this.server.close(resolve));
   }
 }

@@ -509,7 +509,7 @@ async fn prepare(context: &WorkerContext, job: &ClaimedJob) -> Result<JobResult,
             None => stream.await?,
         }
     };
-    tracing::info!(job_id = %lease.job_id, %key, size, "archive stored");
+    tracing::info!(job_id = %lease.job_id, %key, size, "archive uploaded");
     tokio::time::sleep(context.settings.completion_delay).await;
     Ok(JobResult {
         key: key.as_str().to_owned(),
