@@ -33,6 +33,7 @@ SERVER = TARGET / "release" / "server"
 QUEUE_BIN = TARGET / "release" / "queue"
 CRASH_BIN = TARGET / "release" / "crash"
 BASELINE_BIN = TARGET / "release" / "baseline"
+TRANSFER_BIN = TARGET / "release" / "transfer"
 NODE_DIR = BENCH / "bullmq"
 IMPLS = ["ferry", "bullmq", "bullmq-rs"]
 LABEL = {"ferry": "Ferry", "bullmq": "BullMQ (Node)", "bullmq-rs": "bullmq-official (Rust)"}
@@ -477,7 +478,7 @@ def memory(redis, jobs):
             try:
                 before = ferry.rss_kib()
                 job = http_json(f"http://{ferry.addr}/v1/download/initiate", {"file_id": 12345})
-                ferry.wait_for("archive built; uploading", timeout=600)
+                ferry.wait_for("streaming the files into the archive", timeout=600)
                 samples = []
                 index = ferry.found_index
                 while True:
@@ -508,6 +509,70 @@ def memory(redis, jobs):
     results["redis_bytes_per_job"] = per_job
     results["jobs"] = jobs
     redis.flush()
+    return results
+
+
+# --- 5. S3 to S3: a bundle from the S3 origin into the S3 result bucket ------------------------
+
+
+def transfer(redis, reps, mib_per_file, files=4):
+    """Ferry zipping `files` objects of the S3 origin into the result bucket, against the raw
+    copy of the same bytes with aws-sdk-s3 (bench/src/bin/transfer.rs), alternately."""
+    ids = [10_001 + i for i in range(files)]
+    results = {"ferry": [], "raw": [], "files": files, "bytes": files * mib_per_file << 20}
+    with tempfile.TemporaryDirectory() as storage:
+        port, s3_pid = start_s3(storage)
+        endpoint = f"http://127.0.0.1:{port}"
+        credentials = ["--access-key", "bench-access", "--secret-key", "bench-secret"]
+        try:
+            subprocess.run([str(TRANSFER_BIN), "seed", "--endpoint", endpoint, "--bucket",
+                            "bench-source", "--files", str(files), "--mib-per-file",
+                            str(mib_per_file), *credentials], check=True)
+            settings = {
+                "REDIS_URL": redis.url, "WORKER_CONCURRENCY": "1", "ORIGIN": "s3",
+                "ORIGIN_S3_BUCKET": "bench-source", "S3_ENDPOINT": endpoint,
+                "S3_BUCKET_NAME": "bench-results", "S3_ACCESS_KEY_ID": "bench-access",
+                "S3_SECRET_ACCESS_KEY": "bench-secret", "S3_REGION": "us-east-1",
+                "RATE_LIMIT_MAX_REQUESTS": "1000000000", "RUST_LOG": "info",
+            }
+            for rep in range(reps):
+                for side in (["ferry", "raw"] if rep % 2 == 0 else ["raw", "ferry"]):
+                    if side == "raw":
+                        out = subprocess.run(
+                            [str(TRANSFER_BIN), "raw", "--endpoint", endpoint, "--source",
+                             "bench-source", "--dest", "bench-raw", "--files", str(files),
+                             *credentials], check=True, capture_output=True, text=True).stdout
+                        measured = json.loads(out.strip().splitlines()[-1])
+                        results["raw"].append({"seconds": measured["seconds"]})
+                    else:
+                        redis.flush()
+                        # A fresh process per run: its peak RSS is this transfer's.
+                        ferry = Ferry(settings, storage)
+                        try:
+                            started = time.monotonic()
+                            job = http_json(f"http://{ferry.addr}/v1/download/initiate",
+                                            {"file_ids": ids})
+                            status_url = f"http://{ferry.addr}/v1/download/status/{job['jobId']}"
+                            while True:
+                                record = http_json(status_url)
+                                if record["status"] in ("completed", "failed", "cancelled"):
+                                    break
+                                time.sleep(0.05)
+                            seconds = time.monotonic() - started
+                            if record["status"] != "completed":
+                                raise RuntimeError(f"the transfer job ended {record}")
+                            results["ferry"].append({"seconds": seconds,
+                                                     "peak_rss_kib": ferry.peak_rss_kib(),
+                                                     "size": record["size"]})
+                        finally:
+                            ferry.kill()
+                    last = results[side][-1]
+                    log(f"transfer rep {rep + 1}/{reps} {side}: {last['seconds']:.2f} s, "
+                        f"{results['bytes'] / last['seconds'] / 2**20:.0f} MiB/s"
+                        + (f", peak RSS {last['peak_rss_kib'] / 1024:.1f} MiB"
+                           if side == "ferry" else ""))
+        finally:
+            os.kill(s3_pid, signal.SIGKILL)
     return results
 
 
@@ -698,7 +763,35 @@ def write_report(results, args):
     for impl in IMPLS:
         w(f"| {LABEL[impl]} | {mem['redis_bytes_per_job'][impl]:,.0f} |")
 
-    w("\n## 5. Frontend weight (`cargo leptos build --release`)\n")
+    if "transfer" in results:
+        t = results["transfer"]
+        gib = t["bytes"] / 2**30
+        ferry_s = statistics.median(r["seconds"] for r in t["ferry"])
+        raw_s = statistics.median(r["seconds"] for r in t["raw"])
+        peak = max(r["peak_rss_kib"] for r in t["ferry"]) / 1024
+        ratio = raw_s / ferry_s
+        w(f"## 5. S3 to S3: a {gib:.0f} GiB bundle ({t['files']} files) from the S3 origin\n")
+        w(f"Ferry (`ORIGIN=s3`, results in S3, Redis queue, one worker) zips {t['files']} objects"
+          f" of {t['bytes'] // t['files'] >> 20} MiB from a source bucket into one archive in the"
+          " result bucket, timed from initiate until a status poll (every 50 ms) says completed."
+          " The raw copy moves the same bytes with aws-sdk-s3 and no zip: `GetObject` of each"
+          " object into a multipart upload of 8 MiB parts (`bench/src/bin/transfer.rs`). Both"
+          " talk to the same SeaweedFS on this machine and alternate;"
+          f" {len(t['ferry'])} runs each, medians. Ferry's peak RSS is the server process's"
+          " `VmHWM`, a fresh process per run.\n")
+        def seconds(runs):
+            middle, low, high = median_range([r["seconds"] for r in runs])
+            return f"{middle:.2f} ({low:.2f}–{high:.2f})"
+
+        w("| side | seconds (min–max) | MiB/s | peak server RSS |")
+        w("|---|---|---|---|")
+        w(f"| Ferry | {seconds(t['ferry'])} | {t['bytes'] / ferry_s / 2**20:.0f} | {peak:.1f} MiB |")
+        w(f"| raw copy | {seconds(t['raw'])} | {t['bytes'] / raw_s / 2**20:.0f} | — |")
+        w(f"\nFerry ÷ raw copy throughput: **{ratio:.2f}×** (target ≥ 0.8×:"
+          f" **{'met' if ratio >= 0.8 else 'missed'}**); peak RSS {peak:.1f} MiB (target ≤ 64 MiB:"
+          f" **{'met' if peak <= 64 else 'missed'}**).\n")
+
+    w("\n## 6. Frontend weight (`cargo leptos build --release`)\n")
     w("| file | raw bytes | gzip -9 bytes |")
     w("|---|---|---|")
     for name, (raw, gz) in results["frontend"].items():
@@ -725,7 +818,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--only", help="comma-separated: queue,crash,http,memory,frontend")
+    parser.add_argument("--only",
+                        help="comma-separated: queue,crash,http,memory,transfer,frontend")
     parser.add_argument("--report-only", action="store_true",
                         help="rewrite BENCHMARKS.md from bench/results.json without measuring")
     args = parser.parse_args()
@@ -738,7 +832,7 @@ def main():
     http_reps = 1 if args.quick else 3
     http_seconds = 5 if args.quick else 10
     only = set(args.only.split(",")) if args.only else {"queue", "crash", "http", "memory",
-                                                          "frontend"}
+                                                          "transfer", "frontend"}
     results_path = BENCH / "results.json"
     results = json.loads(results_path.read_text()) if args.only and results_path.exists() else {}
     results.update({"date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
@@ -758,6 +852,10 @@ def main():
         if "memory" in only:
             log("memory")
             results["memory"] = memory(redis, 10_000 if not args.quick else 2_000)
+        if "transfer" in only:
+            log("S3 to S3 transfer")
+            results["transfer"] = transfer(redis, 1 if args.quick else 3,
+                                           64 if args.quick else 256)
     finally:
         redis.stop()
     if "frontend" in only:

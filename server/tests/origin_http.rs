@@ -7,27 +7,14 @@ mod common;
 
 use axum::http::StatusCode;
 use common::{
-    link_path,
+    content, link_path,
     origin_server::{Behaviour, OriginServer},
-    spawn_app, TestApp,
+    spawn_app, terminal, TestApp,
 };
 use serde_json::Value;
 use std::{collections::HashMap, io::Read, time::Duration};
 
 const WAIT: Duration = Duration::from_secs(20);
-
-/// Distinct, incompressible-looking content for a file.
-fn content(seed: u64, len: usize) -> Vec<u8> {
-    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..len)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state as u8
-        })
-        .collect()
-}
 
 async fn app_for(origin: &OriginServer, extra: &[(&str, &str)]) -> TestApp {
     let template = origin.url_template();
@@ -56,13 +43,6 @@ async fn archive(app: &TestApp, done: &Value) -> HashMap<String, Vec<u8>> {
             (entry.name().to_owned(), bytes)
         })
         .collect()
-}
-
-fn terminal(status: &Value) -> bool {
-    matches!(
-        status["status"].as_str(),
-        Some("completed" | "failed" | "cancelled")
-    )
 }
 
 #[tokio::test]

@@ -6,9 +6,9 @@ mod common;
 
 use axum::http::StatusCode;
 use common::{
-    http_get,
+    content, http_get,
     s3_server::{S3Server, STRANGER_ACCESS_KEY, STRANGER_SECRET_KEY},
-    spawn_app, TestApp,
+    spawn_app, terminal, TestApp,
 };
 use serde_json::Value;
 use std::{collections::HashMap, io::Read, time::Duration};
@@ -16,18 +16,6 @@ use std::{collections::HashMap, io::Read, time::Duration};
 const SOURCE: &str = "ferry-source";
 const RESULTS: &str = "ferry-results";
 const MIB: usize = 1024 * 1024;
-
-fn content(seed: u64, len: usize) -> Vec<u8> {
-    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..len)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state as u8
-        })
-        .collect()
-}
 
 async fn seed(s3: &S3Server, files: &[(u64, &[u8])]) {
     let client = s3.client();
@@ -56,13 +44,6 @@ async fn app_on(s3: &S3Server, extra: &[(&str, &str)]) -> TestApp {
     ]);
     vars.extend_from_slice(extra);
     spawn_app(&vars).await
-}
-
-fn terminal(status: &Value) -> bool {
-    matches!(
-        status["status"].as_str(),
-        Some("completed" | "failed" | "cancelled")
-    )
 }
 
 fn entries(body: Vec<u8>) -> HashMap<String, Vec<u8>> {

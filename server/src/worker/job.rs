@@ -373,12 +373,16 @@ impl WorkLockGuard {
 
 impl Drop for WorkLockGuard {
     fn drop(&mut self) {
+        // Without a runtime (the process is ending) the lock simply expires.
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
         let queue = Arc::clone(&self.context.queue);
         let (name, holder) = (
             std::mem::take(&mut self.name),
             std::mem::take(&mut self.holder),
         );
-        tokio::spawn(async move {
+        runtime.spawn(async move {
             if let Err(error) = queue.unlock_work(&name, &holder).await {
                 tracing::warn!(lock = %name, %error, "work lock not given up; it expires by itself");
             }

@@ -72,6 +72,27 @@ pub fn link_path(status: &Value) -> String {
         .to_owned()
 }
 
+/// Distinct, incompressible-looking content for a test file of an origin.
+pub fn content(seed: u64, len: usize) -> Vec<u8> {
+    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    (0..len)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state as u8
+        })
+        .collect()
+}
+
+/// Whether a status says the job has ended.
+pub fn terminal(status: &Value) -> bool {
+    matches!(
+        status["status"].as_str(),
+        Some("completed" | "failed" | "cancelled")
+    )
+}
+
 /// Starts the application with test timings; `overrides` replace any variable.
 pub async fn spawn_app(overrides: &[(&str, &str)]) -> TestApp {
     let storage_dir = tempfile::tempdir().unwrap();
