@@ -10,7 +10,6 @@ use common::{
     s3_server::{S3Server, STRANGER_ACCESS_KEY, STRANGER_SECRET_KEY},
     spawn_app, terminal, TestApp,
 };
-use serde_json::Value;
 use std::{collections::HashMap, io::Read, time::Duration};
 
 const SOURCE: &str = "ferry-source";
