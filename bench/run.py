@@ -641,9 +641,13 @@ def write_report(results, args):
     out = []
     w = out.append
     w("# Benchmarks\n")
+    later = {section: date for section, date in results.get("section_dates", {}).items()
+             if date != results["date"]}
     w(f"Measured {results['date']} on this machine, in one run of `./bench/run`"
       f"{' --quick' if args.quick else ''} (all numbers below come from `bench/results.json`"
-      " of that run).\n")
+      " of that run" + (", except: " + ", ".join(
+          f"`{section}` measured {date} by `./bench/run --only {section}`"
+          for section, date in sorted(later.items())) if later else "") + ").\n")
     w(f"- Machine: `nproc` = {m['nproc']}, CPU {m['cpu']}, {m['memory']} RAM, Linux {m['kernel']}")
     w(f"- Redis {m['redis']} (private `redis-server`, no persistence, flushed between runs),"
       f" Node {m['node']}, BullMQ {m['bullmq']}, bullmq-official 1.4.4, wrk {m['wrk']}")
@@ -835,9 +839,12 @@ def main():
                                                           "transfer", "frontend"}
     results_path = BENCH / "results.json"
     results = json.loads(results_path.read_text()) if args.only and results_path.exists() else {}
-    results.update({"date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-                    "machine": machine(), "jobs": jobs, "reps": reps,
-                    "http_seconds": http_seconds})
+    now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    if not args.only or "date" not in results:
+        results.update({"date": now, "machine": machine(), "jobs": jobs, "reps": reps,
+                        "http_seconds": http_seconds})
+    # When only some sections run, the others keep the figures (and the date) of their own run.
+    results.setdefault("section_dates", {}).update({section: now for section in only})
     redis = Redis()
     try:
         if "queue" in only:

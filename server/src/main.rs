@@ -61,3 +61,32 @@ async fn main() -> ExitCode {
         }
     }
 }
+
+/// mimalloc keeps freed memory for a while before it gives it back and commits its arenas
+/// eagerly: a worker streaming gigabytes through short-lived buffers would carry tens of MiB it
+/// no longer uses (BENCHMARKS.md, "S3 to S3"). Give memory back at once and commit it when it is
+/// used — unless the operator chose otherwise with mimalloc's own `MIMALLOC_*` variables.
+///
+/// It must run before the first allocation creates mimalloc's first arena, so it runs from
+/// `.preinit_array`, before the Rust runtime starts (it allocates nothing itself).
+extern "C" fn return_freed_memory_promptly() {
+    // Numbers of mimalloc 3's `mi_option_e` (mimalloc.h), which libmimalloc-sys names only in part.
+    const ARENA_EAGER_COMMIT: libmimalloc_sys::mi_option_t = 4;
+    const PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+    for (option, variable) in [
+        (ARENA_EAGER_COMMIT, c"MIMALLOC_ARENA_EAGER_COMMIT"),
+        (PURGE_DELAY, c"MIMALLOC_PURGE_DELAY"),
+    ] {
+        // SAFETY: getenv reads the environment the loader set up; mi_option_set stores a value
+        // mimalloc reads when it first needs it. Nothing else runs yet.
+        unsafe {
+            if libc::getenv(variable.as_ptr()).is_null() {
+                libmimalloc_sys::mi_option_set(option, 0);
+            }
+        }
+    }
+}
+
+#[used]
+#[link_section = ".preinit_array"]
+static RETURN_FREED_MEMORY_PROMPTLY: extern "C" fn() = return_freed_memory_promptly;

@@ -28,6 +28,10 @@ pub const JOB_DURATION: &str = "ferry_job_duration_seconds";
 pub const QUEUE_JOBS: &str = "ferry_queue_jobs";
 /// Leases that expired (a worker crashed or froze) and whose job was taken back.
 pub const LEASE_RECLAIMS: &str = "ferry_lease_reclaims_total";
+/// Bytes read from the origin into archives.
+pub const ORIGIN_BYTES: &str = "ferry_origin_bytes_total";
+/// Jobs completed with an archive already stored for the same file version (nothing fetched).
+pub const ARCHIVES_REUSED: &str = "ferry_archives_reused_total";
 
 /// Histogram buckets for request latency: API calls take milliseconds, downloads of local files
 /// may take seconds.
@@ -79,6 +83,15 @@ fn describe() {
     );
     metrics::describe_gauge!(QUEUE_JOBS, "Jobs in the queue by state");
     metrics::describe_counter!(LEASE_RECLAIMS, "Expired leases whose job was taken back");
+    metrics::describe_counter!(
+        ORIGIN_BYTES,
+        metrics::Unit::Bytes,
+        "Bytes read from the origin into archives"
+    );
+    metrics::describe_counter!(
+        ARCHIVES_REUSED,
+        "Jobs completed with a stored archive of the same file version"
+    );
 }
 
 /// Counts an answered HTTP request.
@@ -126,6 +139,16 @@ pub fn leases_reclaimed(count: u64) {
     if count > 0 {
         metrics::counter!(LEASE_RECLAIMS).increment(count);
     }
+}
+
+/// Counts bytes read from the origin.
+pub fn origin_bytes(bytes: u64) {
+    metrics::counter!(ORIGIN_BYTES).increment(bytes);
+}
+
+/// Counts a job that reused a stored archive instead of fetching its file.
+pub fn archive_reused() {
+    metrics::counter!(ARCHIVES_REUSED).increment(1);
 }
 
 /// Publishes the queue's depth, read just before a scrape.

@@ -9,10 +9,10 @@ use axum::http::StatusCode;
 use common::{
     content, link_path,
     origin_server::{Behaviour, OriginServer},
-    spawn_app, terminal, TestApp,
+    spawn_app, terminal, zip_entries, TestApp,
 };
 use serde_json::Value;
-use std::{collections::HashMap, io::Read, time::Duration};
+use std::{collections::HashMap, time::Duration};
 
 const WAIT: Duration = Duration::from_secs(20);
 
@@ -34,15 +34,7 @@ async fn app_for(origin: &OriginServer, extra: &[(&str, &str)]) -> TestApp {
 async fn archive(app: &TestApp, done: &Value) -> HashMap<String, Vec<u8>> {
     let reply = app.get(&link_path(done)).await;
     assert_eq!(reply.status, StatusCode::OK);
-    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(reply.body)).expect("a valid zip");
-    (0..zip.len())
-        .map(|i| {
-            let mut entry = zip.by_index(i).unwrap();
-            let mut bytes = Vec::new();
-            entry.read_to_end(&mut bytes).unwrap();
-            (entry.name().to_owned(), bytes)
-        })
-        .collect()
+    zip_entries(reply.body)
 }
 
 #[tokio::test]
@@ -278,6 +270,18 @@ async fn a_prepared_file_is_reused_and_concurrent_jobs_fetch_it_once() {
     assert!(
         origin.heads(20010) > heads_before,
         "the version was checked"
+    );
+    let metrics = String::from_utf8(app.get("/metrics").await.body).unwrap();
+    let counted = |name: &str| {
+        metrics
+            .lines()
+            .find_map(|line| line.strip_prefix(name)?.trim().parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    assert!(counted("ferry_archives_reused_total ") >= 2.0, "{metrics}");
+    assert!(
+        counted("ferry_origin_bytes_total ") >= 200_000.0,
+        "{metrics}"
     );
 
     // The file changes at the origin: the next job fetches the new version.

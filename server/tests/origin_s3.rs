@@ -8,9 +8,9 @@ use axum::http::StatusCode;
 use common::{
     content, http_get,
     s3_server::{S3Server, STRANGER_ACCESS_KEY, STRANGER_SECRET_KEY},
-    spawn_app, terminal, TestApp,
+    spawn_app, terminal, zip_entries, TestApp,
 };
-use std::{collections::HashMap, io::Read, time::Duration};
+use std::time::Duration;
 
 const SOURCE: &str = "ferry-source";
 const RESULTS: &str = "ferry-results";
@@ -45,18 +45,6 @@ async fn app_on(s3: &S3Server, extra: &[(&str, &str)]) -> TestApp {
     spawn_app(&vars).await
 }
 
-fn entries(body: Vec<u8>) -> HashMap<String, Vec<u8>> {
-    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(body)).expect("a valid zip");
-    (0..zip.len())
-        .map(|i| {
-            let mut entry = zip.by_index(i).unwrap();
-            let mut bytes = Vec::new();
-            entry.read_to_end(&mut bytes).unwrap();
-            (entry.name().to_owned(), bytes)
-        })
-        .collect()
-}
-
 #[tokio::test]
 async fn objects_stream_from_the_source_bucket_into_the_result_bucket() {
     let s3 = S3Server::start();
@@ -83,7 +71,7 @@ async fn objects_stream_from_the_source_bucket_into_the_result_bucket() {
 
     let download = http_get(done["url"].as_str().unwrap());
     assert_eq!(download.status, StatusCode::OK);
-    let files = entries(download.body);
+    let files = zip_entries(download.body);
     assert_eq!(files.len(), 2);
     assert!(files["30001"] == small, "the small object, byte for byte");
     assert!(files["30002"] == large, "the 100 MiB object, byte for byte");
@@ -149,7 +137,7 @@ async fn a_single_object_is_reused_while_its_etag_holds() {
         .await;
     assert_eq!(done["status"], "completed", "{done}");
     let download = http_get(done["url"].as_str().unwrap());
-    assert!(entries(download.body)["30001"] == replaced);
+    assert!(zip_entries(download.body)["30001"] == replaced);
 }
 
 #[tokio::test]

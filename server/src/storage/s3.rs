@@ -1,7 +1,7 @@
 //! Results in S3 (or any S3-compatible store: MinIO, SeaweedFS, R2 …) through `aws-sdk-s3`.
 //!
-//! Uploads stream as the archive is produced: one `PutObject` up to [`MULTIPART_THRESHOLD`], a
-//! multipart upload in [`PART_SIZE`] parts above it, [`PARTS_IN_FLIGHT`] sent while the next one
+//! Uploads stream as the archive is produced: one `PutObject` for an archive smaller than one
+//! part, a multipart upload in [`PART_SIZE`] parts otherwise, [`PARTS_IN_FLIGHT`] sent while the next one
 //! fills (aborted on failure, so no orphaned parts linger). Memory use does not grow with the
 //! archive: no temporary file, at most three parts in memory. Download links are presigned `GET`s, signed
 //! for `S3_PUBLIC_ENDPOINT` when the browser reaches S3 under another name than the server does.
@@ -29,8 +29,6 @@ use std::{
 };
 use tokio::task::JoinSet;
 
-/// Files up to this size go up in one request.
-pub const MULTIPART_THRESHOLD: u64 = 8 * 1024 * 1024;
 /// Part size of multipart uploads (S3's minimum is 5 MiB for all but the last part).
 pub const PART_SIZE: u64 = 8 * 1024 * 1024;
 /// Parts sent at once while the next one fills: a pipeline's throughput for the memory of three
@@ -162,8 +160,7 @@ impl S3Store {
         key: &ObjectKey,
         source_fingerprint: Option<&str>,
         first_part: BytesMut,
-        first_part_ended: bool,
-        body: &mut ArchiveBody<'_>,
+        parts: &mut PartReader<'_, '_>,
         journal: &dyn UploadJournal,
     ) -> Result<u64, StorageError> {
         // Written down before it exists, so a crash between its creation and the entry of its id
@@ -203,10 +200,7 @@ impl S3Store {
             )),
         };
         let uploaded = match journal.started(&upload_id).await {
-            Ok(()) => {
-                self.upload_parts(key, &upload_id, first_part, first_part_ended, body)
-                    .await
-            }
+            Ok(()) => self.upload_parts(key, &upload_id, first_part, parts).await,
             Err(error) => Err(error),
         };
         let upload = guard.disarm();
@@ -227,13 +221,14 @@ impl S3Store {
         key: &ObjectKey,
         upload_id: &str,
         first_part: BytesMut,
-        first_part_ended: bool,
-        body: &mut ArchiveBody<'_>,
+        reader: &mut PartReader<'_, '_>,
     ) -> Result<u64, StorageError> {
-        let mut body_ended = first_part_ended;
         // Dropping the set (an error, a cancelled attempt) stops every part still being sent.
-        let mut sending: JoinSet<Result<CompletedPart, StorageError>> = JoinSet::new();
+        let mut sending: JoinSet<Result<SentPart, StorageError>> = JoinSet::new();
         let mut parts = Vec::new();
+        // Buffers of parts already sent, filled again: a few allocations per upload, not one per
+        // part (the allocator would keep the freed ones around and the process would grow).
+        let mut spare = Vec::new();
         let mut size = 0u64;
         let mut next = Some(first_part);
         let mut part_number = 0i32;
@@ -255,17 +250,17 @@ impl S3Store {
                 part.freeze(),
             ));
             while sending.len() >= PARTS_IN_FLIGHT {
-                parts.push(joined(sending.join_next().await)?);
+                let sent = joined(sending.join_next().await)?;
+                spare.extend(sent.buffer);
+                parts.push(sent.part);
             }
-            if body_ended {
+            if reader.finished() {
                 break;
             }
-            let (part, ended) = fill(body, PART_SIZE as usize).await?;
-            body_ended = ended;
-            next = Some(part);
+            next = Some(reader.next_part(spare.pop()).await?);
         }
         while let Some(sent) = sending.join_next().await {
-            parts.push(joined(Some(sent))?);
+            parts.push(joined(Some(sent))?.part);
         }
         parts.sort_by_key(|part| part.part_number());
         self.client
@@ -292,18 +287,62 @@ impl S3Store {
     }
 }
 
-/// Reads `body` until `target` bytes are buffered or it ends; true when it ended (it must not
-/// be read again then).
-async fn fill(body: &mut ArchiveBody<'_>, target: usize) -> Result<(BytesMut, bool), StorageError> {
-    let mut buffer = BytesMut::with_capacity(target);
-    while buffer.len() < target {
-        match body.next().await {
-            None => return Ok((buffer, true)),
-            Some(Ok(chunk)) => buffer.extend_from_slice(&chunk),
-            Some(Err(error)) => return Err(StorageError::Interrupted(error.to_string())),
+/// Cuts the archive body into parts of [`PART_SIZE`] bytes (the last one shorter): each part is
+/// one buffer of its final size, filled once and never regrown, whatever sizes the body's pieces
+/// come in.
+struct PartReader<'a, 'b> {
+    body: &'a mut ArchiveBody<'b>,
+    /// What is left of the last piece after the previous part was full.
+    carry: Bytes,
+    /// The body has ended (it must not be read again).
+    ended: bool,
+}
+
+impl<'a, 'b> PartReader<'a, 'b> {
+    fn new(body: &'a mut ArchiveBody<'b>) -> Self {
+        Self {
+            body,
+            carry: Bytes::new(),
+            ended: false,
         }
     }
-    Ok((buffer, false))
+
+    /// The next part, in `buffer` if one is given: full unless the body ended; empty once
+    /// everything was read.
+    async fn next_part(&mut self, buffer: Option<BytesMut>) -> Result<BytesMut, StorageError> {
+        let size = PART_SIZE as usize;
+        let mut part = buffer.unwrap_or_else(|| BytesMut::with_capacity(size));
+        part.clear();
+        while part.len() < size {
+            if self.carry.is_empty() {
+                if self.ended {
+                    break;
+                }
+                match self.body.next().await {
+                    None => {
+                        self.ended = true;
+                        break;
+                    }
+                    Some(Ok(piece)) => self.carry = piece,
+                    Some(Err(error)) => return Err(StorageError::Interrupted(error.to_string())),
+                }
+            }
+            let take = (size - part.len()).min(self.carry.len());
+            part.extend_from_slice(&self.carry.split_to(take));
+        }
+        Ok(part)
+    }
+
+    /// True when nothing is left to read.
+    fn finished(&self) -> bool {
+        self.ended && self.carry.is_empty()
+    }
+}
+
+/// A part S3 has, and its buffer back for the next part when nothing else holds it any more.
+struct SentPart {
+    part: CompletedPart,
+    buffer: Option<BytesMut>,
 }
 
 /// One part of a multipart upload.
@@ -314,7 +353,7 @@ async fn send_part(
     upload_id: String,
     part_number: i32,
     bytes: Bytes,
-) -> Result<CompletedPart, StorageError> {
+) -> Result<SentPart, StorageError> {
     let length = bytes.len() as i64;
     let part = client
         .upload_part()
@@ -323,20 +362,23 @@ async fn send_part(
         .upload_id(upload_id)
         .part_number(part_number)
         .content_length(length)
-        .body(ByteStream::from(bytes))
+        .body(ByteStream::from(bytes.clone()))
         .send()
         .await
         .map_err(s3_error)?;
-    Ok(CompletedPart::builder()
-        .part_number(part_number)
-        .set_e_tag(part.e_tag().map(str::to_owned))
-        .build())
+    Ok(SentPart {
+        part: CompletedPart::builder()
+            .part_number(part_number)
+            .set_e_tag(part.e_tag().map(str::to_owned))
+            .build(),
+        buffer: bytes.try_into_mut().ok(),
+    })
 }
 
 /// The outcome of a part's task.
 fn joined(
-    outcome: Option<Result<Result<CompletedPart, StorageError>, tokio::task::JoinError>>,
-) -> Result<CompletedPart, StorageError> {
+    outcome: Option<Result<Result<SentPart, StorageError>, tokio::task::JoinError>>,
+) -> Result<SentPart, StorageError> {
     match outcome {
         Some(Ok(part)) => part,
         Some(Err(error)) => Err(StorageError::Unavailable(format!(
@@ -412,10 +454,11 @@ impl ResultStore for S3Store {
         mut body: ArchiveBody<'_>,
         journal: &dyn UploadJournal,
     ) -> Result<u64, StorageError> {
-        let (first, ended) = fill(&mut body, MULTIPART_THRESHOLD as usize + 1).await?;
-        if !ended || first.len() as u64 > MULTIPART_THRESHOLD {
+        let mut parts = PartReader::new(&mut body);
+        let first = parts.next_part(None).await?;
+        if !parts.finished() {
             return self
-                .put_multipart(key, source_fingerprint, first, ended, &mut body, journal)
+                .put_multipart(key, source_fingerprint, first, &mut parts, journal)
                 .await;
         }
         let size = first.len() as u64;

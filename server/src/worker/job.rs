@@ -411,6 +411,7 @@ async fn reuse_or_lock(
     loop {
         if let Some(stored) = context.store.stored(key).await? {
             if stored.source_fingerprint.as_deref() == Some(fingerprint) {
+                metrics::archive_reused();
                 tracing::info!(job_id = %job.lease.job_id, %key, waited, "reusing the stored archive of this file version");
                 return Ok(Shared::Stored(JobResult {
                     key: key.as_str().to_owned(),
@@ -598,6 +599,7 @@ async fn produce_archive(
                 });
             }
             archive.write(&chunk)?;
+            metrics::origin_bytes(chunk.len() as u64);
             send(pieces, archive.take_output()).await?;
             progress.add_bytes(chunk.len() as u64).await?;
         }

@@ -85,6 +85,20 @@ pub fn content(seed: u64, len: usize) -> Vec<u8> {
         .collect()
 }
 
+/// A zip archive's entries, name → content.
+pub fn zip_entries(archive: Vec<u8>) -> HashMap<String, Vec<u8>> {
+    use std::io::Read;
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(archive)).expect("a valid zip");
+    (0..zip.len())
+        .map(|i| {
+            let mut entry = zip.by_index(i).unwrap();
+            let mut bytes = Vec::new();
+            entry.read_to_end(&mut bytes).unwrap();
+            (entry.name().to_owned(), bytes)
+        })
+        .collect()
+}
+
 /// Whether a status says the job has ended.
 pub fn terminal(status: &Value) -> bool {
     matches!(
