@@ -645,7 +645,7 @@ impl S3Settings {
 
 /// A secret that never shows in logs or error messages.
 #[derive(Clone, PartialEq, Eq)]
-pub struct Secret(pub(crate) String);
+pub struct Secret(String);
 
 impl Secret {
     /// The secret itself, for the one place that must send it.

@@ -48,12 +48,12 @@ impl Default for SimulatedSettings {
     }
 }
 
-/// A job's parameters: how long its whole download takes, and each file's share of it.
+/// A job's parameters: how long its whole download takes, shared by its files.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", default)]
 struct JobParams {
     delay_ms: u64,
-    per_file_ms: u64,
+    files: u64,
 }
 
 /// Name of a generated file, inside the archive too.
@@ -183,7 +183,7 @@ impl Origin for SimulatedOrigin {
         let delay_ms = rand::random_range(min..=max);
         let params = JobParams {
             delay_ms,
-            per_file_ms: delay_ms / file_ids.len().max(1) as u64,
+            files: file_ids.len() as u64,
         };
         serde_json::to_string(&params).expect("plain numbers serialize")
     }
@@ -200,13 +200,10 @@ impl Origin for SimulatedOrigin {
     async fn open(&self, file: &SourceFile, params: &str) -> Result<OpenedFile, OriginError> {
         // Records queued before a restart with other settings still run, without the pause.
         let params: JobParams = serde_json::from_str(params).unwrap_or_default();
-        let files_in_job = params
-            .delay_ms
-            .checked_div(params.per_file_ms)
-            .unwrap_or(1)
-            .max(1);
+        let files_in_job = params.files.max(1);
+        let per_file_ms = params.delay_ms / files_in_job;
         let size = self.settings.file_bytes;
-        let steps = (params.per_file_ms / STEP_MS).clamp(1, MAX_STEPS);
+        let steps = (per_file_ms / STEP_MS).clamp(1, MAX_STEPS);
         let reading = Reading {
             file_id: file.file_id,
             content: ContentStream::new(file.file_id),
@@ -214,7 +211,7 @@ impl Origin for SimulatedOrigin {
             size,
             // Chunk boundaries on whole words keep the content the same however it is cut.
             step_bytes: size.div_ceil(steps).next_multiple_of(8),
-            step: Duration::from_millis(params.per_file_ms / steps),
+            step: Duration::from_millis(per_file_ms / steps),
             failure: self
                 .planned_failure(file.file_id, files_in_job)
                 .map(|(at, reason)| (at - at % 8, reason)),

@@ -16,10 +16,12 @@ use crate::{
     metrics::{self, AttemptOutcome},
     origin::{names::ArchiveNames, OriginError, SourceFile},
     queue::{
-        ClaimedJob, FailOutcome, FailureKind, JobResult, Lease, Progress, QueueError, WorkLock,
+        ClaimedJob, FailOutcome, FailureKind, JobQueue, JobResult, Lease, Progress, QueueError,
+        WorkLock,
     },
     storage::{ArchiveBody, ObjectKey, StorageError, UploadJournal},
 };
+use app::units::format_bytes;
 use async_trait::async_trait;
 use bytes::Bytes;
 use futures::StreamExt;
@@ -55,6 +57,8 @@ pub enum JobError {
     Archive(#[from] std::io::Error),
     #[error(transparent)]
     Storage(#[from] StorageError),
+    #[error("the job queue is unavailable: {0}")]
+    Queue(QueueError),
     /// The job is no longer ours: nothing to report.
     #[error("lease lost")]
     LeaseLost,
@@ -77,36 +81,17 @@ impl JobError {
             Self::Origin(error) => error.user_message(),
             Self::TooLarge { total, limit } => format!(
                 "These files add up to {}, more than the {} one download may hold.",
-                human_bytes(*total),
-                human_bytes(*limit)
+                format_bytes(*total),
+                format_bytes(*limit)
             ),
             Self::TooManyFiles { files, limit } => {
                 format!("This download has {files} files; one download may hold at most {limit}.")
             }
             Self::Archive(_) => "Ferry could not build the archive.".into(),
             Self::Storage(error) => error.to_string(),
+            Self::Queue(_) => "Ferry's job queue could not be reached.".into(),
             Self::LeaseLost => "The job was taken over by another worker.".into(),
         }
-    }
-}
-
-/// Sizes as people read them (`12.3 MB`, `10 GiB` limits in binary units when exact).
-fn human_bytes(bytes: u64) -> String {
-    const GIB: u64 = 1 << 30;
-    if bytes >= GIB && bytes % GIB == 0 {
-        return format!("{} GiB", bytes / GIB);
-    }
-    let units = ["bytes", "kB", "MB", "GB", "TB"];
-    let mut value = bytes as f64;
-    let mut unit = 0;
-    while value >= 1000.0 && unit < units.len() - 1 {
-        value /= 1000.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{bytes} bytes")
-    } else {
-        format!("{value:.1} {}", units[unit])
     }
 }
 
@@ -345,7 +330,9 @@ async fn look_up(context: &WorkerContext, job: &ClaimedJob) -> Result<Vec<Source
 /// Gives a work lock up when the attempt ends, however it ends (a dropped attempt cannot wait,
 /// so the unlock runs as a task of its own).
 struct WorkLockGuard {
-    context: WorkerContext,
+    queue: Arc<dyn JobQueue>,
+    /// How long the lock lives without a renewal (the lease's length).
+    ttl: Duration,
     name: String,
     holder: String,
 }
@@ -353,13 +340,11 @@ struct WorkLockGuard {
 impl WorkLockGuard {
     /// Renews the lock at a third of the lease until the attempt ends; never returns.
     async fn keep(&self) {
-        let ttl = self.context.settings.lease_ttl;
         loop {
-            tokio::time::sleep(ttl / 3).await;
+            tokio::time::sleep(self.ttl / 3).await;
             match self
-                .context
                 .queue
-                .renew_work_lock(&self.name, &self.holder, ttl)
+                .renew_work_lock(&self.name, &self.holder, self.ttl)
                 .await
             {
                 Ok(true) => {}
@@ -377,7 +362,7 @@ impl Drop for WorkLockGuard {
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             return;
         };
-        let queue = Arc::clone(&self.context.queue);
+        let queue = Arc::clone(&self.queue);
         let (name, holder) = (
             std::mem::take(&mut self.name),
             std::mem::take(&mut self.holder),
@@ -398,6 +383,27 @@ enum Shared {
     Make(WorkLockGuard),
 }
 
+/// The stored archive of `key`, if it was made from this exact file version.
+async fn stored_version(
+    context: &WorkerContext,
+    job: &ClaimedJob,
+    key: &ObjectKey,
+    fingerprint: &str,
+) -> Result<Option<JobResult>, JobError> {
+    let Some(stored) = context.store.stored(key).await? else {
+        return Ok(None);
+    };
+    if stored.source_fingerprint.as_deref() != Some(fingerprint) {
+        return Ok(None);
+    }
+    metrics::archive_reused();
+    tracing::info!(job_id = %job.lease.job_id, %key, "reusing the stored archive of this file version");
+    Ok(Some(JobResult {
+        key: key.as_str().to_owned(),
+        size: stored.size,
+    }))
+}
+
 /// Reuses the stored archive of this file version, or waits while another job prepares it,
 /// or takes the lock to prepare it here.
 async fn reuse_or_lock(
@@ -406,30 +412,29 @@ async fn reuse_or_lock(
     key: &ObjectKey,
     fingerprint: &str,
 ) -> Result<Shared, JobError> {
+    if let Some(result) = stored_version(context, job, key, fingerprint).await? {
+        return Ok(Shared::Stored(result));
+    }
     let holder = job.lease.job_id.to_string();
+    let ttl = context.settings.lease_ttl;
     let mut waited = false;
     loop {
-        if let Some(stored) = context.store.stored(key).await? {
-            if stored.source_fingerprint.as_deref() == Some(fingerprint) {
-                metrics::archive_reused();
-                tracing::info!(job_id = %job.lease.job_id, %key, waited, "reusing the stored archive of this file version");
-                return Ok(Shared::Stored(JobResult {
-                    key: key.as_str().to_owned(),
-                    size: stored.size,
-                }));
-            }
-        }
-        match context
-            .queue
-            .lock_work(key.as_str(), &holder, context.settings.lease_ttl)
-            .await
-        {
+        match context.queue.lock_work(key.as_str(), &holder, ttl).await {
             Ok(WorkLock::Acquired) => {
-                return Ok(Shared::Make(WorkLockGuard {
-                    context: context.clone(),
+                let guard = WorkLockGuard {
+                    queue: Arc::clone(&context.queue),
+                    ttl,
                     name: key.as_str().to_owned(),
                     holder,
-                }))
+                };
+                // The job this one waited for has just given the lock up: its archive is stored
+                // unless it failed or was cancelled (then the guard gives the lock up again).
+                if waited {
+                    if let Some(result) = stored_version(context, job, key, fingerprint).await? {
+                        return Ok(Shared::Stored(result));
+                    }
+                }
+                return Ok(Shared::Make(guard));
             }
             Ok(WorkLock::HeldBy(other)) => {
                 if !waited {
@@ -439,12 +444,8 @@ async fn reuse_or_lock(
                 tokio::time::sleep(SHARED_WAIT_POLL).await;
             }
             Err(QueueError::LeaseLost(_)) => return Err(JobError::LeaseLost),
-            Err(error) => {
-                // The queue is away: waiting on it would hold the job for nothing.
-                return Err(JobError::Storage(StorageError::Unavailable(format!(
-                    "the work lock could not be taken: {error}"
-                ))));
-            }
+            // The queue is away: waiting on it would hold the job for nothing.
+            Err(error) => return Err(JobError::Queue(error)),
         }
     }
 }
