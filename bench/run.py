@@ -45,6 +45,10 @@ SCENARIOS = [
 ]
 
 
+# Every benchmark client comes from 127.0.0.1: the per-client limits would measure themselves.
+UNLIMITED_CLIENT = {"INITIATE_RATE_LIMIT_MAX_REQUESTS": "1000000000",
+                    "MAX_ACTIVE_JOBS_PER_CLIENT": "1000000000"}
+
 def log(message):
     print(f"[bench] {message}", file=sys.stderr, flush=True)
 
@@ -363,7 +367,7 @@ def http_hot_path(redis, reps, seconds):
         # One job stays processing for the whole run; initiated ones wait behind it.
         "DOWNLOAD_DELAY_MIN_MS": "600000",
         "DOWNLOAD_DELAY_MAX_MS": "600000",
-        "RATE_LIMIT_MAX_REQUESTS": "1000000000",
+        "RATE_LIMIT_MAX_REQUESTS": "1000000000", **UNLIMITED_CLIENT,
         "MAX_QUEUE_DEPTH": "100000000",
         "RUST_LOG": "warn,ferry_server::application=info,ferry_server::worker=info",
     }
@@ -445,7 +449,7 @@ def memory(redis, jobs):
     # Idle, and with `jobs` queued jobs, with the Redis queue and with the embedded one.
     for backend in ("redis", "memory"):
         redis.flush()
-        settings = {"WORKER_CONCURRENCY": "0", "RATE_LIMIT_MAX_REQUESTS": "1000000000",
+        settings = {"WORKER_CONCURRENCY": "0", "RATE_LIMIT_MAX_REQUESTS": "1000000000", **UNLIMITED_CLIENT,
                     "MAX_QUEUE_DEPTH": "100000000",
                     "RUST_LOG": "warn,ferry_server::application=info"}
         if backend == "redis":
@@ -533,7 +537,7 @@ def transfer(redis, reps, mib_per_file, files=4):
                 "ORIGIN_S3_BUCKET": "bench-source", "S3_ENDPOINT": endpoint,
                 "S3_BUCKET_NAME": "bench-results", "S3_ACCESS_KEY_ID": "bench-access",
                 "S3_SECRET_ACCESS_KEY": "bench-secret", "S3_REGION": "us-east-1",
-                "RATE_LIMIT_MAX_REQUESTS": "1000000000", "RUST_LOG": "info",
+                "RATE_LIMIT_MAX_REQUESTS": "1000000000", **UNLIMITED_CLIENT, "RUST_LOG": "info",
             }
             for rep in range(reps):
                 for side in (["ferry", "raw"] if rep % 2 == 0 else ["raw", "ferry"]):

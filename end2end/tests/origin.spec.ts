@@ -16,6 +16,7 @@ test("a file from an HTTP origin shows its bytes and time left, then the link; a
     ORIGIN: "http",
     ORIGIN_URL_TEMPLATE: origin.urlTemplate,
     RATE_LIMIT_MAX_REQUESTS: "100000",
+    INITIATE_RATE_LIMIT_MAX_REQUESTS: "100000",
     JOB_MAX_ATTEMPTS: "3",
     RETRY_BACKOFF_BASE_MS: "500",
   });

@@ -21,6 +21,7 @@ async fn main() {
     let concurrency: usize = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(100);
     let settings = QueueSettings {
         result_ttl: Duration::from_secs(60),
+        max_active_per_client: u32::MAX,
         ..QueueSettings::default()
     };
     let queue: Arc<dyn JobQueue> = match backend {
@@ -42,6 +43,7 @@ async fn main() {
                 for n in 0..per_task.min(jobs.saturating_sub(task * per_task)) {
                     let file_id = FileId::new(10_000 + ((task * per_task + n) as u64)).unwrap();
                     let job = NewJob {
+                        client: format!("198.51.100.{}", task % 100),
                         file_ids: vec![file_id],
                         origin_params: String::new(),
                     };

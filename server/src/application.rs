@@ -15,6 +15,7 @@ use crate::{
     worker::{WorkerContext, WorkerPool},
 };
 use axum::Router;
+use http::content_security::{ContentSecurityPolicy, S3Endpoint};
 use leptos::prelude::LeptosOptions;
 use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 use tokio::net::TcpListener;
@@ -138,6 +139,7 @@ pub struct Application {
     workers: WorkerPool,
     shutdown: CancellationToken,
     shutdown_grace: Duration,
+    connection_limits: http::serve::ConnectionLimits,
 }
 
 impl Application {
@@ -180,7 +182,11 @@ impl Application {
         let rate_limit = ClientRateLimit::new(&config.http);
         spawn_rate_limit_sweeper(
             rate_limit.clone(),
-            config.http.rate_limit_window,
+            config
+                .http
+                .rate_limit
+                .window
+                .min(config.http.initiate_rate_limit.window),
             shutdown.clone(),
         );
         let router = http::app(AppState::new(SharedState {
@@ -194,6 +200,15 @@ impl Application {
             rate_limit,
             http: config.http.clone(),
             metrics: crate::metrics::install(),
+            content_security: ContentSecurityPolicy::new(
+                config.s3.as_ref().map(|s3| {
+                    match s3.public_endpoint.as_deref().or(s3.endpoint.as_deref()) {
+                        Some(url) => S3Endpoint::Url(url),
+                        None => S3Endpoint::Aws,
+                    }
+                }),
+                config.live_reload,
+            ),
         }));
         Ok(Self {
             listener,
@@ -201,6 +216,7 @@ impl Application {
             workers,
             shutdown,
             shutdown_grace: config.worker.shutdown_grace,
+            connection_limits: config.http.connection_limits,
         })
     }
 
@@ -229,13 +245,12 @@ impl Application {
     ) -> std::io::Result<()> {
         tracing::info!(addr = %self.local_addr(), "listening");
         let token = self.shutdown.clone();
-        let server = axum::serve(
+        let server = tokio::spawn(http::serve::serve(
             self.listener,
-            self.router
-                .into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(token.clone().cancelled_owned());
-        let server = tokio::spawn(async move { server.await });
+            self.router,
+            self.connection_limits,
+            token.clone(),
+        ));
 
         tokio::select! {
             _ = stop => {}

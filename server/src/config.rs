@@ -27,6 +27,7 @@ pub const VARIABLES: &[&str] = &[
     "LEPTOS_HASH_FILES",
     "LEPTOS_HASH_FILE_NAME",
     "LEPTOS_RELOAD_PORT",
+    "LEPTOS_WATCH",
     "RUST_LOG",
     "LOG_FORMAT",
     "REDIS_URL",
@@ -36,6 +37,8 @@ pub const VARIABLES: &[&str] = &[
     "RETRY_BACKOFF_BASE_MS",
     "LEASE_TTL_MS",
     "RESULT_TTL_SECS",
+    "FINISHED_RECORD_TTL_SECS",
+    "MAX_ACTIVE_JOBS_PER_CLIENT",
     "PRESIGN_TTL_SECS",
     "ORIGIN",
     "ORIGIN_S3_BUCKET",
@@ -72,8 +75,12 @@ pub const VARIABLES: &[&str] = &[
     "CORS_ORIGINS",
     "RATE_LIMIT_MAX_REQUESTS",
     "RATE_LIMIT_WINDOW_MS",
+    "INITIATE_RATE_LIMIT_MAX_REQUESTS",
+    "INITIATE_RATE_LIMIT_WINDOW_MS",
     "TRUSTED_PROXIES",
     "MAX_QUEUE_DEPTH",
+    "HTTP_HEADER_TIMEOUT_MS",
+    "HTTP_MAX_CONNECTIONS",
 ];
 
 /// Why the configuration cannot be used.
@@ -109,6 +116,9 @@ pub struct Config {
     pub local_storage_secret: Option<String>,
     /// What the HTTP layer promises every client: CORS, rate limits, backpressure.
     pub http: HttpSettings,
+    /// `cargo leptos watch` is serving the page (`LEPTOS_WATCH` set): the page opens a reload
+    /// WebSocket, which its Content-Security-Policy must allow.
+    pub live_reload: bool,
 }
 
 /// The origin `ORIGIN` selects, with its own settings.
@@ -130,25 +140,47 @@ pub const DEFAULT_MAX_JOB_BYTES: u64 = 10 << 30;
 pub struct HttpSettings {
     /// Origins allowed to call the API from a browser (`CORS_ORIGINS`); `None` allows any (`*`).
     pub cors_origins: Option<Vec<String>>,
-    /// Requests one client may make per `rate_limit_window` (`RATE_LIMIT_MAX_REQUESTS`).
-    pub rate_limit_max_requests: u32,
-    /// The window of the rate limit (`RATE_LIMIT_WINDOW_MS`).
-    pub rate_limit_window: Duration,
-    /// Peers whose `X-Forwarded-For` is believed (`TRUSTED_PROXIES`): the proxies in front of
-    /// Ferry. Any other peer is the client itself, whatever header it sends.
+    /// What one client may read: status, check, the page (`RATE_LIMIT_*`).
+    pub rate_limit: RateBudget,
+    /// How many jobs one client may start (`INITIATE_RATE_LIMIT_*`): each costs a worker's time,
+    /// so this allowance is much smaller than the one for reads.
+    pub initiate_rate_limit: RateBudget,
+    /// Peers whose `X-Forwarded-*` headers are believed (`TRUSTED_PROXIES`): the proxies in
+    /// front of Ferry. Any other peer is the client itself, whatever header it sends.
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Waiting jobs (queued or retrying) beyond which initiate answers 503 (`MAX_QUEUE_DEPTH`).
     pub max_queue_depth: u64,
+    /// What one connection may cost: its header deadline and the cap on open connections.
+    pub connection_limits: crate::http::serve::ConnectionLimits,
+}
+
+/// A request allowance: `max_requests` per `window`, refilling evenly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateBudget {
+    pub max_requests: u32,
+    pub window: Duration,
 }
 
 /// Requests per client and window when nothing is configured: a tab following five downloads
 /// polls 150 times a minute, so 600 leaves room for several tabs behind one address.
 pub const DEFAULT_RATE_LIMIT_MAX_REQUESTS: u32 = 600;
 
-/// Proxies trusted by default: loopback and the private ranges where a compose network or a
-/// cluster's ingress lives.
-pub const DEFAULT_TRUSTED_PROXIES: &str =
-    "127.0.0.0/8,::1/128,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fc00::/7";
+/// Jobs a client may start per window when nothing is configured: a person clicking Download,
+/// even quickly, starts a few a minute; a script that starts more should say so in the config.
+pub const DEFAULT_INITIATE_RATE_LIMIT_MAX_REQUESTS: u32 = 30;
+
+/// How long cancelled and failed records stay when nothing is configured (or `RESULT_TTL_SECS`
+/// if that is shorter): long enough for a client to see the outcome, short enough that a flood
+/// of create-and-cancel cannot fill Redis.
+pub const DEFAULT_FINISHED_RECORD_TTL_SECS: u64 = 3_600;
+
+/// Unfinished jobs one client may have when nothing is configured.
+pub const DEFAULT_MAX_ACTIVE_JOBS_PER_CLIENT: u32 = 20;
+
+/// Proxies trusted by default: this host only. A deployment names its own proxies (compose sets
+/// nginx's address); trusting whole private ranges would let any machine in them speak for
+/// anyone.
+pub const DEFAULT_TRUSTED_PROXIES: &str = "127.0.0.0/8,::1/128";
 
 impl Config {
     /// Reads the process environment.
@@ -194,6 +226,26 @@ impl Config {
             result_ttl_secs,
             result_ttl_secs >= 1,
             "use at least 1 s",
+        )?;
+        let finished_record_ttl_secs: u64 = vars.parse(
+            "FINISHED_RECORD_TTL_SECS",
+            DEFAULT_FINISHED_RECORD_TTL_SECS.min(result_ttl_secs),
+        )?;
+        vars.check(
+            "FINISHED_RECORD_TTL_SECS",
+            finished_record_ttl_secs,
+            (1..=result_ttl_secs).contains(&finished_record_ttl_secs),
+            "use at least 1 s and no more than RESULT_TTL_SECS",
+        )?;
+        let max_active_per_client: u32 = vars.parse(
+            "MAX_ACTIVE_JOBS_PER_CLIENT",
+            DEFAULT_MAX_ACTIVE_JOBS_PER_CLIENT,
+        )?;
+        vars.check(
+            "MAX_ACTIVE_JOBS_PER_CLIENT",
+            max_active_per_client,
+            max_active_per_client >= 1,
+            "use at least 1",
         )?;
         let presign_ttl_secs: u64 = vars.parse("PRESIGN_TTL_SECS", 3_600)?;
         vars.check(
@@ -244,6 +296,8 @@ impl Config {
                 retry_backoff_base: Duration::from_millis(retry_backoff_base_ms),
                 lease_ttl: Duration::from_millis(lease_ttl_ms),
                 result_ttl: Duration::from_secs(result_ttl_secs),
+                finished_record_ttl: Duration::from_secs(finished_record_ttl_secs),
+                max_active_per_client,
             },
             worker: WorkerSettings {
                 concurrency,
@@ -260,6 +314,7 @@ impl Config {
                 .map_or_else(|| PathBuf::from("data/results"), PathBuf::from),
             local_storage_secret: vars.get("LOCAL_STORAGE_SECRET"),
             http,
+            live_reload: vars.get("LEPTOS_WATCH").is_some(),
         })
     }
 }
@@ -289,20 +344,17 @@ impl HttpSettings {
                 Some(origins)
             }
         };
-        let rate_limit_max_requests: u32 =
-            vars.parse("RATE_LIMIT_MAX_REQUESTS", DEFAULT_RATE_LIMIT_MAX_REQUESTS)?;
-        vars.check(
+        let rate_limit = rate_budget(
+            vars,
             "RATE_LIMIT_MAX_REQUESTS",
-            rate_limit_max_requests,
-            rate_limit_max_requests >= 1,
-            "use at least 1",
-        )?;
-        let rate_limit_window_ms: u64 = vars.parse("RATE_LIMIT_WINDOW_MS", 60_000)?;
-        vars.check(
+            DEFAULT_RATE_LIMIT_MAX_REQUESTS,
             "RATE_LIMIT_WINDOW_MS",
-            rate_limit_window_ms,
-            (1..=86_400_000).contains(&rate_limit_window_ms),
-            "use 1 ms to 1 day",
+        )?;
+        let initiate_rate_limit = rate_budget(
+            vars,
+            "INITIATE_RATE_LIMIT_MAX_REQUESTS",
+            DEFAULT_INITIATE_RATE_LIMIT_MAX_REQUESTS,
+            "INITIATE_RATE_LIMIT_WINDOW_MS",
         )?;
         let proxies = vars
             .get("TRUSTED_PROXIES")
@@ -328,14 +380,55 @@ impl HttpSettings {
             max_queue_depth >= 1,
             "use at least 1",
         )?;
+        let header_timeout_ms: u64 = vars.parse("HTTP_HEADER_TIMEOUT_MS", 10_000)?;
+        vars.check(
+            "HTTP_HEADER_TIMEOUT_MS",
+            header_timeout_ms,
+            (100..=300_000).contains(&header_timeout_ms),
+            "use 100 ms to 5 minutes",
+        )?;
+        let max_connections: usize = vars.parse("HTTP_MAX_CONNECTIONS", 10_000)?;
+        vars.check(
+            "HTTP_MAX_CONNECTIONS",
+            max_connections,
+            (1..=1_000_000).contains(&max_connections),
+            "use 1 to 1000000",
+        )?;
         Ok(Self {
+            connection_limits: crate::http::serve::ConnectionLimits {
+                header_timeout: Duration::from_millis(header_timeout_ms),
+                max_connections,
+            },
             cors_origins,
-            rate_limit_max_requests,
-            rate_limit_window: Duration::from_millis(rate_limit_window_ms),
+            rate_limit,
+            initiate_rate_limit,
             trusted_proxies,
             max_queue_depth,
         })
     }
+}
+
+/// A budget of `max_name` requests (default `default_max`) per `window_name` ms (default a
+/// minute).
+fn rate_budget(
+    vars: &Vars<'_>,
+    max_name: &'static str,
+    default_max: u32,
+    window_name: &'static str,
+) -> Result<RateBudget, ConfigError> {
+    let max_requests: u32 = vars.parse(max_name, default_max)?;
+    vars.check(max_name, max_requests, max_requests >= 1, "use at least 1")?;
+    let window_ms: u64 = vars.parse(window_name, 60_000)?;
+    vars.check(
+        window_name,
+        window_ms,
+        (1..=86_400_000).contains(&window_ms),
+        "use 1 ms to 1 day",
+    )?;
+    Ok(RateBudget {
+        max_requests,
+        window: Duration::from_millis(window_ms),
+    })
 }
 
 impl OriginSettings {
@@ -545,7 +638,8 @@ fn redis_target(vars: &Vars<'_>) -> Result<Option<RedisTarget>, ConfigError> {
             .map(|_| ())
             .map_err(|e| ConfigError::Invalid {
                 name,
-                value: url.to_owned(),
+                // The error is printed at start-up: never with the password in it.
+                value: crate::queue::redis::redacted(url),
                 reason: format!("{e} (expected redis://[:password@]host[:port][/db])"),
             })
     };
@@ -773,7 +867,9 @@ mod tests {
         let published: HashSet<String> = VARIABLES
             .iter()
             .filter(|name| {
-                !name.starts_with("LEPTOS_") && !["RUST_LOG", "LOG_FORMAT"].contains(name)
+                // Leptos' own variables, except LEPTOS_WATCH, which the parser reads too.
+                (!name.starts_with("LEPTOS_") || **name == "LEPTOS_WATCH")
+                    && !["RUST_LOG", "LOG_FORMAT"].contains(name)
             })
             .map(|name| (*name).to_owned())
             .collect();
@@ -809,11 +905,18 @@ mod tests {
     fn http_policies_default_to_open_cors_and_generous_limits() {
         let c = config(&[]).unwrap().http;
         assert_eq!(c.cors_origins, None);
-        assert_eq!(c.rate_limit_max_requests, 600);
-        assert_eq!(c.rate_limit_window, Duration::from_secs(60));
+        assert_eq!(c.rate_limit.max_requests, 600);
+        assert_eq!(c.rate_limit.window, Duration::from_secs(60));
+        assert_eq!(c.initiate_rate_limit.max_requests, 30);
+        assert_eq!(c.initiate_rate_limit.window, Duration::from_secs(60));
         assert_eq!(c.max_queue_depth, 10_000);
-        let loopback: std::net::IpAddr = "127.0.0.1".parse().unwrap();
-        assert!(c.trusted_proxies.iter().any(|net| net.contains(&loopback)));
+        // Only this host is trusted by default: not the private ranges.
+        let trusted = |a: &str| {
+            let address: std::net::IpAddr = a.parse().unwrap();
+            c.trusted_proxies.iter().any(|net| net.contains(&address))
+        };
+        assert!(trusted("127.0.0.1") && trusted("::1"));
+        assert!(!trusted("10.1.2.3") && !trusted("192.168.0.1") && !trusted("fd00::1"));
 
         let c = config(&[
             ("CORS_ORIGINS", "https://a.example/, https://b.example"),
@@ -829,12 +932,37 @@ mod tests {
     }
 
     #[test]
+    fn a_redis_password_never_reaches_an_error_or_debug_output() {
+        let bad = config(&[("REDIS_URL", "redis://:hunter2@cache.internal:notaport")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            bad.starts_with("REDIS_URL") && !bad.contains("hunter2"),
+            "{bad}"
+        );
+        assert!(bad.contains("redis://:***@cache.internal"), "{bad}");
+        let good = config(&[("REDIS_URL", "redis://ferry:hunter2@cache.internal:6379/0")]).unwrap();
+        let shown = format!("{:?}", good.redis);
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(
+            shown.contains("redis://ferry:***@cache.internal:6379/0"),
+            "{shown}"
+        );
+    }
+
+    #[test]
     fn bad_values_name_the_variable() {
         let cases = [
             ("WORKER_CONCURRENCY", "five"),
             ("CORS_ORIGINS", "example.com"),
             ("RATE_LIMIT_MAX_REQUESTS", "0"),
             ("RATE_LIMIT_WINDOW_MS", "0"),
+            ("INITIATE_RATE_LIMIT_MAX_REQUESTS", "0"),
+            ("INITIATE_RATE_LIMIT_WINDOW_MS", "-1"),
+            ("MAX_ACTIVE_JOBS_PER_CLIENT", "0"),
+            ("HTTP_HEADER_TIMEOUT_MS", "5"),
+            ("HTTP_MAX_CONNECTIONS", "0"),
+            ("FINISHED_RECORD_TTL_SECS", "0"),
             ("TRUSTED_PROXIES", "10.0.0.0/33"),
             ("MAX_QUEUE_DEPTH", "0"),
             ("JOB_MAX_ATTEMPTS", "0"),

@@ -53,6 +53,10 @@ pub enum AppError {
     QueueFull(u64),
     #[error("too many requests from your address: try again in {retry_after_secs} s")]
     RateLimited { retry_after_secs: u64 },
+    #[error("you already have {limit} downloads waiting or running, the most one client may have: wait for one to finish or cancel one, then try again")]
+    TooManyActiveJobs { limit: u32 },
+    #[error("Ferry cannot take new downloads right now because its job queue is full; downloads already started go on. Try again in a few minutes")]
+    QueueOutOfMemory,
 
     #[error("file storage is unavailable: try again in a few seconds")]
     StorageUnavailable,
@@ -92,6 +96,8 @@ impl AppError {
             Self::OriginUnavailable => (StatusCode::SERVICE_UNAVAILABLE, "OriginUnavailable"),
             Self::QueueFull(_) => (StatusCode::SERVICE_UNAVAILABLE, "QueueFull"),
             Self::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "RateLimited"),
+            Self::TooManyActiveJobs { .. } => (StatusCode::TOO_MANY_REQUESTS, "TooManyActiveJobs"),
+            Self::QueueOutOfMemory => (StatusCode::SERVICE_UNAVAILABLE, "QueueOutOfMemory"),
             Self::RouteNotFound => (StatusCode::NOT_FOUND, "NotFound"),
             Self::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "MethodNotAllowed"),
             Self::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "InternalError"),
@@ -103,6 +109,14 @@ impl From<QueueError> for AppError {
     fn from(error: QueueError) -> Self {
         match error {
             QueueError::IdempotencyConflict => Self::IdempotencyConflict,
+            QueueError::TooManyActiveJobs { limit } => {
+                crate::metrics::active_job_cap_refused();
+                Self::TooManyActiveJobs { limit }
+            }
+            QueueError::OutOfMemory(detail) => {
+                tracing::error!(%detail, "queue out of memory: new jobs refused until records expire");
+                Self::QueueOutOfMemory
+            }
             QueueError::Unavailable(detail) => {
                 tracing::error!(%detail, "queue unavailable");
                 Self::QueueUnavailable

@@ -32,6 +32,11 @@ pub const LEASE_RECLAIMS: &str = "ferry_lease_reclaims_total";
 pub const ORIGIN_BYTES: &str = "ferry_origin_bytes_total";
 /// Jobs completed with an archive already stored for the same file version (nothing fetched).
 pub const ARCHIVES_REUSED: &str = "ferry_archives_reused_total";
+/// Clients the rate limiters remember, read at scrape time: it must follow real clients, not the
+/// addresses they claim in headers.
+pub const RATE_LIMITED_CLIENTS: &str = "ferry_rate_limit_clients";
+/// Requests refused because their client had `MAX_ACTIVE_JOBS_PER_CLIENT` unfinished jobs.
+pub const ACTIVE_JOB_CAP_REFUSALS: &str = "ferry_active_job_cap_refusals_total";
 
 /// Histogram buckets for request latency: API calls take milliseconds, downloads of local files
 /// may take seconds.
@@ -82,6 +87,14 @@ fn describe() {
         "Time from a worker taking a job to its outcome"
     );
     metrics::describe_gauge!(QUEUE_JOBS, "Jobs in the queue by state");
+    metrics::describe_gauge!(
+        RATE_LIMITED_CLIENTS,
+        "Clients the rate limiters currently remember"
+    );
+    metrics::describe_counter!(
+        ACTIVE_JOB_CAP_REFUSALS,
+        "Initiates refused because the client had too many unfinished jobs"
+    );
     metrics::describe_counter!(LEASE_RECLAIMS, "Expired leases whose job was taken back");
     metrics::describe_counter!(
         ORIGIN_BYTES,
@@ -160,4 +173,14 @@ pub fn queue_depth(depth: &crate::queue::QueueDepth) {
     ] {
         metrics::gauge!(QUEUE_JOBS, "state" => state).set(jobs as f64);
     }
+}
+
+/// Publishes how many clients the rate limiters remember.
+pub fn rate_limited_clients(clients: usize) {
+    metrics::gauge!(RATE_LIMITED_CLIENTS).set(clients as f64);
+}
+
+/// Counts an initiate refused by the per-client cap on unfinished jobs.
+pub fn active_job_cap_refused() {
+    metrics::counter!(ACTIVE_JOB_CAP_REFUSALS).increment(1);
 }

@@ -122,10 +122,15 @@ async fn a_bundle_downloads_one_zip_with_every_file() {
             s["status"] == "completed"
         })
         .await;
-    assert!(done["url"]
-        .as_str()
-        .unwrap()
-        .contains(&format!("bundles/{job_id}.zip")));
+    let url = done["url"].as_str().unwrap();
+    assert!(
+        url.contains("/bundles/") && url.contains("/ferry-3-files.zip"),
+        "{url}"
+    );
+    assert!(
+        !url.contains(&job_id),
+        "a download link does not give away the job id: {url}"
+    );
     let mut archive = download(&app, &done).await;
     assert_eq!(archive.len(), 3);
     for id in [12345, 23456, 34567] {

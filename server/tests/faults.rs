@@ -52,6 +52,8 @@ impl Stack {
             ("REDIS_URL", redis_url.as_str()),
             ("QUEUE_PREFIX", "faults"),
             ("RATE_LIMIT_MAX_REQUESTS", "1000000"),
+            ("INITIATE_RATE_LIMIT_MAX_REQUESTS", "1000000"),
+            ("MAX_ACTIVE_JOBS_PER_CLIENT", "1000000"),
         ]);
         vars.extend_from_slice(extra);
         let (server, log, addr) = start(self.dir.path(), &vars);

@@ -1,15 +1,16 @@
-//! The HTTP contract every response keeps: request ids, security headers, CORS, rate limits,
-//! backpressure, error shapes, metrics and the OpenAPI document.
+//! The HTTP contract every response keeps: request ids, security headers, CORS, rate limits and
+//! the other per-client limits, backpressure, error shapes, metrics and the OpenAPI document.
 
 mod common;
 
 use axum::{
     body::Body,
+    extract::ConnectInfo,
     http::{Method, Request, StatusCode},
 };
 use common::{spawn_app, Reply, TestApp};
 use serde_json::Value;
-use std::{collections::BTreeSet, time::Duration};
+use std::{collections::BTreeSet, net::SocketAddr, time::Duration};
 
 /// The headers DESIGN.md promises on every response.
 fn assert_contract_headers(reply: &Reply, what: &str) {
@@ -211,6 +212,22 @@ async fn cors_origins_limits_which_sites_may_read_answers() {
     assert!(other.headers.get("access-control-allow-origin").is_none());
 }
 
+/// A request as if it arrived on a socket from `peer` (what the server's `ConnectInfo` says).
+fn from_peer(peer: &str, mut request: Request<Body>) -> Request<Body> {
+    let peer: SocketAddr = peer.parse().unwrap();
+    request.extensions_mut().insert(ConnectInfo(peer));
+    request
+}
+
+fn initiate_request(body: &str, idempotency_key: Option<&str>) -> Request<Body> {
+    let mut builder =
+        request(Method::POST, "/v1/download/initiate").header("content-type", "application/json");
+    if let Some(key) = idempotency_key {
+        builder = builder.header("idempotency-key", key);
+    }
+    builder.body(Body::from(body.to_owned())).unwrap()
+}
+
 #[tokio::test]
 async fn a_client_over_its_limit_gets_429_with_retry_after_and_others_are_unaffected() {
     let app = spawn_app(&[
@@ -219,16 +236,19 @@ async fn a_client_over_its_limit_gets_429_with_retry_after_and_others_are_unaffe
         ("RATE_LIMIT_WINDOW_MS", "60000"),
     ])
     .await;
-    // Behind the (trusted, loopback) proxy, the first X-Forwarded-For hop is the client.
-    let from = |client: &'static str| {
-        request(Method::GET, "/health")
-            .header("x-forwarded-for", client)
-            .body(Body::empty())
-            .unwrap()
+    // A client connecting directly: whatever X-Forwarded-For it sends, it is its own address.
+    let from = |peer: &str, forged: &str| {
+        from_peer(
+            peer,
+            request(Method::GET, "/health")
+                .header("x-forwarded-for", forged)
+                .body(Body::empty())
+                .unwrap(),
+        )
     };
     let mut remaining = Vec::new();
-    for _ in 0..3 {
-        let reply = app.send(from("203.0.113.7, 10.0.0.2")).await;
+    for forged in ["198.51.100.1", "198.51.100.2", "198.51.100.3"] {
+        let reply = app.send(from("203.0.113.7:5000", forged)).await;
         assert_eq!(reply.status, StatusCode::OK);
         assert_eq!(reply.headers["ratelimit-limit"], "3");
         remaining.push(
@@ -238,9 +258,13 @@ async fn a_client_over_its_limit_gets_429_with_retry_after_and_others_are_unaffe
                 .to_owned(),
         );
     }
-    assert_eq!(remaining, ["2", "1", "0"]);
+    assert_eq!(
+        remaining,
+        ["2", "1", "0"],
+        "forged addresses change nothing"
+    );
 
-    let refused = app.send(from("203.0.113.7")).await;
+    let refused = app.send(from("203.0.113.7:5001", "198.51.100.4")).await;
     assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(refused.error_name(), "RateLimited");
     assert_contract_headers(&refused, "429");
@@ -255,9 +279,138 @@ async fn a_client_over_its_limit_gets_429_with_retry_after_and_others_are_unaffe
     );
     assert_eq!(refused.headers["ratelimit-remaining"], "0");
 
-    let someone_else = app.send(from("198.51.100.1")).await;
-    assert_eq!(someone_else.status, StatusCode::OK);
-    assert_eq!(someone_else.headers["ratelimit-remaining"], "2");
+    // The victim whose address was forged still has its whole allowance.
+    let victim = app.send(from("198.51.100.1:6000", "")).await;
+    assert_eq!(victim.status, StatusCode::OK);
+    assert_eq!(victim.headers["ratelimit-remaining"], "2");
+    // An IPv6 client is its /64: another address in it is the same client.
+    for _ in 0..3 {
+        app.send(from("[2001:db8:1:2::1]:5000", "")).await;
+    }
+    let same_64 = app.send(from("[2001:db8:1:2::ffff]:5000", "")).await;
+    assert_eq!(same_64.status, StatusCode::TOO_MANY_REQUESTS);
+    let next_64 = app.send(from("[2001:db8:1:3::1]:5000", "")).await;
+    assert_eq!(next_64.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn starting_jobs_has_its_own_smaller_budget() {
+    let app = spawn_app(&[
+        ("WORKER_CONCURRENCY", "0"),
+        ("RATE_LIMIT_MAX_REQUESTS", "100"),
+        ("INITIATE_RATE_LIMIT_MAX_REQUESTS", "2"),
+    ])
+    .await;
+    let peer = "203.0.113.7:5000";
+    let mut job_id = String::new();
+    for n in 0..2 {
+        let reply = app
+            .send(from_peer(
+                peer,
+                initiate_request(&format!(r#"{{"file_id": {}}}"#, 10_100 + n), None),
+            ))
+            .await;
+        assert_eq!(reply.status, StatusCode::ACCEPTED);
+        assert_eq!(reply.headers["ratelimit-limit"], "2");
+        job_id = reply.json()["jobId"].as_str().unwrap().to_owned();
+    }
+    let refused = app
+        .send(from_peer(
+            peer,
+            initiate_request(r#"{"file_id": 10200}"#, None),
+        ))
+        .await;
+    assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(refused.error_name(), "RateLimited");
+    // Reading is another budget: polling goes on.
+    let status = app
+        .send(from_peer(
+            peer,
+            request(Method::GET, &format!("/v1/download/status/{job_id}"))
+                .body(Body::empty())
+                .unwrap(),
+        ))
+        .await;
+    assert_eq!(status.status, StatusCode::OK);
+    assert_eq!(status.headers["ratelimit-limit"], "100");
+    assert_eq!(status.headers["ratelimit-remaining"], "99");
+}
+
+#[tokio::test]
+async fn a_client_may_have_only_so_many_unfinished_jobs() {
+    let app = spawn_app(&[
+        ("WORKER_CONCURRENCY", "0"),
+        ("MAX_ACTIVE_JOBS_PER_CLIENT", "2"),
+    ])
+    .await;
+    let a = "203.0.113.7:5000";
+    let mut jobs = Vec::new();
+    for n in 0..2 {
+        let body = format!(r#"{{"file_id": {}}}"#, 10_100 + n);
+        let reply = app.send(from_peer(a, initiate_request(&body, None))).await;
+        assert_eq!(reply.status, StatusCode::ACCEPTED);
+        jobs.push(reply.json()["jobId"].as_str().unwrap().to_owned());
+    }
+    let refused = app
+        .send(from_peer(
+            a,
+            initiate_request(r#"{"file_id": 10300}"#, None),
+        ))
+        .await;
+    assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(refused.error_name(), "TooManyActiveJobs");
+    let message = refused.json()["message"].as_str().unwrap().to_owned();
+    assert!(
+        message.contains("you already have 2 downloads"),
+        "{message}"
+    );
+    assert!(refused.headers.get("retry-after").is_none());
+    let b = app
+        .send(from_peer(
+            "198.51.100.9:5000",
+            initiate_request(r#"{"file_id": 10300}"#, None),
+        ))
+        .await;
+    assert_eq!(
+        b.status,
+        StatusCode::ACCEPTED,
+        "other clients are not affected"
+    );
+    // Cancelling one frees a place.
+    assert_eq!(
+        app.delete(&format!("/v1/download/{}", jobs[0]))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let again = app
+        .send(from_peer(
+            a,
+            initiate_request(r#"{"file_id": 10300}"#, None),
+        ))
+        .await;
+    assert_eq!(again.status, StatusCode::ACCEPTED);
+    let metrics = String::from_utf8(app.get("/metrics").await.body).unwrap();
+    assert!(
+        metrics.contains("ferry_active_job_cap_refusals_total 1"),
+        "{metrics}"
+    );
+}
+
+#[tokio::test]
+async fn idempotency_keys_belong_to_the_client_that_used_them() {
+    let app = spawn_app(&[("WORKER_CONCURRENCY", "0")]).await;
+    let body = r#"{"file_id": 12345}"#;
+    let send =
+        |peer: &'static str| app.send(from_peer(peer, initiate_request(body, Some("order-42"))));
+    let mine = send("203.0.113.7:5000").await.json()["jobId"].clone();
+    let theirs = send("198.51.100.9:5000").await.json()["jobId"].clone();
+    assert_ne!(
+        mine, theirs,
+        "another client's equal key does not return my job"
+    );
+    let again = send("203.0.113.7:5001").await.json()["jobId"].clone();
+    assert_eq!(again, mine);
 }
 
 #[tokio::test]
@@ -315,6 +468,7 @@ const CONTRACT: &[(&str, &str)] = &[
     ("delete", "/v1/download/{job_id}"),
     ("post", "/v1/download/check"),
     ("get", "/v1/files/{folder}/{name}"),
+    ("get", "/v1/files/bundles/{folder}/{name}"),
     ("get", "/health"),
     ("get", "/metrics"),
     ("get", "/openapi.json"),

@@ -57,6 +57,7 @@ async fn finished_jobs_leave_no_keys_behind_after_retention() {
     .unwrap();
     for n in 0..200u64 {
         let job = ferry_server::queue::NewJob {
+            client: "203.0.113.7".into(),
             file_ids: vec![app::api::FileId::new(40_000 + n).unwrap()],
             origin_params: String::new(),
         };

@@ -139,11 +139,18 @@ async fn a_64_mib_bundle_goes_up_in_parts_and_leaves_no_upload_behind() {
     assert!(done["size"].as_u64().unwrap() > 64 * 1024 * 1024);
 
     let client = bucket_client(&s3).await;
-    let key = format!("bundles/{job_id}.zip");
+    // The key is in the (path-style) link: bundles/<random>/ferry-65-files.zip.
+    let url = done["url"].as_str().unwrap();
+    let path = url.split('?').next().unwrap();
+    let key = &path[path.find("bundles/").expect("a bundle key")..];
+    assert!(
+        key.ends_with("/ferry-65-files.zip") && !key.contains(&job_id),
+        "{key}"
+    );
     let head = client
         .head_object()
         .bucket("ferry-results")
-        .key(&key)
+        .key(key)
         .send()
         .await
         .unwrap();

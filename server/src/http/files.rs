@@ -23,13 +23,13 @@ pub struct LinkParams {
     signature: Option<String>,
 }
 
-/// Streams the archive if the link is intact and unexpired.
+/// Streams a single file's archive if the link is intact and unexpired.
 #[utoipa::path(
     get,
     path = "/v1/files/{folder}/{name}",
     tag = "downloads",
     params(
-        ("folder" = String, Path, description = "`downloads` (single files) or `bundles`"),
+        ("folder" = String, Path, description = "`downloads` (single files)"),
         ("name" = String, Path, description = "Archive name, such as `12345.zip`"),
         LinkParams,
     ),
@@ -46,9 +46,40 @@ pub async fn download(
     Path((folder, name)): Path<(String, String)>,
     Query(params): Query<LinkParams>,
 ) -> Result<Response, AppError> {
+    serve(&state, &format!("{folder}/{name}"), &params).await
+}
+
+/// Streams a bundle's archive if the link is intact and unexpired. A bundle lives in a folder
+/// of its own with a random name, so its link says nothing about the job.
+#[utoipa::path(
+    get,
+    path = "/v1/files/bundles/{folder}/{name}",
+    tag = "downloads",
+    params(
+        ("folder" = String, Path, description = "The bundle's random folder"),
+        ("name" = String, Path, description = "Archive name, such as `ferry-3-files.zip`"),
+        LinkParams,
+    ),
+    responses(
+        (status = 200, description = "The archive", content_type = "application/zip", body = Vec<u8>),
+        (status = 403, description = "The link was altered or has expired", body = ErrorBody),
+        (status = 404, description = "No such archive (or results are not stored locally)", body = ErrorBody),
+        (status = 429, description = "Rate limited", body = ErrorBody),
+        (status = 503, description = "Storage unavailable", body = ErrorBody),
+    )
+)]
+pub async fn download_bundle(
+    State(state): State<AppState>,
+    Path((folder, name)): Path<(String, String)>,
+    Query(params): Query<LinkParams>,
+) -> Result<Response, AppError> {
+    serve(&state, &format!("bundles/{folder}/{name}"), &params).await
+}
+
+/// The archive at `key`, after checking the link's signature and expiry.
+async fn serve(state: &AppState, key: &str, params: &LinkParams) -> Result<Response, AppError> {
     let local = state.local_files.as_ref().ok_or(AppError::RouteNotFound)?;
-    let key = format!("{folder}/{name}");
-    let (key, path) = local.verify(&key, params.expires.as_deref(), params.signature.as_deref())?;
+    let (key, path) = local.verify(key, params.expires.as_deref(), params.signature.as_deref())?;
     let file = match tokio::fs::File::open(&path).await {
         Ok(file) => file,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(AppError::ResultGone),

@@ -1,20 +1,24 @@
 //! `POST /v1/download/initiate`: validates the request, queues a job, answers `202` at once.
 
-use super::{json::ApiJson, AppState};
+use super::{client::Caller, json::ApiJson, AppState};
 use crate::{error::AppError, queue::NewJob};
 use app::api::{ErrorBody, InitiateRequest, InitiateResponse};
 use axum::{
     extract::State,
     http::{header, HeaderMap, StatusCode},
     response::IntoResponse,
-    Json,
+    Extension, Json,
 };
+
+/// Where initiate is served: the rate limiter gives it its own budget.
+pub const PATH: &str = "/v1/download/initiate";
 
 /// Longest accepted `Idempotency-Key`.
 const MAX_IDEMPOTENCY_KEY_LEN: usize = 255;
 
-/// Queues a job for the requested files. With an `Idempotency-Key`, a repeated request returns
-/// the job the first one created instead of starting another.
+/// Queues a job for the requested files, as the calling client's. With an `Idempotency-Key`, a
+/// repeated request of the same client returns the job the first one created instead of starting
+/// another (keys are per client: another client's equal key is another key).
 #[utoipa::path(
     post,
     path = "/v1/download/initiate",
@@ -23,7 +27,7 @@ const MAX_IDEMPOTENCY_KEY_LEN: usize = 255;
     request_body = InitiateRequest,
     params(
         ("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 255, pattern = "^[!-~]+$",
-            description = "Repeating a request with the same key returns the job the first one created (1–255 printable ASCII characters)"),
+            description = "Repeating a request with the same key returns the job your first one created (1–255 printable ASCII characters; keys are per client)"),
     ),
     responses(
         (status = 202, description = "Job queued", body = InitiateResponse,
@@ -32,14 +36,15 @@ const MAX_IDEMPOTENCY_KEY_LEN: usize = 255;
         (status = 413, description = "Body larger than 64 KiB", body = ErrorBody),
         (status = 415, description = "Body is not JSON", body = ErrorBody),
         (status = 422, description = "Idempotency key reused with another body", body = ErrorBody),
-        (status = 429, description = "Rate limited", body = ErrorBody,
-            headers(("retry-after" = u64, description = "Seconds to wait"))),
-        (status = 503, description = "Queue unavailable or full", body = ErrorBody,
+        (status = 429, description = "Rate limited (`RateLimited`, with `retry-after`), or the client already has `MAX_ACTIVE_JOBS_PER_CLIENT` unfinished jobs (`TooManyActiveJobs`)", body = ErrorBody,
+            headers(("retry-after" = u64, description = "Seconds to wait (RateLimited)"))),
+        (status = 503, description = "Queue unavailable, full or out of memory", body = ErrorBody,
             headers(("retry-after" = u64, description = "Seconds to wait"))),
     )
 )]
 pub async fn initiate(
     State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
     headers: HeaderMap,
     ApiJson(request): ApiJson<InitiateRequest>,
 ) -> Result<impl IntoResponse, AppError> {
@@ -68,6 +73,7 @@ pub async fn initiate(
         .queue
         .enqueue(
             NewJob {
+                client: caller.client.to_string(),
                 file_ids,
                 origin_params,
             },
@@ -77,7 +83,7 @@ pub async fn initiate(
     let job_id = enqueued.record.id;
     if enqueued.created {
         crate::metrics::job_enqueued();
-        tracing::info!(%job_id, files = total_file_ids, "job queued");
+        tracing::info!(%job_id, client = %caller.client, files = total_file_ids, "job queued");
     }
     Ok((
         StatusCode::ACCEPTED,

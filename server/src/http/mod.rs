@@ -5,6 +5,8 @@
 
 pub mod cancel;
 pub mod check;
+pub mod client;
+pub mod content_security;
 pub mod cors;
 pub mod error_body;
 pub mod files;
@@ -15,6 +17,7 @@ pub mod not_found;
 pub mod openapi;
 pub mod operations;
 pub mod rate_limit;
+pub mod serve;
 pub mod status;
 
 use crate::{
@@ -96,6 +99,8 @@ pub struct SharedState {
     pub http: crate::config::HttpSettings,
     /// Renders the Prometheus metrics for `/metrics`.
     pub metrics: PrometheusHandle,
+    /// The pages' Content-Security-Policy (its nonce is drawn per response).
+    pub content_security: content_security::ContentSecurityPolicy,
 }
 
 /// Leptos finds its options in the router state through this.
@@ -109,6 +114,7 @@ impl FromRef<AppState> for LeptosOptions {
 pub fn app(state: AppState) -> Router {
     let site_root = state.leptos_options.site_root.to_string();
     let page_options = state.leptos_options.clone();
+    let content_security = state.content_security.clone();
     let stylesheet = app::stylesheet_href(&page_options);
     let missing_page: Arc<str> = not_found::page(&stylesheet).into();
     // Static assets (the WASM bundle, CSS, favicon); anything else is a 404 (a page for
@@ -127,7 +133,10 @@ pub fn app(state: AppState) -> Router {
         .leptos_routes(
             &state,
             leptos_axum::generate_route_list(app::App),
-            move || app::shell(page_options.clone(), stylesheet.clone()),
+            move || {
+                content_security.apply_to_render();
+                app::shell(page_options.clone(), stylesheet.clone())
+            },
         )
         .fallback_service(assets)
         .method_not_allowed_fallback(method_not_allowed)
@@ -143,7 +152,8 @@ pub fn app(state: AppState) -> Router {
     };
 
     // Outermost first. The request id exists before anything logs and is on every response;
-    // the security headers, metrics and rate-limit headers wrap everything, including the
+    // the client is identified before anything counts it; the security headers, metrics and
+    // rate-limit headers wrap everything, including the
     // preflights CORS answers and the errors rendered inside; CORS wraps the error bodies so a
     // browser can read them; the rate limit is enforced inside the error renderer so a 429 has
     // the JSON body.
@@ -165,6 +175,10 @@ pub fn app(state: AppState) -> Router {
         .layer(header("strict-transport-security", HSTS))
         .layer(header("referrer-policy", "no-referrer"))
         .layer(middleware::from_fn(operations::record_request))
+        .layer(middleware::from_fn_with_state(
+            client::TrustedProxies::new(&state.http.trusted_proxies),
+            client::identify,
+        ))
         .layer(middleware::from_fn_with_state(
             state.rate_limit.clone(),
             rate_limit::decide,

@@ -17,7 +17,15 @@ pub async fn not_found(method: Method, headers: HeaderMap, page: Arc<str>) -> Re
             .and_then(|v| v.to_str().ok())
             .is_some_and(|accept| accept.contains("text/html"));
     if wants_html {
-        (StatusCode::NOT_FOUND, Html(page.to_string())).into_response()
+        (
+            StatusCode::NOT_FOUND,
+            [(
+                header::CONTENT_SECURITY_POLICY,
+                super::content_security::STATIC_PAGE_POLICY,
+            )],
+            Html(page.to_string()),
+        )
+            .into_response()
     } else {
         AppError::RouteNotFound.into_response()
     }

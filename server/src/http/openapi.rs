@@ -28,6 +28,7 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(cancel::cancel))
         .routes(routes!(check::check))
         .routes(routes!(files::download))
+        .routes(routes!(files::download_bundle))
         .routes(routes!(health::health))
         .routes(routes!(operations::metrics))
         .routes(routes!(operations::openapi_json))

@@ -11,7 +11,8 @@ use axum::{
 };
 use std::time::Instant;
 
-/// Prometheus text exposition of every Ferry metric; the queue depth is read at scrape time.
+/// Prometheus text exposition of every Ferry metric; the queue depth and the
+/// rate limiters' size are read at scrape time.
 #[utoipa::path(
     get,
     path = "/metrics",
@@ -25,6 +26,7 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
         Ok(depth) => crate::metrics::queue_depth(&depth),
         Err(error) => tracing::warn!(%error, "queue depth not available for /metrics"),
     }
+    crate::metrics::rate_limited_clients(state.rate_limit.tracked_clients());
     let mut response = state.metrics.render().into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,

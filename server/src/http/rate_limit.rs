@@ -1,19 +1,24 @@
-//! Rate limiting per client address, with the `ratelimit-*` headers of the IETF draft on every
-//! response.
+//! Rate limiting per client, with the `ratelimit-*` headers of the IETF draft on every response.
 //!
-//! The limit is `RATE_LIMIT_MAX_REQUESTS` per `RATE_LIMIT_WINDOW_MS`, enforced by `governor`'s
-//! GCRA: a client may spend the whole allowance at once, and it refills evenly over the window
-//! (no cliff at a window boundary where a client could send twice the limit).
+//! Two budgets, each per [`ClientId`]: creating jobs (initiate, `INITIATE_RATE_LIMIT_*`) is much
+//! dearer than reading (status, check, the page: `RATE_LIMIT_*`), so it gets its own, smaller
+//! allowance, and a client that polls a lot can still start a download. Each is enforced by
+//! `governor`'s GCRA: a client may spend the whole allowance at once, and it refills evenly over
+//! the window (no cliff at a window boundary where a client could send twice the limit).
 //!
 //! It works in two steps. [`decide`] runs outside CORS, so every response — preflights included —
 //! gets the headers; when a client is over its limit it only marks the request. [`enforce`] runs
 //! inside the CORS and error-body layers and turns a marked request into a `429`, so the refusal
 //! carries the JSON error body and the CORS headers a browser needs to read it.
 
-use crate::{config::HttpSettings, error::AppError};
+use super::client::{Caller, ClientId};
+use crate::{
+    config::{HttpSettings, RateBudget},
+    error::AppError,
+};
 use axum::{
-    extract::{ConnectInfo, Request, State},
-    http::{HeaderMap, HeaderValue},
+    extract::{Request, State},
+    http::{HeaderValue, Method},
     middleware::Next,
     response::{IntoResponse, Response},
 };
@@ -23,27 +28,49 @@ use governor::{
     state::keyed::DefaultKeyedStateStore,
     Quota, RateLimiter,
 };
-use ipnet::IpNet;
-use std::{
-    net::{IpAddr, Ipv4Addr, SocketAddr},
-    num::NonZeroU32,
-    sync::Arc,
-    time::Duration,
-};
+use std::{num::NonZeroU32, sync::Arc, time::Duration};
 
-type Limiter =
-    RateLimiter<IpAddr, DefaultKeyedStateStore<IpAddr>, DefaultClock, StateInformationMiddleware>;
+type Limiter = RateLimiter<
+    ClientId,
+    DefaultKeyedStateStore<ClientId>,
+    DefaultClock,
+    StateInformationMiddleware,
+>;
 
-/// The per-client limiter and what the headers say about it.
-#[derive(Clone)]
-pub struct ClientRateLimit {
-    limiter: Arc<Limiter>,
+/// One allowance per client, and what the headers say about it.
+struct Budget {
+    limiter: Limiter,
     /// `ratelimit-limit`: requests per window.
     max_requests: u32,
     /// Time for one spent request to be available again (window / max requests).
     refill_per_request: Duration,
-    /// Peers allowed to name the client in `X-Forwarded-For`.
-    trusted_proxies: Arc<[IpNet]>,
+}
+
+impl Budget {
+    fn new(budget: RateBudget) -> Self {
+        let max_requests = budget.max_requests.max(1);
+        let refill_per_request = (budget.window / max_requests).max(Duration::from_nanos(1));
+        let quota = Quota::with_period(refill_per_request)
+            .expect("the period is at least 1 ns")
+            .allow_burst(NonZeroU32::new(max_requests).expect("at least 1"));
+        Self {
+            limiter: RateLimiter::keyed(quota).with_middleware(),
+            max_requests,
+            refill_per_request,
+        }
+    }
+
+    /// Seconds until `spent` requests have refilled, rounded up.
+    fn seconds_to_refill(&self, spent: u32) -> u64 {
+        (self.refill_per_request * spent).as_secs_f64().ceil() as u64
+    }
+}
+
+/// The per-client limiters, shared by every request.
+#[derive(Clone)]
+pub struct ClientRateLimit {
+    reads: Arc<Budget>,
+    initiates: Arc<Budget>,
 }
 
 /// Marks a request whose client is over its limit; [`enforce`] refuses it.
@@ -53,61 +80,37 @@ struct OverLimit {
 }
 
 impl ClientRateLimit {
-    /// A limiter for the configured policy.
+    /// Limiters for the configured budgets.
     pub fn new(settings: &HttpSettings) -> Self {
-        let max_requests = settings.rate_limit_max_requests.max(1);
-        let refill_per_request =
-            (settings.rate_limit_window / max_requests).max(Duration::from_nanos(1));
-        let quota = Quota::with_period(refill_per_request)
-            .expect("the period is at least 1 ns")
-            .allow_burst(NonZeroU32::new(max_requests).expect("at least 1"));
         Self {
-            limiter: Arc::new(RateLimiter::keyed(quota).with_middleware()),
-            max_requests,
-            refill_per_request,
-            trusted_proxies: settings.trusted_proxies.clone().into(),
+            reads: Arc::new(Budget::new(settings.rate_limit)),
+            initiates: Arc::new(Budget::new(settings.initiate_rate_limit)),
         }
     }
 
-    /// Forgets clients whose allowance is full again, so the table does not grow without bound.
+    /// Forgets clients whose allowance is full again, so the tables do not grow without bound.
     pub fn forget_idle_clients(&self) {
-        self.limiter.retain_recent();
-        self.limiter.shrink_to_fit();
-    }
-
-    /// The client a request comes from: the first `X-Forwarded-For` hop when the peer is a
-    /// trusted proxy, else the peer itself. Requests without a socket (in-process tests) count as
-    /// loopback.
-    pub fn client_of(&self, request: &Request) -> IpAddr {
-        let peer = request
-            .extensions()
-            .get::<ConnectInfo<SocketAddr>>()
-            .map_or(IpAddr::V4(Ipv4Addr::LOCALHOST), |info| info.0.ip());
-        if !self.trusted_proxies.iter().any(|net| net.contains(&peer)) {
-            return peer;
+        for budget in [&self.reads, &self.initiates] {
+            budget.limiter.retain_recent();
+            budget.limiter.shrink_to_fit();
         }
-        forwarded_client(request.headers()).unwrap_or(peer)
+        crate::metrics::rate_limited_clients(self.tracked_clients());
     }
 
-    /// Seconds until `remaining` spent requests have refilled, rounded up.
-    fn seconds_to_refill(&self, spent: u32) -> u64 {
-        (self.refill_per_request * spent).as_secs_f64().ceil() as u64
+    /// Clients the limiters remember now (both budgets): what `/metrics` reports, so an operator
+    /// sees the table stay small however many addresses clients claim to have.
+    pub fn tracked_clients(&self) -> usize {
+        self.reads.limiter.len() + self.initiates.limiter.len()
     }
-}
 
-/// The first address of `X-Forwarded-For` (the client, as the first proxy saw it).
-fn forwarded_client(headers: &HeaderMap) -> Option<IpAddr> {
-    let first = headers
-        .get("x-forwarded-for")?
-        .to_str()
-        .ok()?
-        .split(',')
-        .next()?
-        .trim();
-    first
-        .parse::<IpAddr>()
-        .ok()
-        .or_else(|| first.parse::<SocketAddr>().ok().map(|a| a.ip()))
+    /// Which allowance a request spends: creating a job, or anything else.
+    fn budget_for(&self, request: &Request) -> &Budget {
+        if request.method() == Method::POST && request.uri().path() == super::initiate::PATH {
+            &self.initiates
+        } else {
+            &self.reads
+        }
+    }
 }
 
 /// Counts the request against its client and puts the `ratelimit-*` headers on the response.
@@ -116,13 +119,18 @@ pub async fn decide(
     mut request: Request,
     next: Next,
 ) -> Response {
-    let client = limit.client_of(&request);
-    let (remaining, reset_secs) = match limit.limiter.check_key(&client) {
+    let client = request
+        .extensions()
+        .get::<Caller>()
+        .expect("client::identify runs before the rate limit")
+        .client;
+    let budget = limit.budget_for(&request);
+    let (remaining, reset_secs) = match budget.limiter.check_key(&client) {
         Ok(snapshot) => {
             let remaining = snapshot.remaining_burst_capacity();
             (
                 remaining,
-                limit.seconds_to_refill(limit.max_requests - remaining),
+                budget.seconds_to_refill(budget.max_requests - remaining),
             )
         }
         Err(not_until) => {
@@ -131,12 +139,13 @@ pub async fn decide(
             request
                 .extensions_mut()
                 .insert(OverLimit { retry_after_secs });
-            (0, limit.seconds_to_refill(limit.max_requests))
+            (0, budget.seconds_to_refill(budget.max_requests))
         }
     };
+    let max_requests = budget.max_requests;
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
-    headers.insert("ratelimit-limit", HeaderValue::from(limit.max_requests));
+    headers.insert("ratelimit-limit", HeaderValue::from(max_requests));
     headers.insert("ratelimit-remaining", HeaderValue::from(remaining));
     headers.insert("ratelimit-reset", HeaderValue::from(reset_secs));
     response
@@ -156,59 +165,15 @@ pub async fn enforce(request: Request, next: Next) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use axum::body::Body;
-
-    fn settings(max: u32, window_ms: u64, proxies: &str) -> HttpSettings {
-        HttpSettings {
-            cors_origins: None,
-            rate_limit_max_requests: max,
-            rate_limit_window: Duration::from_millis(window_ms),
-            trusted_proxies: proxies
-                .split(',')
-                .filter(|p| !p.is_empty())
-                .map(|p| p.parse().unwrap())
-                .collect(),
-            max_queue_depth: 10,
-        }
-    }
-
-    fn request(peer: &str, forwarded: Option<&str>) -> Request {
-        let mut builder = Request::builder().uri("/");
-        if let Some(value) = forwarded {
-            builder = builder.header("x-forwarded-for", value);
-        }
-        let mut request = builder.body(Body::empty()).unwrap();
-        request
-            .extensions_mut()
-            .insert(ConnectInfo(peer.parse::<SocketAddr>().unwrap()));
-        request
-    }
-
-    #[test]
-    fn the_forwarded_client_counts_only_behind_a_trusted_proxy() {
-        let limit = ClientRateLimit::new(&settings(5, 1000, "10.0.0.0/8"));
-        let behind_proxy = request("10.1.2.3:5000", Some("203.0.113.7, 10.1.2.3"));
-        assert_eq!(
-            limit.client_of(&behind_proxy),
-            "203.0.113.7".parse::<IpAddr>().unwrap()
-        );
-        let spoofing = request("198.51.100.9:5000", Some("203.0.113.7"));
-        assert_eq!(
-            limit.client_of(&spoofing),
-            "198.51.100.9".parse::<IpAddr>().unwrap()
-        );
-        let garbage = request("10.1.2.3:5000", Some("not an address"));
-        assert_eq!(
-            limit.client_of(&garbage),
-            "10.1.2.3".parse::<IpAddr>().unwrap()
-        );
-    }
 
     #[test]
     fn reset_is_the_time_to_refill_what_was_spent() {
-        let limit = ClientRateLimit::new(&settings(10, 60_000, ""));
-        assert_eq!(limit.seconds_to_refill(0), 0);
-        assert_eq!(limit.seconds_to_refill(1), 6);
-        assert_eq!(limit.seconds_to_refill(10), 60);
+        let budget = Budget::new(RateBudget {
+            max_requests: 10,
+            window: Duration::from_secs(60),
+        });
+        assert_eq!(budget.seconds_to_refill(0), 0);
+        assert_eq!(budget.seconds_to_refill(1), 6);
+        assert_eq!(budget.seconds_to_refill(10), 60);
     }
 }

@@ -1,12 +1,11 @@
 //! `GET /v1/download/status/:jobId`: one queue read, plus a freshly signed link when completed.
 
-use super::AppState;
+use super::{client::Caller, AppState};
 use crate::{error::AppError, queue::JobRecord, storage::ObjectKey};
 use app::api::{ErrorBody, JobId, JobPhase, JobState, JobStatus};
 use axum::{
     extract::{Path, State},
-    http::HeaderMap,
-    Json,
+    Extension, Json,
 };
 
 /// The job's current state. A completed job's link is signed on every read (a local computation),
@@ -26,8 +25,8 @@ use axum::{
 )]
 pub async fn status(
     State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
     Path(job_id): Path<String>,
-    headers: HeaderMap,
 ) -> Result<Json<JobStatus>, AppError> {
     let job_id: JobId = job_id.parse()?;
     let record = state
@@ -35,7 +34,7 @@ pub async fn status(
         .status(job_id)
         .await?
         .ok_or(AppError::JobNotFound(job_id))?;
-    let job_state = job_state(&state, &record, &headers).await?;
+    let job_state = job_state(&state, &record, &caller).await?;
     Ok(Json(JobStatus {
         job_id: record.id,
         file_ids: record.file_ids,
@@ -47,7 +46,7 @@ pub async fn status(
 async fn job_state(
     state: &AppState,
     record: &JobRecord,
-    headers: &HeaderMap,
+    caller: &Caller,
 ) -> Result<JobState, AppError> {
     let since_creation = record.created_at;
     let progress = record.progress;
@@ -98,7 +97,7 @@ async fn job_state(
                 .await?;
             JobState::Completed {
                 progress: 100,
-                url: absolute_url(link.url, headers),
+                url: absolute_url(link.url, caller),
                 url_expires_at: link.expires_at,
                 completed_at: record.finished_at.unwrap_or(since_creation),
                 size: result.size,
@@ -117,52 +116,11 @@ async fn job_state(
 }
 
 /// Links served by Ferry itself are paths; clients (curl, other services) expect a full URL, so
-/// prefix the origin the client used to reach us (as a proxy reports it, if there is one).
-fn absolute_url(url: String, headers: &HeaderMap) -> String {
-    if !url.starts_with('/') {
-        return url;
-    }
-    let header = |name: &str| {
-        headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').next())
-            .map(str::trim)
-            .filter(|v| !v.is_empty())
-    };
-    let Some(host) = header("x-forwarded-host").or_else(|| header("host")) else {
-        return url;
-    };
-    let scheme = match header("x-forwarded-proto") {
-        Some("https") => "https",
-        _ => "http",
-    };
-    format!("{scheme}://{host}{url}")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::absolute_url;
-    use axum::http::HeaderMap;
-
-    #[test]
-    fn local_links_become_absolute_for_the_host_the_client_used() {
-        let mut headers = HeaderMap::new();
-        assert_eq!(absolute_url("/v1/files/a".into(), &headers), "/v1/files/a");
-        headers.insert("host", "127.0.0.1:3000".parse().unwrap());
-        assert_eq!(
-            absolute_url("/v1/files/a".into(), &headers),
-            "http://127.0.0.1:3000/v1/files/a"
-        );
-        headers.insert("x-forwarded-host", "ferry.example".parse().unwrap());
-        headers.insert("x-forwarded-proto", "https".parse().unwrap());
-        assert_eq!(
-            absolute_url("/v1/files/a".into(), &headers),
-            "https://ferry.example/v1/files/a"
-        );
-        assert_eq!(
-            absolute_url("https://s3.example/x".into(), &headers),
-            "https://s3.example/x"
-        );
+/// prefix the origin the client used to reach us (as a trusted proxy reports it, if there is one).
+fn absolute_url(url: String, caller: &Caller) -> String {
+    if url.starts_with('/') {
+        caller.origin.absolute(&url)
+    } else {
+        url
     }
 }

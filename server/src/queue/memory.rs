@@ -6,14 +6,14 @@
 //! Jobs do not survive a restart of the process: that is what the Redis backend is for.
 
 use super::{
-    backoff, new_lease_token, CancelOutcome, ClaimedJob, Enqueued, FailOutcome, FailureKind,
-    JobQueue, JobRecord, JobResult, Lease, NewJob, Progress, QueueDepth, QueueError, QueueSettings,
-    WorkLock,
+    backoff, new_lease_token, round_robin::RoundRobin, CancelOutcome, ClaimedJob, Enqueued,
+    FailOutcome, FailureKind, JobQueue, JobRecord, JobResult, Lease, NewJob, Progress, QueueDepth,
+    QueueError, QueueSettings, Upload, WorkLock,
 };
 use app::api::{JobId, JobPhase, Timestamp};
 use async_trait::async_trait;
 use std::{
-    collections::{BTreeSet, HashMap, VecDeque},
+    collections::{BTreeSet, HashMap},
     sync::Mutex,
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
@@ -32,9 +32,10 @@ struct StoredJob {
     record: JobRecord,
     /// Token and deadline (ms) of the lease, while processing.
     lease: Option<(String, u64)>,
+    /// The scoped key (see [`scoped_key`]) this job was created with.
     idempotency_key: Option<String>,
     /// The multipart upload the current or last holder started and did not finish.
-    upload: Option<String>,
+    upload: Option<Upload>,
     /// When a finished record is dropped (ms).
     expires_at: Option<u64>,
 }
@@ -42,15 +43,17 @@ struct StoredJob {
 #[derive(Default)]
 struct State {
     jobs: HashMap<JobId, StoredJob>,
-    /// Claimable jobs, oldest first (released jobs go to the front).
-    waiting: VecDeque<JobId>,
+    /// Claimable jobs, one line per client, served in turn.
+    waiting: RoundRobin,
+    /// Unfinished jobs per client (clients with none are absent).
+    unfinished: HashMap<String, u32>,
     /// Retrying jobs by the time (ms) they become claimable.
     delayed: BTreeSet<(u64, JobId)>,
     /// Processing jobs by lease deadline (ms).
     active: BTreeSet<(u64, JobId)>,
     /// Finished jobs by the time (ms) their record expires.
     expiring: BTreeSet<(u64, JobId)>,
-    /// Idempotency key → job it created.
+    /// Scoped idempotency key → job it created.
     idempotency: HashMap<String, JobId>,
     /// Work locks: name → holder and deadline (ms).
     locks: HashMap<String, (String, u64)>,
@@ -65,6 +68,12 @@ fn now_ms() -> u64 {
 
 fn millis(d: Duration) -> u64 {
     d.as_millis().min(u128::from(u64::MAX)) as u64
+}
+
+/// A client's idempotency key, distinct from every other client's (client ids never contain
+/// `#`).
+fn scoped_key(client: &str, key: &str) -> String {
+    format!("{client}#{key}")
 }
 
 impl MemoryQueue {
@@ -112,7 +121,7 @@ impl State {
             if let Some(job) = self.jobs.get_mut(&job_id) {
                 job.record.phase = JobPhase::Queued;
                 job.record.next_attempt_at = None;
-                self.waiting.push_back(job_id);
+                self.waiting.push_back(&job.record.client, job_id);
             }
         }
     }
@@ -141,7 +150,7 @@ impl State {
             if job.record.attempt < job.record.max_attempts {
                 job.record.attempt += 1;
                 job.record.phase = JobPhase::Queued;
-                self.waiting.push_front(job_id);
+                self.waiting.push_front(&job.record.client, job_id);
             } else {
                 self.finish(job_id, JobPhase::Failed, now, settings);
             }
@@ -159,10 +168,16 @@ impl State {
         if let Some(next) = job.record.next_attempt_at.take() {
             self.delayed.remove(&(next.unix_millis(), job_id));
         }
-        self.waiting.retain(|id| *id != job_id);
+        self.waiting.remove(&job.record.client, job_id);
+        if let Some(count) = self.unfinished.get_mut(&job.record.client) {
+            *count -= 1;
+            if *count == 0 {
+                self.unfinished.remove(&job.record.client);
+            }
+        }
         job.record.phase = phase;
         job.record.finished_at = Some(Timestamp::from_unix_millis(now));
-        let expires_at = now.saturating_add(millis(settings.result_ttl));
+        let expires_at = now.saturating_add(millis(settings.retention(phase)));
         job.expires_at = Some(expires_at);
         self.expiring.insert((expires_at, job_id));
     }
@@ -206,7 +221,8 @@ impl JobQueue for MemoryQueue {
         let now = now_ms();
         let mut state = self.lock();
         state.purge_expired(now);
-        if let Some(key) = idempotency_key {
+        let idempotency_key = idempotency_key.map(|key| scoped_key(&job.client, key));
+        if let Some(key) = &idempotency_key {
             if let Some(existing) = state.idempotency.get(key).and_then(|id| state.jobs.get(id)) {
                 return if existing.record.file_ids == job.file_ids {
                     Ok(Enqueued {
@@ -218,8 +234,13 @@ impl JobQueue for MemoryQueue {
                 };
             }
         }
+        let limit = self.settings.max_active_per_client;
+        if state.unfinished.get(&job.client).copied().unwrap_or(0) >= limit {
+            return Err(QueueError::TooManyActiveJobs { limit });
+        }
         let record = JobRecord {
             id: JobId::generate(),
+            client: job.client,
             file_ids: job.file_ids,
             origin_params: job.origin_params,
             phase: JobPhase::Queued,
@@ -233,16 +254,17 @@ impl JobQueue for MemoryQueue {
             finished_at: None,
             result: None,
         };
-        if let Some(key) = idempotency_key {
-            state.idempotency.insert(key.to_owned(), record.id);
+        if let Some(key) = &idempotency_key {
+            state.idempotency.insert(key.clone(), record.id);
         }
-        state.waiting.push_back(record.id);
+        state.waiting.push_back(&record.client, record.id);
+        *state.unfinished.entry(record.client.clone()).or_default() += 1;
         state.jobs.insert(
             record.id,
             StoredJob {
                 record: record.clone(),
                 lease: None,
-                idempotency_key: idempotency_key.map(str::to_owned),
+                idempotency_key,
                 upload: None,
                 expires_at: None,
             },
@@ -263,7 +285,7 @@ impl JobQueue for MemoryQueue {
         state.reclaim_expired_leases(now, &self.settings);
         let mut claimed = Vec::new();
         while claimed.len() < max {
-            let Some(job_id) = state.waiting.pop_front() else {
+            let Some(job_id) = state.waiting.pop() else {
                 break;
             };
             let Some(job) = state.jobs.get_mut(&job_id) else {
@@ -313,8 +335,8 @@ impl JobQueue for MemoryQueue {
         Ok(())
     }
 
-    async fn note_upload(&self, lease: &Lease, upload_id: Option<&str>) -> Result<(), QueueError> {
-        self.lock().held(lease)?.upload = upload_id.map(str::to_owned);
+    async fn note_upload(&self, lease: &Lease, upload: Option<&Upload>) -> Result<(), QueueError> {
+        self.lock().held(lease)?.upload = upload.cloned();
         Ok(())
     }
 
@@ -370,10 +392,11 @@ impl JobQueue for MemoryQueue {
         job.record.phase = JobPhase::Queued;
         job.record.progress = Progress::default();
         job.record.started_at = None;
+        let client = job.record.client.clone();
         if let Some((_, deadline)) = job.lease.take() {
             state.active.remove(&(deadline, lease.job_id));
         }
-        state.waiting.push_front(lease.job_id);
+        state.waiting.push_front(&client, lease.job_id);
         drop(state);
         self.work_available.notify_one();
         Ok(())

@@ -13,12 +13,22 @@
 //!   token, so a worker that lost its lease can never overwrite a newer attempt's record.
 //! - **Retries.** A failed attempt is retried after `retry_backoff_base · 2^(n-1)` ± 20 %, up to
 //!   `max_attempts` attempts in all; then the job is `failed`.
-//! - **Retention.** Finished records (and their idempotency keys) disappear after `result_ttl`.
+//! - **Retention.** Completed records (and their idempotency keys) disappear after `result_ttl`;
+//!   cancelled and failed ones after the shorter `finished_record_ttl`, so a flood of
+//!   create-and-cancel cannot fill memory.
+//! - **Per client.** Every job belongs to a client (the identity the HTTP layer derives, never a
+//!   value a client chooses). A client may have at most `max_active_per_client` unfinished jobs;
+//!   idempotency keys are the client's own (another client's equal key is another key).
+//! - **Fair turns.** Claims serve clients round-robin: each client with waiting jobs has a line,
+//!   and a claim takes the front job of the line whose turn it is. A job therefore waits behind
+//!   at most one job of each other client with waiting jobs (plus released and taken-back jobs,
+//!   which go first), however many that client queued.
 //! - Every state change is one atomic step.
 
 pub mod backoff;
 pub mod memory;
 pub mod redis;
+mod round_robin;
 
 use app::api::{FileId, JobId, JobPhase, Timestamp};
 use async_trait::async_trait;
@@ -33,8 +43,22 @@ pub struct QueueSettings {
     pub retry_backoff_base: Duration,
     /// How long a claim stays valid without a renewal.
     pub lease_ttl: Duration,
-    /// How long finished job records (and their idempotency keys) are kept.
+    /// How long completed job records (and their idempotency keys) are kept.
     pub result_ttl: Duration,
+    /// How long cancelled and failed records are kept (at most `result_ttl`).
+    pub finished_record_ttl: Duration,
+    /// Unfinished jobs (queued, processing, retrying) one client may have.
+    pub max_active_per_client: u32,
+}
+
+impl QueueSettings {
+    /// How long a record in terminal `phase` is kept.
+    pub fn retention(&self, phase: JobPhase) -> Duration {
+        match phase {
+            JobPhase::Completed => self.result_ttl,
+            _ => self.finished_record_ttl,
+        }
+    }
 }
 
 impl Default for QueueSettings {
@@ -44,13 +68,18 @@ impl Default for QueueSettings {
             retry_backoff_base: Duration::from_millis(1_000),
             lease_ttl: Duration::from_millis(15_000),
             result_ttl: Duration::from_secs(86_400),
+            finished_record_ttl: Duration::from_secs(3_600),
+            max_active_per_client: 20,
         }
     }
 }
 
-/// What a new job needs: the files, and the origin's parameters for them.
+/// What a new job needs: whose it is, the files, and the origin's parameters for them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewJob {
+    /// The client the job belongs to (`203.0.113.7`, `2001:db8::/64`): what the per-client cap,
+    /// idempotency keys and fair turns count by. Never contains `#`.
+    pub client: String,
     pub file_ids: Vec<FileId>,
     /// Opaque to the queue: what the configured origin wants every attempt of the job to see
     /// (the simulated origin's `delayMs`, drawn once at initiate so every attempt behaves alike).
@@ -103,7 +132,7 @@ pub enum WorkLock {
 /// Where a finished job's archive lives.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JobResult {
-    /// Storage key of the archive (`downloads/12345.zip`, `bundles/<jobId>.zip`).
+    /// Storage key of the archive (`downloads/12345.zip`, `bundles/<random>/ferry-3-files.zip`).
     pub key: String,
     /// Archive size in bytes.
     pub size: u64,
@@ -113,6 +142,8 @@ pub struct JobResult {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JobRecord {
     pub id: JobId,
+    /// The client that started the job.
+    pub client: String,
     pub file_ids: Vec<FileId>,
     /// The origin's parameters, as given at enqueue.
     pub origin_params: String,
@@ -152,7 +183,15 @@ pub struct ClaimedJob {
     pub max_attempts: u32,
     /// A multipart upload an earlier attempt started and never finished (it crashed or froze):
     /// abort it before uploading again, or its parts stay in the bucket, billed and invisible.
-    pub abandoned_upload: Option<String>,
+    pub abandoned_upload: Option<Upload>,
+}
+
+/// A multipart upload an attempt has started: where it goes and the store's id for it. The key
+/// is part of it because each attempt may write to its own key (bundle keys are random).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Upload {
+    pub key: String,
+    pub id: String,
 }
 
 /// How many jobs the queue holds in each unfinished state: for backpressure and `/metrics`.
@@ -211,6 +250,13 @@ pub enum QueueError {
     /// The idempotency key belongs to a job with other files.
     #[error("idempotency key already used for a different request")]
     IdempotencyConflict,
+    /// The client already has `limit` unfinished jobs.
+    #[error("the client already has {limit} unfinished jobs")]
+    TooManyActiveJobs { limit: u32 },
+    /// The backend refuses new data because its memory is full (Redis `maxmemory`); jobs already
+    /// accepted go on, and it accepts again once finished records expire.
+    #[error("queue out of memory: {0}")]
+    OutOfMemory(String),
     /// The backend cannot be reached; the operation may succeed later.
     #[error("queue unavailable: {0}")]
     Unavailable(String),
@@ -222,7 +268,8 @@ pub trait JobQueue: Send + Sync + 'static {
     /// A short description for the start-up log ("in-memory", "redis at …").
     fn describe(&self) -> String;
 
-    /// Adds a job, or returns the job an earlier request with the same idempotency key created.
+    /// Adds a job, or returns the job an earlier request of the same client with the same
+    /// idempotency key created. Refuses a client that has `max_active_per_client` unfinished jobs.
     async fn enqueue(
         &self,
         job: NewJob,
@@ -241,7 +288,7 @@ pub trait JobQueue: Send + Sync + 'static {
 
     /// Remembers the multipart upload the holder has started, or forgets it (`None`) once it is
     /// finished or aborted; a later attempt receives it as [`ClaimedJob::abandoned_upload`].
-    async fn note_upload(&self, lease: &Lease, upload_id: Option<&str>) -> Result<(), QueueError>;
+    async fn note_upload(&self, lease: &Lease, upload: Option<&Upload>) -> Result<(), QueueError>;
 
     /// Marks the job completed with its archive (which also forgets any noted upload).
     async fn complete(&self, lease: &Lease, result: JobResult) -> Result<(), QueueError>;

@@ -26,6 +26,10 @@ pub const FILES_ROUTE_PREFIX: &str = "/v1/files/";
 
 /// Files are written here first and renamed into place, so a reader never sees half an archive.
 const INCOMING_DIR: &str = ".incoming";
+/// Where single files' archives live (`ObjectKey::for_file`).
+const DOWNLOADS_DIR: &str = "downloads";
+/// Where bundles live, each in a folder of its own (`ObjectKey::for_new_bundle`).
+const BUNDLES_DIR: &str = "bundles";
 
 /// Why a download link is refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -108,31 +112,96 @@ impl LocalStore {
         self.root.join(key.as_str())
     }
 
-    /// Deletes every file (archive or abandoned partial upload) last written more than `max_age`
-    /// ago, and returns how many it deleted. This is the local counterpart of an S3 lifecycle
-    /// rule: with `max_age` at least the job retention plus the link lifetime, no live job or
-    /// link can point at a deleted file, because every completion rewrites its archive.
+    /// Deletes Ferry's own files (archives under `downloads/` and `bundles/`, abandoned partial
+    /// uploads in `.incoming/`) last written more than `max_age` ago, and the bundle folders
+    /// they leave empty; returns how many files it deleted. This is the local counterpart of an
+    /// S3 lifecycle rule: with `max_age` at least the job retention plus the link lifetime, no
+    /// live job or link can point at a deleted file, because every completion rewrites its
+    /// archive. Anything else in the directory is left alone, and a file that cannot be read or
+    /// deleted is logged and skipped: one bad entry does not stop the sweep.
     pub async fn sweep(&self, max_age: Duration) -> std::io::Result<usize> {
         let cutoff = SystemTime::now().checked_sub(max_age).unwrap_or(UNIX_EPOCH);
         let mut deleted = 0;
-        let mut directories = vec![self.root.clone()];
-        while let Some(directory) = directories.pop() {
-            let mut entries = tokio::fs::read_dir(&directory).await?;
-            while let Some(entry) = entries.next_entry().await? {
-                let meta = entry.metadata().await?;
-                if meta.is_dir() {
-                    directories.push(entry.path());
-                } else if meta.modified()? < cutoff {
-                    match tokio::fs::remove_file(entry.path()).await {
-                        Ok(()) => deleted += 1,
-                        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                        Err(e) => return Err(e),
+        for area in [DOWNLOADS_DIR, BUNDLES_DIR, INCOMING_DIR] {
+            let mut directories = vec![self.root.join(area)];
+            while let Some(directory) = directories.pop() {
+                let mut entries = match tokio::fs::read_dir(&directory).await {
+                    Ok(entries) => entries,
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                    Err(e) => {
+                        tracing::warn!(directory = %directory.display(), error = %e, "sweep: cannot list");
+                        continue;
                     }
+                };
+                let mut left = 0usize;
+                while let Some(entry) = entries.next_entry().await.transpose() {
+                    let entry = match entry {
+                        Ok(entry) => entry,
+                        Err(e) => {
+                            tracing::warn!(directory = %directory.display(), error = %e, "sweep: cannot read an entry");
+                            left += 1;
+                            break;
+                        }
+                    };
+                    match self.sweep_entry(&entry, area, cutoff).await {
+                        Swept::Deleted => deleted += 1,
+                        Swept::Directory => directories.push(entry.path()),
+                        Swept::Kept => left += 1,
+                    }
+                }
+                // A bundle's own folder goes with its last archive.
+                if left == 0 && directory.parent() == Some(&self.root.join(BUNDLES_DIR)) {
+                    let _ = tokio::fs::remove_dir(&directory).await;
                 }
             }
         }
         Ok(deleted)
     }
+
+    /// Deletes one entry of `area` if it is Ferry's and old enough.
+    async fn sweep_entry(
+        &self,
+        entry: &tokio::fs::DirEntry,
+        area: &str,
+        cutoff: SystemTime,
+    ) -> Swept {
+        let path = entry.path();
+        let meta = match entry.metadata().await {
+            Ok(meta) => meta,
+            Err(e) => {
+                tracing::warn!(path = %path.display(), error = %e, "sweep: cannot read");
+                return Swept::Kept;
+            }
+        };
+        if meta.is_dir() {
+            return if area == BUNDLES_DIR {
+                Swept::Directory
+            } else {
+                Swept::Kept
+            };
+        }
+        let ours =
+            area == INCOMING_DIR || path.extension().is_some_and(|extension| extension == "zip");
+        let old = meta.modified().is_ok_and(|modified| modified < cutoff);
+        if !ours || !old || !meta.is_file() {
+            return Swept::Kept;
+        }
+        match tokio::fs::remove_file(&path).await {
+            Ok(()) => Swept::Deleted,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Swept::Deleted,
+            Err(e) => {
+                tracing::warn!(path = %path.display(), error = %e, "sweep: cannot delete");
+                Swept::Kept
+            }
+        }
+    }
+}
+
+/// What the sweep did with one directory entry.
+enum Swept {
+    Deleted,
+    Directory,
+    Kept,
 }
 
 #[async_trait]
@@ -332,10 +401,23 @@ mod tests {
                 .await
                 .unwrap();
         }
+        let old_bundle = ObjectKey::parse("bundles/0123abcd/ferry-2-files.zip").unwrap();
+        store
+            .put_stream(&old_bundle, None, body(&[b"zip"]), &Unjournaled)
+            .await
+            .unwrap();
         let abandoned = dir.path().join(INCOMING_DIR).join("partial");
         std::fs::write(&abandoned, b"half").unwrap();
+        // Not Ferry's: never touched, however old.
+        let foreign = dir.path().join("notes.txt");
+        std::fs::write(&foreign, b"mine").unwrap();
         let two_days_ago = SystemTime::now() - Duration::from_secs(2 * 86_400);
-        for path in [dir.path().join(old.as_str()), abandoned.clone()] {
+        for path in [
+            dir.path().join(old.as_str()),
+            dir.path().join(old_bundle.as_str()),
+            abandoned.clone(),
+            foreign.clone(),
+        ] {
             std::fs::File::options()
                 .write(true)
                 .open(path)
@@ -345,9 +427,15 @@ mod tests {
         }
 
         let deleted = store.sweep(Duration::from_secs(86_400)).await.unwrap();
-        assert_eq!(deleted, 2);
+        assert_eq!(deleted, 3);
         assert_eq!(size_of(&store, &old).await, None);
+        assert_eq!(size_of(&store, &old_bundle).await, None);
+        assert!(
+            !dir.path().join("bundles/0123abcd").exists(),
+            "an emptied bundle folder goes too"
+        );
         assert!(!abandoned.exists());
+        assert!(foreign.exists(), "files Ferry did not write are left alone");
         assert_eq!(size_of(&store, &fresh).await, Some(3));
         store.check().await.unwrap();
     }

@@ -8,7 +8,7 @@
 pub mod local;
 pub mod s3;
 
-use app::api::{FileId, JobId, Timestamp};
+use app::api::{FileId, Timestamp};
 use async_trait::async_trait;
 use bytes::Bytes;
 use futures::stream::BoxStream;
@@ -25,9 +25,14 @@ impl ObjectKey {
         Self(format!("downloads/{file_id}.zip"))
     }
 
-    /// Where a bundle's archive goes: bundles are per job, not per file.
-    pub fn for_bundle(job_id: JobId) -> Self {
-        Self(format!("bundles/{job_id}.zip"))
+    /// A fresh place for a bundle's archive: bundles are per job, not per file. The folder is
+    /// 128 random bits and the key holds nothing about the job, so a download link (which
+    /// contains the key) gives nobody the job id — with it they could follow or cancel the job.
+    pub fn for_new_bundle(files: usize) -> Self {
+        Self(format!(
+            "bundles/{:032x}/ferry-{files}-files.zip",
+            rand::random::<u128>()
+        ))
     }
 
     /// Checks an untrusted key (from a URL) against the safe alphabet.

@@ -17,7 +17,7 @@ use crate::{
     origin::{names::ArchiveNames, OriginError, SourceFile},
     queue::{
         ClaimedJob, FailOutcome, FailureKind, JobQueue, JobResult, Lease, Progress, QueueError,
-        WorkLock,
+        Upload, WorkLock,
     },
     storage::{ArchiveBody, ObjectKey, StorageError, UploadJournal},
 };
@@ -475,7 +475,7 @@ async fn prepare(context: &WorkerContext, job: &ClaimedJob) -> Result<JobResult,
                 .as_deref()
                 .map(|version| source_fingerprint(&context.origin.describe(), version)),
         ),
-        _ => (ObjectKey::for_bundle(lease.job_id), None),
+        _ => (ObjectKey::for_new_bundle(files.len()), None),
     };
     let lock = match &fingerprint {
         Some(fingerprint) => match reuse_or_lock(context, job, &key, fingerprint).await? {
@@ -485,16 +485,9 @@ async fn prepare(context: &WorkerContext, job: &ClaimedJob) -> Result<JobResult,
         None => None,
     };
 
-    if let Some(upload_id) = &job.abandoned_upload {
+    if let Some(abandoned) = &job.abandoned_upload {
         // An earlier attempt died mid-upload: its parts would stay in the bucket for good.
-        match context.store.abort_upload(&key, upload_id).await {
-            Ok(()) => {
-                tracing::info!(job_id = %lease.job_id, %key, upload_id, "aborted the upload an earlier attempt left unfinished")
-            }
-            Err(error) => {
-                tracing::warn!(job_id = %lease.job_id, %key, %error, "could not abort an earlier attempt's upload")
-            }
-        }
+        abort_abandoned_upload(context, lease, abandoned).await;
     }
     tracing::info!(job_id = %lease.job_id, %key, files = files.len(), bytes_total = ?progress.progress.bytes_total, "streaming the files into the archive");
     let size = {
@@ -540,6 +533,7 @@ async fn stream_archive(
     let journal = LeaseJournal {
         context,
         lease: &job.lease,
+        key,
     };
     let produce = async {
         let produced = produce_archive(context, job, files, fingerprint, &pieces, progress).await;
@@ -630,10 +624,29 @@ async fn send(pieces: &mpsc::Sender<std::io::Result<Bytes>>, piece: Bytes) -> Re
     })
 }
 
-/// Writes the attempt's multipart upload into the job's record, under its lease.
+/// Aborts the upload an earlier attempt left, at the key that attempt wrote to.
+async fn abort_abandoned_upload(context: &WorkerContext, lease: &Lease, abandoned: &Upload) {
+    let Some(key) = ObjectKey::parse(&abandoned.key) else {
+        tracing::error!(job_id = %lease.job_id, key = %abandoned.key, "an abandoned upload's key is unsafe; left alone");
+        return;
+    };
+    let upload_id = abandoned.id.as_str();
+    match context.store.abort_upload(&key, upload_id).await {
+        Ok(()) => {
+            tracing::info!(job_id = %lease.job_id, %key, upload_id, "aborted the upload an earlier attempt left unfinished")
+        }
+        Err(error) => {
+            tracing::warn!(job_id = %lease.job_id, %key, %error, "could not abort an earlier attempt's upload")
+        }
+    }
+}
+
+/// Writes the attempt's multipart upload (and where it goes) into the job's record, under its
+/// lease.
 struct LeaseJournal<'a> {
     context: &'a WorkerContext,
     lease: &'a Lease,
+    key: &'a ObjectKey,
 }
 
 #[async_trait]
@@ -641,7 +654,13 @@ impl UploadJournal for LeaseJournal<'_> {
     async fn started(&self, upload_id: &str) -> Result<(), StorageError> {
         self.context
             .queue
-            .note_upload(self.lease, Some(upload_id))
+            .note_upload(
+                self.lease,
+                Some(&Upload {
+                    key: self.key.to_string(),
+                    id: upload_id.to_owned(),
+                }),
+            )
             .await
             .map_err(|error| {
                 StorageError::Unavailable(format!("the upload could not be recorded: {error}"))

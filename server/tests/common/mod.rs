@@ -25,6 +25,8 @@ use tower::ServiceExt;
 /// A running application and what a test needs to talk to it.
 pub struct TestApp {
     pub router: Router,
+    /// Where the application listens, for tests that need real connections.
+    pub addr: std::net::SocketAddr,
     pub shutdown: CancellationToken,
     pub server: tokio::task::JoinHandle<std::io::Result<()>>,
     pub storage_dir: tempfile::TempDir,
@@ -118,6 +120,10 @@ pub async fn spawn_app(overrides: &[(&str, &str)]) -> TestApp {
         ("WORKER_CONCURRENCY", "2"),
         ("SHUTDOWN_GRACE_MS", "3000"),
         ("LOCAL_STORAGE_SECRET", "test-secret"),
+        // Every in-process request comes from one client (loopback): tests of the per-client
+        // limits set these lower.
+        ("INITIATE_RATE_LIMIT_MAX_REQUESTS", "100000"),
+        ("MAX_ACTIVE_JOBS_PER_CLIENT", "100000"),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v.to_owned()))
@@ -137,10 +143,12 @@ pub async fn spawn_app(overrides: &[(&str, &str)]) -> TestApp {
         .build();
     let application = Application::build(config, leptos_options).await.unwrap();
     let router = application.router();
+    let addr = application.local_addr();
     let shutdown = application.shutdown_handle();
     let server = tokio::spawn(application.run_until_stopped(std::future::pending()));
     TestApp {
         router,
+        addr,
         shutdown,
         server,
         storage_dir,

@@ -11,7 +11,7 @@
 use app::api::{FileId, JobId, JobPhase, Timestamp};
 use ferry_server::queue::{
     CancelOutcome, ClaimedJob, FailOutcome, FailureKind, JobQueue, JobResult, NewJob, Progress,
-    QueueDepth, QueueError, QueueSettings, WorkLock,
+    QueueDepth, QueueError, QueueSettings, Upload, WorkLock,
 };
 use std::{
     collections::HashSet,
@@ -42,11 +42,22 @@ pub fn fast_settings() -> QueueSettings {
         retry_backoff_base: Duration::from_millis(100),
         lease_ttl: Duration::from_millis(300),
         result_ttl: Duration::from_secs(1),
+        finished_record_ttl: Duration::from_secs(1),
+        // The suite's own checks of the cap set it lower.
+        max_active_per_client: 10_000,
     }
 }
 
+/// The client most checks queue jobs for.
+const CLIENT: &str = "203.0.113.7";
+
 fn new_job(file_id: u64) -> NewJob {
+    job_for(CLIENT, file_id)
+}
+
+fn job_for(client: &str, file_id: u64) -> NewJob {
     NewJob {
+        client: client.to_owned(),
         file_ids: vec![FileId::new(file_id).unwrap()],
         origin_params: r#"{"delayMs":1000}"#.to_owned(),
     }
@@ -115,6 +126,7 @@ pub async fn a_new_job_is_queued_with_its_first_attempt(make: impl MakeQueue) {
     assert_eq!(record.progress.percent, 0);
     assert_eq!(record.file_ids, vec![FileId::new(12345).unwrap()]);
     assert_eq!(record.origin_params, r#"{"delayMs":1000}"#);
+    assert_eq!(record.client, CLIENT);
     let created = record.created_at.unix_millis();
     assert!(created + 1_000 >= before && created <= now_ms() + 1_000);
 }
@@ -260,13 +272,20 @@ pub async fn a_stale_lease_cannot_write_progress_or_complete(make: impl MakeQueu
     assert_eq!(phase(&queue, job_id).await, Some(JobPhase::Completed));
 }
 
+fn upload(key: &str, id: &str) -> Upload {
+    Upload {
+        key: key.to_owned(),
+        id: id.to_owned(),
+    }
+}
+
 pub async fn an_unfinished_upload_is_handed_to_the_next_attempt(make: impl MakeQueue) {
     let queue = make.make(fast_settings()).await;
     let job_id = enqueue(&queue, 12345).await;
     let first = claim_one(&queue, "first").await.unwrap();
     assert_eq!(first.abandoned_upload, None);
     queue
-        .note_upload(&first.lease, Some("upload-1"))
+        .note_upload(&first.lease, Some(&upload("bundles/a/1.zip", "upload-1")))
         .await
         .unwrap();
 
@@ -274,16 +293,22 @@ pub async fn an_unfinished_upload_is_handed_to_the_next_attempt(make: impl MakeQ
     let second = claim_within(&queue, "second", Duration::from_secs(3))
         .await
         .unwrap();
-    assert_eq!(second.abandoned_upload.as_deref(), Some("upload-1"));
     assert_eq!(
-        queue.note_upload(&first.lease, Some("zombie")).await,
+        second.abandoned_upload,
+        Some(upload("bundles/a/1.zip", "upload-1")),
+        "the next attempt learns the upload and where it went"
+    );
+    assert_eq!(
+        queue
+            .note_upload(&first.lease, Some(&upload("bundles/z.zip", "zombie")))
+            .await,
         Err(QueueError::LeaseLost(job_id)),
         "only the lease holder notes uploads"
     );
 
     // A noted upload that was finished (or aborted) is forgotten.
     queue
-        .note_upload(&second.lease, Some("upload-2"))
+        .note_upload(&second.lease, Some(&upload("bundles/b/2.zip", "upload-2")))
         .await
         .unwrap();
     queue.note_upload(&second.lease, None).await.unwrap();
@@ -294,7 +319,7 @@ pub async fn an_unfinished_upload_is_handed_to_the_next_attempt(make: impl MakeQ
 
     // An upload still noted at completion does not stop the job from completing.
     queue
-        .note_upload(&third.lease, Some("upload-3"))
+        .note_upload(&third.lease, Some(&upload("bundles/c/3.zip", "upload-3")))
         .await
         .unwrap();
     queue.complete(&third.lease, result()).await.unwrap();
@@ -779,7 +804,6 @@ pub async fn a_work_lock_has_one_holder_until_it_is_given_up_or_expires(make: im
     );
 }
 
-/// Instantiates every check above as a `#[tokio::test]` for the backend made by `$make`.
 pub async fn depth_counts_unfinished_jobs_by_state(make: impl MakeQueue) {
     let queue = make
         .make(QueueSettings {
@@ -813,6 +837,225 @@ pub async fn depth_counts_unfinished_jobs_by_state(make: impl MakeQueue) {
     assert_eq!(queue.depth().await.unwrap().processing, 0);
 }
 
+/// The fairness guarantee: a client's job waits behind at most one job of each other client with
+/// waiting jobs, however many they queued. A queues 200 jobs, then B one, then C one: B's job is
+/// among the first two claims, C's among the first three; A's jobs keep their order.
+pub async fn clients_take_turns_so_one_client_cannot_starve_another(make: impl MakeQueue) {
+    let queue = make.make(fast_settings()).await;
+    let mut a_jobs = Vec::new();
+    for n in 0..200 {
+        let job = queue
+            .enqueue(job_for("198.51.100.1", 30_000 + n), None)
+            .await;
+        a_jobs.push(job.unwrap().record.id);
+    }
+    let b_job = queue
+        .enqueue(job_for("198.51.100.2", 40_000), None)
+        .await
+        .unwrap()
+        .record
+        .id;
+    let c_job = queue
+        .enqueue(job_for("2001:db8:1:2::/64", 40_001), None)
+        .await
+        .unwrap()
+        .record
+        .id;
+    let mut order = Vec::new();
+    while let Some(job) = claim_one(&queue, "w").await {
+        order.push(job.lease.job_id);
+    }
+    assert_eq!(order.len(), 202, "every job is claimed once");
+    let position = |id: JobId| order.iter().position(|j| *j == id).unwrap();
+    assert!(
+        position(b_job) < 2,
+        "B waited behind {} jobs",
+        position(b_job)
+    );
+    assert!(
+        position(c_job) < 3,
+        "C waited behind {} jobs",
+        position(c_job)
+    );
+    let a_order: Vec<JobId> = order
+        .iter()
+        .copied()
+        .filter(|id| *id != b_job && *id != c_job)
+        .collect();
+    assert_eq!(a_order, a_jobs, "one client's jobs run oldest first");
+    assert_eq!(queue.depth().await.unwrap().waiting, 0);
+}
+
+/// A retried or cancelled job leaves its client's line consistent: the other clients' turns go
+/// on, and a cancelled job is never claimed.
+pub async fn turns_survive_cancels_and_retries(make: impl MakeQueue) {
+    let queue = make
+        .make(QueueSettings {
+            retry_backoff_base: Duration::from_millis(50),
+            ..fast_settings()
+        })
+        .await;
+    let a1 = queue
+        .enqueue(job_for("a", 10001), None)
+        .await
+        .unwrap()
+        .record
+        .id;
+    let a2 = queue
+        .enqueue(job_for("a", 10002), None)
+        .await
+        .unwrap()
+        .record
+        .id;
+    let b1 = queue
+        .enqueue(job_for("b", 10003), None)
+        .await
+        .unwrap()
+        .record
+        .id;
+    // B's only job is cancelled: B has no line any more.
+    queue.cancel(b1).await.unwrap();
+    let first = claim_one(&queue, "w").await.unwrap();
+    assert_eq!(first.lease.job_id, a1);
+    queue
+        .fail(&first.lease, "try again", FailureKind::Transient)
+        .await
+        .unwrap();
+    let b2 = queue
+        .enqueue(job_for("b", 10004), None)
+        .await
+        .unwrap()
+        .record
+        .id;
+    let mut rest = Vec::new();
+    for _ in 0..3 {
+        rest.push(
+            claim_within(&queue, "w", Duration::from_secs(2))
+                .await
+                .unwrap()
+                .lease
+                .job_id,
+        );
+    }
+    assert_eq!(rest.len(), 3);
+    assert!(rest.contains(&a1) && rest.contains(&a2) && rest.contains(&b2));
+    assert!(!rest.contains(&b1), "a cancelled job is never claimed");
+    assert!(claim_one(&queue, "w").await.is_none());
+    assert_eq!(queue.depth().await.unwrap().waiting, 0);
+}
+
+/// `max_active_per_client` unfinished jobs, then `TooManyActiveJobs` for that client only,
+/// until one of its jobs finishes; an idempotent repeat is still answered.
+pub async fn a_client_may_have_only_so_many_unfinished_jobs(make: impl MakeQueue) {
+    let queue = make
+        .make(QueueSettings {
+            max_active_per_client: 3,
+            ..fast_settings()
+        })
+        .await;
+    let mut jobs = Vec::new();
+    for n in 0..3 {
+        let key = format!("key-{n}");
+        jobs.push(
+            queue
+                .enqueue(new_job(10_100 + n), Some(&key))
+                .await
+                .unwrap(),
+        );
+    }
+    assert_eq!(
+        queue.enqueue(new_job(10_200), None).await,
+        Err(QueueError::TooManyActiveJobs { limit: 3 })
+    );
+    let repeat = queue.enqueue(new_job(10_100), Some("key-0")).await.unwrap();
+    assert!(
+        !repeat.created,
+        "a repeat of an accepted request is not a new job"
+    );
+    assert!(
+        queue
+            .enqueue(job_for("198.51.100.9", 10_200), None)
+            .await
+            .is_ok(),
+        "other clients are not affected"
+    );
+    // One running, one completed, one cancelled: two are no longer unfinished.
+    let running = claim_one(&queue, "w").await.unwrap();
+    assert_eq!(
+        queue.enqueue(new_job(10_201), None).await,
+        Err(QueueError::TooManyActiveJobs { limit: 3 }),
+        "running jobs count too"
+    );
+    queue.complete(&running.lease, result()).await.unwrap();
+    queue.cancel(jobs[2].record.id).await.unwrap();
+    queue.enqueue(new_job(10_202), None).await.unwrap();
+    queue.enqueue(new_job(10_203), None).await.unwrap();
+    assert_eq!(
+        queue.enqueue(new_job(10_204), None).await,
+        Err(QueueError::TooManyActiveJobs { limit: 3 })
+    );
+}
+
+/// Another client's equal idempotency key is another key: it neither returns nor conflicts with
+/// the first client's job.
+pub async fn idempotency_keys_belong_to_their_client(make: impl MakeQueue) {
+    let queue = make.make(fast_settings()).await;
+    let mine = queue
+        .enqueue(job_for("198.51.100.1", 12345), Some("shared-key"))
+        .await
+        .unwrap();
+    let theirs = queue
+        .enqueue(job_for("198.51.100.2", 12345), Some("shared-key"))
+        .await
+        .unwrap();
+    assert!(theirs.created);
+    assert_ne!(theirs.record.id, mine.record.id);
+    let other_files = queue
+        .enqueue(job_for("198.51.100.3", 99_999), Some("shared-key"))
+        .await;
+    assert!(other_files.unwrap().created, "no conflict across clients");
+    let again = queue
+        .enqueue(job_for("198.51.100.1", 12345), Some("shared-key"))
+        .await
+        .unwrap();
+    assert_eq!(again.record.id, mine.record.id);
+}
+
+/// Cancelled and failed records go after `finished_record_ttl`; completed ones stay for
+/// `result_ttl` (their link is what the user came for).
+pub async fn cancelled_and_failed_records_expire_before_completed_ones(make: impl MakeQueue) {
+    let queue = make
+        .make(QueueSettings {
+            result_ttl: Duration::from_secs(60),
+            finished_record_ttl: Duration::from_millis(500),
+            ..fast_settings()
+        })
+        .await;
+    let completed = enqueue(&queue, 10_001).await;
+    let job = claim_one(&queue, "w").await.unwrap();
+    queue.complete(&job.lease, result()).await.unwrap();
+    let failed = enqueue(&queue, 10_002).await;
+    let job = claim_one(&queue, "w").await.unwrap();
+    queue
+        .fail(&job.lease, "gone", FailureKind::Permanent)
+        .await
+        .unwrap();
+    let cancelled = enqueue(&queue, 10_003).await;
+    queue.cancel(cancelled).await.unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(4);
+    while queue.status(failed).await.unwrap().is_some()
+        || queue.status(cancelled).await.unwrap().is_some()
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "cancelled and failed records must expire"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(phase(&queue, completed).await, Some(JobPhase::Completed));
+}
+
+/// Instantiates every check above as a `#[tokio::test]` for the backend made by `$make`.
 macro_rules! suite {
     ($make:path) => {
         $crate::queue_conformance::suite!(@tests $make;
@@ -844,6 +1087,11 @@ macro_rules! suite {
             byte_progress_is_recorded_and_reset_by_a_new_attempt,
             a_permanent_failure_spends_no_retries,
             a_work_lock_has_one_holder_until_it_is_given_up_or_expires,
+            clients_take_turns_so_one_client_cannot_starve_another,
+            turns_survive_cancels_and_retries,
+            a_client_may_have_only_so_many_unfinished_jobs,
+            idempotency_keys_belong_to_their_client,
+            cancelled_and_failed_records_expire_before_completed_ones,
         );
     };
     (@tests $make:path; $($check:ident),* $(,)?) => {

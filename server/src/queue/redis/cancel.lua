@@ -1,4 +1,4 @@
--- KEYS: job hash, wait list, active set, delayed set
+-- KEYS: job hash, turns list, active set, delayed set
 -- ARGV: prefix, job id, retention ms
 -- Cancels an unfinished job (its holder, if any, loses the lease). Returns 'ok', 'not_found',
 -- or 'finished:<phase>' for a job already in a terminal phase.
@@ -7,7 +7,7 @@ if not phase then return 'not_found' end
 if phase == 'completed' or phase == 'failed' or phase == 'cancelled' then
   return 'finished:' .. phase
 end
-redis.call('LREM', KEYS[2], 0, ARGV[2])
+wait_remove(ARGV[1], client_of(KEYS[1]), ARGV[2])
 redis.call('ZREM', KEYS[3], ARGV[2])
 redis.call('ZREM', KEYS[4], ARGV[2])
 finish(ARGV[1], KEYS[1], 'cancelled', now_ms(), ARGV[3])

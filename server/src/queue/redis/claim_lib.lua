@@ -1,16 +1,27 @@
 -- Shared by claim.lua and complete_claim.lua (prepended after the prelude).
--- Promotes due retries, takes back jobs whose lease expired, then leases up to `max` waiting jobs
--- with the tokens ARGV[first_token], ARGV[first_token + 1], ...
+-- Promotes due retries, takes back jobs whose lease expired, then leases up to `max` waiting jobs,
+-- clients in turn, with the tokens ARGV[first_token], ARGV[first_token + 1], ...
+-- `retention_ms` is how long a job that runs out of attempts here keeps its failed record.
 -- Returns the number of expired leases taken back, then per claimed job: id, token, file ids,
--- origin params, attempt, max attempts, and the upload an earlier attempt left unfinished ('' if none).
-local function claim_jobs(prefix, wait_key, active_key, delayed_key, lease_ms, retention_ms, max, first_token, now)
-  -- Retries whose time has come join the back of the line.
+-- origin params, attempt, max attempts, and the upload an earlier attempt left unfinished with its
+-- key ('' and '' if none).
+local function claim_jobs(prefix, active_key, delayed_key, lease_ms, retention_ms, max, first_token, now)
+  -- Jobs an instance of an older Ferry queued in the single line {p}:wait join their clients'
+  -- lines (a rolling upgrade loses none).
+  local legacy = prefix .. 'wait'
+  while true do
+    local id = redis.call('LPOP', legacy)
+    if not id then break end
+    wait_back(prefix, client_of(prefix .. 'job:' .. id), id)
+  end
+
+  -- Retries whose time has come join the back of their client's line.
   for _, id in ipairs(redis.call('ZRANGEBYSCORE', delayed_key, '-inf', now)) do
     redis.call('ZREM', delayed_key, id)
     local job_key = prefix .. 'job:' .. id
     redis.call('HSET', job_key, 'phase', 'queued')
     redis.call('HDEL', job_key, 'nextAttemptAt')
-    redis.call('RPUSH', wait_key, id)
+    wait_back(prefix, client_of(job_key), id)
   end
 
   -- Jobs whose holder stopped renewing run again as their next attempt, first in line.
@@ -25,7 +36,7 @@ local function claim_jobs(prefix, wait_key, active_key, delayed_key, lease_ms, r
     redis.call('HSET', job_key, 'error', 'the worker stopped responding (lease expired)')
     if tonumber(f[1]) < tonumber(f[2]) then
       redis.call('HSET', job_key, 'attempt', int(tonumber(f[1]) + 1), 'phase', 'queued')
-      redis.call('LPUSH', wait_key, id)
+      wait_front(prefix, client_of(job_key), id)
     else
       finish(prefix, job_key, 'failed', now, retention_ms)
     end
@@ -33,7 +44,7 @@ local function claim_jobs(prefix, wait_key, active_key, delayed_key, lease_ms, r
 
   local claimed = {tostring(#expired)}
   for i = 1, max do
-    local id = redis.call('LPOP', wait_key)
+    local id = wait_pop(prefix)
     if not id then break end
     local job_key = prefix .. 'job:' .. id
     if redis.call('HGET', job_key, 'phase') == 'queued' then
@@ -43,8 +54,9 @@ local function claim_jobs(prefix, wait_key, active_key, delayed_key, lease_ms, r
       redis.call('HSET', job_key, 'phase', 'processing', 'startedAt', int(now),
         'token', token, 'leaseDeadline', int(deadline))
       redis.call('ZADD', active_key, deadline, id)
-      local f = redis.call('HMGET', job_key, 'fileIds', 'params', 'attempt', 'maxAttempts', 'upload')
-      for _, v in ipairs({id, token, f[1], f[2], f[3], f[4], f[5] or ''}) do
+      local f = redis.call('HMGET', job_key, 'fileIds', 'params', 'attempt', 'maxAttempts', 'upload',
+        'uploadKey')
+      for _, v in ipairs({id, token, f[1], f[2], f[3], f[4], f[5] or '', f[6] or ''}) do
         table.insert(claimed, v)
       end
     end

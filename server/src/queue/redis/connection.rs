@@ -14,12 +14,46 @@ use std::time::Duration;
 use tokio::sync::OnceCell;
 
 /// Which Redis deployment the queue talks to.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub enum RedisTarget {
     /// `REDIS_URL`: one server (possibly behind a failover proxy).
     Server(String),
     /// `REDIS_CLUSTER_NODES`: seed nodes of a cluster (`redis://host:port` each).
     Cluster(Vec<String>),
+}
+
+/// Debug output (which may reach a log) shows the URLs with their passwords masked.
+impl std::fmt::Debug for RedisTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Server(url) => f.debug_tuple("Server").field(&redacted(url)).finish(),
+            Self::Cluster(urls) => f
+                .debug_tuple("Cluster")
+                .field(&urls.iter().map(|u| redacted(u)).collect::<Vec<_>>())
+                .finish(),
+        }
+    }
+}
+
+/// A Redis URL safe to show: the password (`redis://user:password@host`) replaced by `***`.
+pub fn redacted(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => {
+            let user = userinfo.split(':').next().unwrap_or_default();
+            let masked = if userinfo.contains(':') {
+                format!("{user}:***")
+            } else {
+                "***".to_owned()
+            };
+            format!("{scheme}://{masked}@{host}{tail}")
+        }
+        None => url.to_owned(),
+    }
 }
 
 /// A connection to either kind of deployment, usable wherever redis-rs takes a connection.

@@ -6,25 +6,34 @@
 //! | key | type | holds |
 //! |---|---|---|
 //! | `{p}:job:<id>` | hash | the job record a status poll reads with one `HGETALL` |
-//! | `{p}:wait` | list | claimable job ids, oldest first (released and reclaimed jobs in front) |
+//! | `{p}:wait:<client>` | list | one client's claimable job ids, oldest first (released and reclaimed jobs in front) |
+//! | `{p}:turns` | list | each client with claimable jobs once, the next to be served first |
+//! | `{p}:waiting` | string | claimable jobs in all lines (for the depth) |
+//! | `{p}:unfinished` | hash | client → its unfinished jobs (for `MAX_ACTIVE_JOBS_PER_CLIENT`) |
 //! | `{p}:active` | sorted set | processing job ids by lease deadline (ms) |
 //! | `{p}:delayed` | sorted set | retrying job ids by next attempt time (ms) |
-//! | `{p}:idem:<key>` | string | the job an idempotency key created |
+//! | `{p}:idem:<client>#<key>` | string | the job a client's idempotency key created |
 //! | `{p}:wake` | list | one entry per enqueued job, popped by idle instances to wake up |
 //! | `{p}:lock:<name>` | string | the holder of a work lock (expires unless renewed) |
 //!
-//! Finished job records and their idempotency keys get a Redis expiry of `result_ttl`, so
-//! nothing grows without bound. Timestamps come from Redis' `TIME`.
+//! Finished job records and their idempotency keys get a Redis expiry (`result_ttl` for
+//! completed jobs, `finished_record_ttl` for the rest), so nothing grows without bound.
+//! Timestamps come from Redis' `TIME`.
+//!
+//! **When Redis is full** (`maxmemory` with `noeviction`), it refuses writes. Only
+//! [`JobQueue::enqueue`] is refused then (`QueueError::OutOfMemory`): every other script carries
+//! the `allow-oom` flag, so jobs already accepted still run, finish and expire, which is what frees
+//! the memory again.
 
 mod connection;
 mod record;
 
-pub use connection::RedisTarget;
+pub use connection::{redacted, RedisTarget};
 
 use super::{
     backoff, new_lease_token, CancelOutcome, ClaimedJob, Enqueued, FailOutcome, FailureKind,
     JobQueue, JobRecord, JobResult, Lease, NewJob, Progress, QueueDepth, QueueError, QueueSettings,
-    WorkLock,
+    Upload, WorkLock,
 };
 use app::api::{JobId, Timestamp};
 use async_trait::async_trait;
@@ -42,8 +51,16 @@ const DUE_MARGIN: Duration = Duration::from_millis(2);
 /// The shortest blocking pop (a timeout of zero would mean "forever").
 const MIN_BLOCK: Duration = Duration::from_millis(10);
 
-/// A script: the shared prelude, then the given files in order.
+/// A script: the shared prelude, then the given files in order. `script!(allow_oom; …)` marks it
+/// to run even when Redis is out of memory (see the module docs).
 macro_rules! script {
+    (allow_oom; $($file:literal),+) => {
+        Script::new(concat!(
+            "#!lua flags=allow-oom\n",
+            include_str!("prelude.lua"),
+            $("\n", include_str!($file)),+
+        ))
+    };
     ($($file:literal),+) => {
         Script::new(concat!(
             include_str!("prelude.lua"),
@@ -65,6 +82,7 @@ struct Scripts {
     release: Script,
     cancel: Script,
     next_due: Script,
+    depth: Script,
     lock: Script,
     renew_lock: Script,
     unlock: Script,
@@ -73,20 +91,22 @@ struct Scripts {
 impl Scripts {
     fn load() -> Self {
         Self {
+            // The one script Redis may refuse when full: new work waits until memory frees.
             enqueue: script!("enqueue.lua"),
-            claim: script!("claim_lib.lua", "claim.lua"),
-            renew: script!("renew.lua"),
-            progress: script!("progress.lua"),
-            note_upload: script!("note_upload.lua"),
-            complete: script!("complete.lua"),
-            complete_claim: script!("claim_lib.lua", "complete_claim.lua"),
-            fail: script!("fail.lua"),
-            release: script!("release.lua"),
-            next_due: script!("next_due.lua"),
-            cancel: script!("cancel.lua"),
-            lock: script!("lock.lua"),
-            renew_lock: script!("renew_lock.lua"),
-            unlock: script!("unlock.lua"),
+            claim: script!(allow_oom; "claim_lib.lua", "claim.lua"),
+            renew: script!(allow_oom; "renew.lua"),
+            progress: script!(allow_oom; "progress.lua"),
+            note_upload: script!(allow_oom; "note_upload.lua"),
+            complete: script!(allow_oom; "complete.lua"),
+            complete_claim: script!(allow_oom; "claim_lib.lua", "complete_claim.lua"),
+            fail: script!(allow_oom; "fail.lua"),
+            release: script!(allow_oom; "release.lua"),
+            next_due: script!(allow_oom; "next_due.lua"),
+            depth: script!(allow_oom; "depth.lua"),
+            cancel: script!(allow_oom; "cancel.lua"),
+            lock: script!(allow_oom; "lock.lua"),
+            renew_lock: script!(allow_oom; "renew_lock.lua"),
+            unlock: script!(allow_oom; "unlock.lua"),
         }
     }
 }
@@ -107,8 +127,14 @@ impl Keys {
     fn job(&self, id: JobId) -> String {
         format!("{}job:{id}", self.prefix)
     }
-    fn wait(&self) -> String {
-        format!("{}wait", self.prefix)
+    fn turns(&self) -> String {
+        format!("{}turns", self.prefix)
+    }
+    fn waiting(&self) -> String {
+        format!("{}waiting", self.prefix)
+    }
+    fn unfinished(&self) -> String {
+        format!("{}unfinished", self.prefix)
     }
     fn active(&self) -> String {
         format!("{}active", self.prefix)
@@ -119,8 +145,8 @@ impl Keys {
     fn wake(&self) -> String {
         format!("{}wake", self.prefix)
     }
-    fn idempotency(&self, key: &str) -> String {
-        format!("{}idem:{key}", self.prefix)
+    fn idempotency(&self, scoped_key: &str) -> String {
+        format!("{}idem:{scoped_key}", self.prefix)
     }
     fn lock(&self, name: &str) -> String {
         format!("{}lock:{name}", self.prefix)
@@ -145,6 +171,12 @@ fn unavailable(error: impl std::fmt::Display) -> QueueError {
     QueueError::Unavailable(error.to_string())
 }
 
+/// A client's idempotency key, distinct from every other client's (client ids never contain
+/// `#`).
+fn scoped_key(client: &str, key: &str) -> String {
+    format!("{client}#{key}")
+}
+
 fn millis(d: Duration) -> u64 {
     d.as_millis().min(u128::from(u64::MAX)) as u64
 }
@@ -167,6 +199,9 @@ async fn bounded<T>(
 ) -> Result<T, QueueError> {
     match tokio::time::timeout(OPERATION_TIMEOUT, operation).await {
         Ok(Ok(value)) => Ok(value),
+        Ok(Err(error)) if error.code() == Some("OOM") => {
+            Err(QueueError::OutOfMemory(error.to_string()))
+        }
         Ok(Err(error)) => Err(unavailable(error)),
         Err(_) => Err(unavailable("Redis did not answer in time")),
     }
@@ -237,8 +272,14 @@ impl RedisQueue {
         millis(self.settings.lease_ttl)
     }
 
+    /// How long a completed record is kept.
     fn retention_ms(&self) -> u64 {
         millis(self.settings.result_ttl).max(1)
+    }
+
+    /// How long a cancelled or failed record is kept.
+    fn finished_retention_ms(&self) -> u64 {
+        millis(self.settings.finished_record_ttl).max(1)
     }
 
     /// Runs a fencing script that answers `ok` or `lost`.
@@ -268,21 +309,25 @@ impl JobQueue for RedisQueue {
         idempotency_key: Option<&str>,
     ) -> Result<Enqueued, QueueError> {
         let id = JobId::generate();
+        let scoped = scoped_key(&job.client, idempotency_key.unwrap_or_default());
         let mut connection = self.connection().await?;
         let reply: Vec<String> = bounded(
             self.scripts
                 .enqueue
-                .key(self.keys.wait())
+                .key(self.keys.turns())
                 .key(self.keys.job(id))
-                .key(self.keys.idempotency(idempotency_key.unwrap_or_default()))
+                .key(self.keys.idempotency(&scoped))
                 .key(self.keys.wake())
+                .key(self.keys.unfinished())
                 .arg(&self.keys.prefix)
                 .arg(id.to_string())
                 .arg(record::file_ids_field(&job.file_ids))
                 .arg(&job.origin_params)
                 .arg(self.settings.max_attempts)
                 .arg(if idempotency_key.is_some() { "1" } else { "0" })
-                .arg(idempotency_key.unwrap_or_default())
+                .arg(&scoped)
+                .arg(&job.client)
+                .arg(self.settings.max_active_per_client)
                 .invoke_async(&mut connection),
         )
         .await?;
@@ -293,6 +338,11 @@ impl JobQueue for RedisQueue {
             "created" => true,
             "existing" => false,
             "conflict" => return Err(QueueError::IdempotencyConflict),
+            "too_many" => {
+                return Err(QueueError::TooManyActiveJobs {
+                    limit: self.settings.max_active_per_client,
+                })
+            }
             other => return Err(unavailable(format!("unexpected enqueue reply {other:?}"))),
         };
         if created {
@@ -307,12 +357,12 @@ impl JobQueue for RedisQueue {
     async fn claim(&self, _worker: &str, max: usize) -> Result<Vec<ClaimedJob>, QueueError> {
         let mut invocation = self.scripts.claim.prepare_invoke();
         invocation
-            .key(self.keys.wait())
+            .key(self.keys.turns())
             .key(self.keys.active())
             .key(self.keys.delayed())
             .arg(&self.keys.prefix)
             .arg(self.lease_ms())
-            .arg(self.retention_ms())
+            .arg(self.finished_retention_ms())
             .arg(max);
         for _ in 0..max {
             invocation.arg(new_lease_token());
@@ -361,12 +411,13 @@ impl JobQueue for RedisQueue {
         self.fenced(lease, invocation).await
     }
 
-    async fn note_upload(&self, lease: &Lease, upload_id: Option<&str>) -> Result<(), QueueError> {
+    async fn note_upload(&self, lease: &Lease, upload: Option<&Upload>) -> Result<(), QueueError> {
         let mut invocation = self.scripts.note_upload.prepare_invoke();
         invocation
             .key(self.keys.job(lease.job_id))
             .arg(&lease.token)
-            .arg(upload_id.unwrap_or(""));
+            .arg(upload.map_or("", |u| u.id.as_str()))
+            .arg(upload.map_or("", |u| u.key.as_str()));
         self.fenced(lease, invocation).await
     }
 
@@ -393,7 +444,7 @@ impl JobQueue for RedisQueue {
         let mut invocation = self.scripts.complete_claim.prepare_invoke();
         invocation
             .key(self.keys.job(lease.job_id))
-            .key(self.keys.wait())
+            .key(self.keys.turns())
             .key(self.keys.active())
             .key(self.keys.delayed())
             .arg(&self.keys.prefix)
@@ -403,7 +454,8 @@ impl JobQueue for RedisQueue {
             .arg(result.size)
             .arg(self.retention_ms())
             .arg(self.lease_ms())
-            .arg(new_lease_token());
+            .arg(new_lease_token())
+            .arg(self.finished_retention_ms());
         let mut connection = self.connection().await?;
         let reply: Vec<String> = bounded(invocation.invoke_async(&mut connection)).await?;
         match reply.split_first() {
@@ -432,7 +484,7 @@ impl JobQueue for RedisQueue {
                 .arg(millis(self.settings.retry_backoff_base))
                 .arg(millis(backoff::MAX_RETRY_BACKOFF))
                 .arg(rand::random_range(-1.0..=1.0f64))
-                .arg(self.retention_ms())
+                .arg(self.finished_retention_ms())
                 .arg(match kind {
                     FailureKind::Permanent => "1",
                     FailureKind::Transient => "0",
@@ -455,9 +507,10 @@ impl JobQueue for RedisQueue {
         invocation
             .key(self.keys.job(lease.job_id))
             .key(self.keys.active())
-            .key(self.keys.wait())
+            .key(self.keys.turns())
             .arg(lease.job_id.to_string())
-            .arg(&lease.token);
+            .arg(&lease.token)
+            .arg(&self.keys.prefix);
         self.fenced(lease, invocation).await?;
         self.work_available.notify_one();
         Ok(())
@@ -469,12 +522,12 @@ impl JobQueue for RedisQueue {
             self.scripts
                 .cancel
                 .key(self.keys.job(job_id))
-                .key(self.keys.wait())
+                .key(self.keys.turns())
                 .key(self.keys.active())
                 .key(self.keys.delayed())
                 .arg(&self.keys.prefix)
                 .arg(job_id.to_string())
-                .arg(self.retention_ms())
+                .arg(self.finished_retention_ms())
                 .invoke_async(&mut connection),
         )
         .await?;
@@ -546,12 +599,12 @@ impl JobQueue for RedisQueue {
     async fn depth(&self) -> Result<QueueDepth, QueueError> {
         let mut connection = self.connection().await?;
         let (waiting, retrying, processing): (u64, u64, u64) = bounded(
-            redis::pipe()
-                .atomic()
-                .llen(self.keys.wait())
-                .zcard(self.keys.delayed())
-                .zcard(self.keys.active())
-                .query_async(&mut connection),
+            self.scripts
+                .depth
+                .key(self.keys.waiting())
+                .key(self.keys.delayed())
+                .key(self.keys.active())
+                .invoke_async(&mut connection),
         )
         .await?;
         Ok(QueueDepth {

@@ -17,8 +17,69 @@ local function holds(job_key, token)
   return f[1] == 'processing' and f[2] == token
 end
 
--- Puts a job in a terminal phase and starts its retention clock, for its idempotency key too.
--- The caller has already taken the job out of the wait list and the active/delayed sets.
+-- The waiting line, fair across clients: each client's claimable jobs wait in its own list
+-- {p}:wait:<client>, oldest first; {p}:turns lists each client with waiting jobs once, the next
+-- to be served first; {p}:waiting counts the jobs in all lines.
+local function wait_back(prefix, client, id)
+  if redis.call('RPUSH', prefix .. 'wait:' .. client, id) == 1 then
+    redis.call('RPUSH', prefix .. 'turns', client)
+  end
+  redis.call('INCR', prefix .. 'waiting')
+end
+
+-- Released and taken-back jobs go first: front of their line, and a new line takes the next turn.
+local function wait_front(prefix, client, id)
+  if redis.call('LPUSH', prefix .. 'wait:' .. client, id) == 1 then
+    redis.call('LPUSH', prefix .. 'turns', client)
+  end
+  redis.call('INCR', prefix .. 'waiting')
+end
+
+-- Counts `n` jobs out of {p}:waiting; a count of zero leaves no key behind.
+local function uncount_waiting(prefix, n)
+  if redis.call('DECRBY', prefix .. 'waiting', n) <= 0 then
+    redis.call('DEL', prefix .. 'waiting')
+  end
+end
+
+-- The front job of the line whose turn it is; that client's turn moves to the back if more of
+-- its jobs wait. Nil when nothing waits.
+local function wait_pop(prefix)
+  while true do
+    local client = redis.call('LPOP', prefix .. 'turns')
+    if not client then return nil end
+    local line = prefix .. 'wait:' .. client
+    local id = redis.call('LPOP', line)
+    if redis.call('LLEN', line) > 0 then
+      redis.call('RPUSH', prefix .. 'turns', client)
+    end
+    if id then
+      uncount_waiting(prefix, 1)
+      return id
+    end
+  end
+end
+
+-- Takes a job out of its client's line (it was cancelled).
+local function wait_remove(prefix, client, id)
+  local line = prefix .. 'wait:' .. client
+  local removed = redis.call('LREM', line, 0, id)
+  if removed > 0 then
+    uncount_waiting(prefix, removed)
+    if redis.call('LLEN', line) == 0 then
+      redis.call('LREM', prefix .. 'turns', 0, client)
+    end
+  end
+end
+
+-- The client a job belongs to ('' for records written before jobs had one).
+local function client_of(job_key)
+  return redis.call('HGET', job_key, 'client') or ''
+end
+
+-- Puts a job in a terminal phase and starts its retention clock, for its idempotency key too,
+-- and stops counting it against its client's unfinished jobs ({p}:unfinished, client -> count).
+-- The caller has already taken the job out of the waiting line and the active/delayed sets.
 local function finish(prefix, job_key, phase, now, retention_ms)
   redis.call('HSET', job_key, 'phase', phase, 'finishedAt', int(now))
   redis.call('HDEL', job_key, 'token', 'leaseDeadline', 'nextAttemptAt')
@@ -27,6 +88,10 @@ local function finish(prefix, job_key, phase, now, retention_ms)
   if idem then
     redis.call('PEXPIRE', prefix .. 'idem:' .. idem, retention_ms)
   end
+  local client = client_of(job_key)
+  if redis.call('HINCRBY', prefix .. 'unfinished', client, -1) <= 0 then
+    redis.call('HDEL', prefix .. 'unfinished', client)
+  end
 end
 
 -- Marks a held job completed with its archive (and forgets any noted upload): the body of
@@ -34,7 +99,7 @@ end
 local function complete_job(prefix, job_key, active_key, id, result_key, result_size, now, retention_ms)
   redis.call('ZREM', active_key, id)
   redis.call('HSET', job_key, 'progress', '100', 'resultKey', result_key, 'resultSize', result_size)
-  redis.call('HDEL', job_key, 'error', 'upload')
+  redis.call('HDEL', job_key, 'error', 'upload', 'uploadKey')
   finish(prefix, job_key, 'completed', now, retention_ms)
 end
 

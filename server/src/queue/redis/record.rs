@@ -3,7 +3,7 @@
 //! Field names match the API's JSON names where there is one; numbers are decimal strings and
 //! timestamps milliseconds since the Unix epoch (from Redis' clock).
 
-use crate::queue::{ClaimedJob, JobRecord, JobResult, Lease, Progress};
+use crate::queue::{ClaimedJob, JobRecord, JobResult, Lease, Progress, Upload};
 use app::api::{FileId, JobPhase, Timestamp};
 use std::{collections::HashMap, str::FromStr};
 
@@ -92,6 +92,7 @@ pub fn parse(fields: &HashMap<String, String>) -> Result<JobRecord, RecordError>
     };
     Ok(JobRecord {
         id: number(required("id")?, "id")?,
+        client: fields.get("client").cloned().unwrap_or_default(),
         file_ids: file_ids(required("fileIds")?)?,
         origin_params: fields.get("params").cloned().unwrap_or_default(),
         phase: phase(required("phase")?)?,
@@ -113,13 +114,13 @@ pub fn parse(fields: &HashMap<String, String>) -> Result<JobRecord, RecordError>
 }
 
 /// How many fields the claim script answers per job.
-pub const CLAIMED_FIELDS: usize = 7;
+pub const CLAIMED_FIELDS: usize = 8;
 
 /// One job of the claim script's reply: id, token, file ids, origin params, attempt, max
-/// attempts, abandoned upload.
+/// attempts, abandoned upload and its key.
 pub fn claimed(reply: &[String]) -> Result<ClaimedJob, RecordError> {
     match reply {
-        [id, token, ids, params, attempt, max_attempts, upload] => Ok(ClaimedJob {
+        [id, token, ids, params, attempt, max_attempts, upload, upload_key] => Ok(ClaimedJob {
             lease: Lease {
                 job_id: number(id, "id")?,
                 token: token.clone(),
@@ -128,7 +129,10 @@ pub fn claimed(reply: &[String]) -> Result<ClaimedJob, RecordError> {
             origin_params: params.clone(),
             attempt: number(attempt, "attempt")?,
             max_attempts: number(max_attempts, "maxAttempts")?,
-            abandoned_upload: (!upload.is_empty()).then(|| upload.clone()),
+            abandoned_upload: (!upload.is_empty()).then(|| Upload {
+                key: upload_key.clone(),
+                id: upload.clone(),
+            }),
         }),
         other => Err(RecordError(format!("claim reply {other:?}"))),
     }

@@ -1,0 +1,300 @@
+//! Who a request comes from, in a form a client cannot forge.
+//!
+//! Every per-client rule (rate limits, the cap on unfinished jobs, idempotency keys, fair
+//! scheduling) keys on the [`ClientId`] that [`identify`] attaches to each request. The rules:
+//!
+//! - A peer that is not one of `TRUSTED_PROXIES` is the client, whatever headers it sends.
+//! - Behind trusted proxies, the client is the **rightmost** `X-Forwarded-For` address that is not
+//!   a trusted proxy. Each proxy appends the address it saw, so the entries right of the client
+//!   were written by our own proxies; anything left of it was written by the client and is
+//!   ignored. (The leftmost entry is the one a client controls completely.)
+//! - IPv4-mapped IPv6 addresses (`::ffff:203.0.113.7`, what a dual-stack socket reports) count as
+//!   the IPv4 address. An IPv6 client is its /64: one subscriber gets a whole /64 and can pick any
+//!   address in it, so per-address limits would be no limits at all.
+//! - `X-Forwarded-Host` and `X-Forwarded-Proto` are believed from trusted peers only; links built
+//!   for anyone else use the `Host` the client connected with.
+
+use axum::{
+    extract::{ConnectInfo, Request, State},
+    http::HeaderMap,
+    middleware::Next,
+    response::Response,
+};
+use ipnet::IpNet;
+use std::{
+    fmt,
+    net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr},
+    sync::Arc,
+};
+
+/// The unit every per-client limit counts: an IPv4 address, or an IPv6 /64 network.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ClientId(IpAddr);
+
+impl ClientId {
+    /// The client an address belongs to (IPv4-mapped addresses as IPv4, IPv6 cut to its /64).
+    pub fn of(address: IpAddr) -> Self {
+        match address.to_canonical() {
+            IpAddr::V4(v4) => Self(IpAddr::V4(v4)),
+            IpAddr::V6(v6) => {
+                let network = u128::from(v6) & !((1u128 << 64) - 1);
+                Self(IpAddr::V6(Ipv6Addr::from(network)))
+            }
+        }
+    }
+}
+
+/// `203.0.113.7`, or `2001:db8:1:2::/64`: what the queue stores and the logs show.
+impl fmt::Display for ClientId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            IpAddr::V4(v4) => write!(f, "{v4}"),
+            IpAddr::V6(v6) => write!(f, "{v6}/64"),
+        }
+    }
+}
+
+/// The scheme and host a client used to reach Ferry, for links to Ferry itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublicOrigin {
+    pub scheme: &'static str,
+    /// `None` when the request named no host at all (HTTP/1.0 without `Host`).
+    pub host: Option<String>,
+}
+
+impl PublicOrigin {
+    /// `path` as an absolute URL on this origin (unchanged when the host is unknown).
+    pub fn absolute(&self, path: &str) -> String {
+        match &self.host {
+            Some(host) => format!("{}://{host}{path}", self.scheme),
+            None => path.to_owned(),
+        }
+    }
+}
+
+/// The peers allowed to speak for others (`TRUSTED_PROXIES`).
+#[derive(Debug, Clone)]
+pub struct TrustedProxies(Arc<[IpNet]>);
+
+impl TrustedProxies {
+    pub fn new(networks: &[IpNet]) -> Self {
+        Self(networks.into())
+    }
+
+    fn trusts(&self, address: IpAddr) -> bool {
+        let address = address.to_canonical();
+        self.0.iter().any(|net| net.contains(&address))
+    }
+
+    /// The client's address: the peer, or for a trusted peer the rightmost untrusted
+    /// `X-Forwarded-For` entry. When every entry is a trusted proxy the leftmost is the client
+    /// (a request from inside the trusted network); an unreadable entry stops the walk at the
+    /// nearest trusted hop, which then answers for the request.
+    pub fn client_address(&self, peer: IpAddr, headers: &HeaderMap) -> IpAddr {
+        let peer = peer.to_canonical();
+        if !self.trusts(peer) {
+            return peer;
+        }
+        let mut nearest = peer;
+        // Several X-Forwarded-For headers are one list, in order.
+        let entries: Vec<&str> = headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .flat_map(|value| value.split(','))
+            .collect();
+        for entry in entries.iter().rev() {
+            let Some(address) = parse_forwarded_address(entry.trim()) else {
+                return nearest;
+            };
+            if !self.trusts(address) {
+                return address;
+            }
+            nearest = address;
+        }
+        nearest
+    }
+
+    /// Scheme and host for links: from `X-Forwarded-Proto`/`-Host` when the peer is trusted, else
+    /// plain HTTP to the `Host` header.
+    pub fn public_origin(&self, peer: IpAddr, headers: &HeaderMap) -> PublicOrigin {
+        let header = |name: &str| {
+            headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.split(',').next())
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+        };
+        let trusted = self.trusts(peer);
+        let forwarded_host = header("x-forwarded-host").filter(|_| trusted);
+        let scheme = match header("x-forwarded-proto").filter(|_| trusted) {
+            Some(proto) if proto.eq_ignore_ascii_case("https") => "https",
+            _ => "http",
+        };
+        let host = forwarded_host
+            .or_else(|| header("host"))
+            .filter(|host| is_plausible_host(host))
+            .map(str::to_owned);
+        PublicOrigin { scheme, host }
+    }
+}
+
+/// `203.0.113.7`, `2001:db8::1`, and the forms with a port (`203.0.113.7:5000`,
+/// `[2001:db8::1]:5000`) some proxies write.
+fn parse_forwarded_address(entry: &str) -> Option<IpAddr> {
+    entry
+        .parse::<IpAddr>()
+        .ok()
+        .or_else(|| entry.parse::<SocketAddr>().ok().map(|a| a.ip()))
+        .map(|address| address.to_canonical())
+}
+
+/// A host (and optional port) as it may appear in a URL: no slashes, spaces, `@` or quotes, so a
+/// header cannot turn a link into one pointing elsewhere.
+fn is_plausible_host(host: &str) -> bool {
+    host.len() <= 255
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']'))
+}
+
+/// The client and public origin of one request, attached by [`identify`].
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub client: ClientId,
+    pub origin: PublicOrigin,
+}
+
+/// The TCP peer of a request; requests without a socket (in-process tests) count as loopback.
+fn peer_of(request: &Request) -> IpAddr {
+    request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or(IpAddr::V4(Ipv4Addr::LOCALHOST), |info| info.0.ip())
+}
+
+/// Attaches the [`Caller`] to the request, before anything counts it.
+pub async fn identify(
+    State(proxies): State<TrustedProxies>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let peer = peer_of(&request);
+    let caller = Caller {
+        client: ClientId::of(proxies.client_address(peer, request.headers())),
+        origin: proxies.public_origin(peer, request.headers()),
+    };
+    request.extensions_mut().insert(caller);
+    next.run(request).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn proxies(list: &str) -> TrustedProxies {
+        let nets: Vec<IpNet> = list
+            .split(',')
+            .filter(|p| !p.is_empty())
+            .map(|p| p.parse().unwrap())
+            .collect();
+        TrustedProxies::new(&nets)
+    }
+
+    fn forwarded(values: &[&str]) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        for value in values {
+            headers.append("x-forwarded-for", value.parse().unwrap());
+        }
+        headers
+    }
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn an_untrusted_peer_is_the_client_whatever_it_claims() {
+        let p = proxies("127.0.0.1/32");
+        let headers = forwarded(&["203.0.113.7"]);
+        assert_eq!(
+            p.client_address(ip("198.51.100.9"), &headers),
+            ip("198.51.100.9")
+        );
+    }
+
+    #[test]
+    fn behind_a_trusted_proxy_the_rightmost_untrusted_hop_is_the_client() {
+        let p = proxies("127.0.0.1/32,10.0.0.0/8");
+        // The client wrote "1.2.3.4" itself; nginx appended the address it saw.
+        let headers = forwarded(&["1.2.3.4, 203.0.113.7"]);
+        assert_eq!(
+            p.client_address(ip("127.0.0.1"), &headers),
+            ip("203.0.113.7")
+        );
+        // Two of our proxies in a row: both skipped.
+        let headers = forwarded(&["1.2.3.4, 203.0.113.7, 10.0.0.5"]);
+        assert_eq!(
+            p.client_address(ip("127.0.0.1"), &headers),
+            ip("203.0.113.7")
+        );
+        // Split over two headers, with ports.
+        let headers = forwarded(&["1.2.3.4", "203.0.113.7:5000, 10.0.0.5"]);
+        assert_eq!(
+            p.client_address(ip("127.0.0.1"), &headers),
+            ip("203.0.113.7")
+        );
+    }
+
+    #[test]
+    fn garbage_or_nothing_leaves_the_nearest_trusted_hop() {
+        let p = proxies("127.0.0.1/32,10.0.0.0/8");
+        assert_eq!(
+            p.client_address(ip("127.0.0.1"), &HeaderMap::new()),
+            ip("127.0.0.1")
+        );
+        let headers = forwarded(&["203.0.113.7, not-an-address, 10.0.0.5"]);
+        assert_eq!(p.client_address(ip("127.0.0.1"), &headers), ip("10.0.0.5"));
+        // Every hop trusted: the leftmost is the client.
+        let headers = forwarded(&["10.0.0.9, 10.0.0.5"]);
+        assert_eq!(p.client_address(ip("127.0.0.1"), &headers), ip("10.0.0.9"));
+    }
+
+    #[test]
+    fn mapped_addresses_are_ipv4_and_ipv6_clients_are_their_64() {
+        let p = proxies("127.0.0.1/32");
+        // A dual-stack socket reports the proxy as ::ffff:127.0.0.1: still trusted.
+        let headers = forwarded(&["::ffff:203.0.113.7"]);
+        let client = p.client_address(ip("::ffff:127.0.0.1"), &headers);
+        assert_eq!(ClientId::of(client).to_string(), "203.0.113.7");
+        let a = ClientId::of(ip("2001:db8:1:2:aaaa::1"));
+        let b = ClientId::of(ip("2001:db8:1:2:ffff:ffff:ffff:ffff"));
+        let other = ClientId::of(ip("2001:db8:1:3::1"));
+        assert_eq!(a, b);
+        assert_ne!(a, other);
+        assert_eq!(a.to_string(), "2001:db8:1:2::/64");
+    }
+
+    #[test]
+    fn forwarded_host_and_proto_count_only_from_trusted_peers() {
+        let p = proxies("127.0.0.1/32");
+        let mut headers = HeaderMap::new();
+        headers.insert("host", "ferry.internal:3000".parse().unwrap());
+        headers.insert("x-forwarded-host", "ferry.example".parse().unwrap());
+        headers.insert("x-forwarded-proto", "https".parse().unwrap());
+        let trusted = p.public_origin(ip("127.0.0.1"), &headers);
+        assert_eq!(
+            trusted.absolute("/v1/files/a"),
+            "https://ferry.example/v1/files/a"
+        );
+        let direct = p.public_origin(ip("198.51.100.9"), &headers);
+        assert_eq!(
+            direct.absolute("/v1/files/a"),
+            "http://ferry.internal:3000/v1/files/a"
+        );
+        headers.insert("host", "evil.example/phish?".parse().unwrap());
+        let odd = p.public_origin(ip("198.51.100.9"), &headers);
+        assert_eq!(odd.absolute("/v1/files/a"), "/v1/files/a");
+    }
+}
