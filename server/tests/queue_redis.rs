@@ -98,3 +98,42 @@ async fn finished_jobs_leave_no_keys_behind_after_retention() {
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
 }
+
+/// A client's unfinished set can hold ids no longer unfinished (left by an older Ferry sharing
+/// the prefix during a rolling upgrade, or by records lost): the cap drops them instead of
+/// refusing the client for good.
+#[tokio::test]
+async fn the_per_client_cap_heals_from_stale_entries() {
+    use ferry_server::queue::{NewJob, QueueError};
+    let prefix = format!("ferry-test-{}", JobId::generate());
+    let queue = RedisQueue::connect(
+        &redis_url(),
+        &prefix,
+        QueueSettings {
+            max_active_per_client: 2,
+            ..queue_conformance::fast_settings()
+        },
+    )
+    .unwrap();
+    let job = || NewJob {
+        client: "203.0.113.7".into(),
+        file_ids: vec![app::api::FileId::new(12345).unwrap()],
+        origin_params: String::new(),
+    };
+    let client = redis::Client::open(redis_url()).unwrap();
+    let mut connection = client.get_multiplexed_async_connection().await.unwrap();
+    let _: () = redis::cmd("SADD")
+        .arg(format!("{{{prefix}}}:unfinished:203.0.113.7"))
+        .arg(JobId::generate().to_string())
+        .arg(JobId::generate().to_string())
+        .query_async(&mut connection)
+        .await
+        .unwrap();
+    queue.enqueue(job(), None).await.unwrap();
+    queue.enqueue(job(), None).await.unwrap();
+    assert_eq!(
+        queue.enqueue(job(), None).await,
+        Err(QueueError::TooManyActiveJobs { limit: 2 }),
+        "the two real jobs still count"
+    );
+}

@@ -96,15 +96,19 @@ impl TrustedProxies {
             return peer;
         }
         let mut nearest = peer;
-        // Several X-Forwarded-For headers are one list, in order.
-        let entries: Vec<&str> = headers
+        // Several X-Forwarded-For headers are one list, in order. Split as bytes: a header is
+        // whole even when a client put non-ASCII bytes into its own (leftmost) part, so those
+        // bytes cannot make the entries our proxy appended unreadable.
+        let entries: Vec<&[u8]> = headers
             .get_all("x-forwarded-for")
             .iter()
-            .filter_map(|value| value.to_str().ok())
-            .flat_map(|value| value.split(','))
+            .flat_map(|value| value.as_bytes().split(|b| *b == b','))
             .collect();
         for entry in entries.iter().rev() {
-            let Some(address) = parse_forwarded_address(entry.trim()) else {
+            let address = std::str::from_utf8(entry)
+                .ok()
+                .and_then(|entry| parse_forwarded_address(entry.trim()));
+            let Some(address) = address else {
                 return nearest;
             };
             if !self.trusts(address) {
@@ -192,6 +196,7 @@ pub async fn identify(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::http::HeaderValue;
 
     fn proxies(list: &str) -> TrustedProxies {
         let nets: Vec<IpNet> = list
@@ -259,6 +264,19 @@ mod tests {
         // Every hop trusted: the leftmost is the client.
         let headers = forwarded(&["10.0.0.9, 10.0.0.5"]);
         assert_eq!(p.client_address(ip("127.0.0.1"), &headers), ip("10.0.0.9"));
+    }
+
+    #[test]
+    fn bytes_a_client_wrote_cannot_hide_the_hop_our_proxy_appended() {
+        let p = proxies("127.0.0.1/32");
+        let mut headers = HeaderMap::new();
+        // nginx appends to whatever the client sent, non-ASCII bytes and all.
+        let value = HeaderValue::from_bytes(b"\x80\xff garbage, 203.0.113.7").unwrap();
+        headers.insert("x-forwarded-for", value);
+        assert_eq!(
+            p.client_address(ip("127.0.0.1"), &headers),
+            ip("203.0.113.7")
+        );
     }
 
     #[test]

@@ -65,8 +65,13 @@ impl ContentSecurityPolicy {
         let Some(response) = use_context::<leptos_axum::ResponseOptions>() else {
             return;
         };
-        if let Ok(value) = HeaderValue::from_str(&self.for_nonce(&nonce)) {
-            response.insert_header(header::CONTENT_SECURITY_POLICY, value);
+        match HeaderValue::from_str(&self.for_nonce(&nonce)) {
+            Ok(value) => response.insert_header(header::CONTENT_SECURITY_POLICY, value),
+            // Only an S3 endpoint with odd characters could do this; say so rather than serve
+            // the page unprotected without a word.
+            Err(error) => {
+                tracing::error!(%error, "the Content-Security-Policy is not a valid header")
+            }
         }
     }
 }

@@ -32,6 +32,9 @@ pub struct ConnectionLimits {
     pub max_connections: usize,
 }
 
+/// Largest read buffer of one connection (and so the largest request head).
+const MAX_BUFFER_BYTES: usize = 64 * 1024;
+
 /// How long to pause after a failed accept (out of file descriptors) before trying again.
 const ACCEPT_RETRY: Duration = Duration::from_millis(50);
 
@@ -48,7 +51,10 @@ pub async fn serve(
     let mut builder = http1::Builder::new();
     builder
         .timer(TokioTimer::new())
-        .header_read_timeout(limits.header_timeout);
+        .header_read_timeout(limits.header_timeout)
+        // A request head is a few KiB; hyper's default buffer (~400 KiB) times the connection
+        // cap would be gigabytes.
+        .max_buf_size(MAX_BUFFER_BYTES);
     let builder = Arc::new(builder);
     let open = Arc::new(Semaphore::new(limits.max_connections.max(1)));
     let graceful = GracefulShutdown::new();

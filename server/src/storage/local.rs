@@ -125,6 +125,8 @@ impl LocalStore {
         for area in [DOWNLOADS_DIR, BUNDLES_DIR, INCOMING_DIR] {
             let mut directories = vec![self.root.join(area)];
             while let Some(directory) = directories.pop() {
+                // Read before deleting anything in it (which makes it look new).
+                let folder_is_old = modified_before(&directory, cutoff).await;
                 let mut entries = match tokio::fs::read_dir(&directory).await {
                     Ok(entries) => entries,
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
@@ -149,8 +151,10 @@ impl LocalStore {
                         Swept::Kept => left += 1,
                     }
                 }
-                // A bundle's own folder goes with its last archive.
-                if left == 0 && directory.parent() == Some(&self.root.join(BUNDLES_DIR)) {
+                // A bundle's own folder goes with its last archive — once it is old too: a new
+                // one is empty while its archive is still being written in `.incoming/`.
+                let in_bundles = directory.parent() == Some(&self.root.join(BUNDLES_DIR));
+                if left == 0 && in_bundles && folder_is_old {
                     let _ = tokio::fs::remove_dir(&directory).await;
                 }
             }
@@ -195,6 +199,14 @@ impl LocalStore {
             }
         }
     }
+}
+
+/// Whether `path` was last modified before `cutoff` (false when that cannot be read).
+async fn modified_before(path: &std::path::Path, cutoff: SystemTime) -> bool {
+    tokio::fs::metadata(path)
+        .await
+        .and_then(|meta| meta.modified())
+        .is_ok_and(|modified| modified < cutoff)
 }
 
 /// What the sweep did with one directory entry.
@@ -426,8 +438,19 @@ mod tests {
                 .unwrap();
         }
 
+        std::fs::File::open(dir.path().join("bundles/0123abcd"))
+            .unwrap()
+            .set_modified(two_days_ago)
+            .unwrap();
+        // A bundle whose archive is still being written: its folder is new and empty.
+        std::fs::create_dir_all(dir.path().join("bundles/being-written")).unwrap();
+
         let deleted = store.sweep(Duration::from_secs(86_400)).await.unwrap();
         assert_eq!(deleted, 3);
+        assert!(
+            dir.path().join("bundles/being-written").exists(),
+            "a new bundle folder stays while its archive is written"
+        );
         assert_eq!(size_of(&store, &old).await, None);
         assert_eq!(size_of(&store, &old_bundle).await, None);
         assert!(

@@ -487,7 +487,7 @@ async fn prepare(context: &WorkerContext, job: &ClaimedJob) -> Result<JobResult,
 
     if let Some(abandoned) = &job.abandoned_upload {
         // An earlier attempt died mid-upload: its parts would stay in the bucket for good.
-        abort_abandoned_upload(context, lease, abandoned).await;
+        abort_abandoned_upload(context, job, abandoned).await;
     }
     tracing::info!(job_id = %lease.job_id, %key, files = files.len(), bytes_total = ?progress.progress.bytes_total, "streaming the files into the archive");
     let size = {
@@ -625,8 +625,19 @@ async fn send(pieces: &mpsc::Sender<std::io::Result<Bytes>>, piece: Bytes) -> Re
 }
 
 /// Aborts the upload an earlier attempt left, at the key that attempt wrote to.
-async fn abort_abandoned_upload(context: &WorkerContext, lease: &Lease, abandoned: &Upload) {
-    let Some(key) = ObjectKey::parse(&abandoned.key) else {
+async fn abort_abandoned_upload(context: &WorkerContext, job: &ClaimedJob, abandoned: &Upload) {
+    let lease = &job.lease;
+    let key = if abandoned.key.is_empty() {
+        // Noted by a Ferry that kept no key with the upload: it wrote where keys were then
+        // derived from the job.
+        match job.file_ids.as_slice() {
+            [single] => Some(ObjectKey::for_file(*single)),
+            _ => ObjectKey::parse(&format!("bundles/{}.zip", lease.job_id)),
+        }
+    } else {
+        ObjectKey::parse(&abandoned.key)
+    };
+    let Some(key) = key else {
         tracing::error!(job_id = %lease.job_id, key = %abandoned.key, "an abandoned upload's key is unsafe; left alone");
         return;
     };

@@ -43,12 +43,16 @@ local function claim_jobs(prefix, active_key, delayed_key, lease_ms, retention_m
   end
 
   local claimed = {tostring(#expired)}
-  for i = 1, max do
+  local taken = 0
+  while taken < max do
     local id = wait_pop(prefix)
     if not id then break end
     local job_key = prefix .. 'job:' .. id
+    -- A line may hold an id that is no longer queued (cancelled by an older Ferry, which only
+    -- knew the single line): skip it without spending one of the `max` claims.
     if redis.call('HGET', job_key, 'phase') == 'queued' then
-      local token = ARGV[first_token + i - 1]
+      taken = taken + 1
+      local token = ARGV[first_token + taken - 1]
       local deadline = now + lease_ms
       reset_progress(job_key)
       redis.call('HSET', job_key, 'phase', 'processing', 'startedAt', int(now),

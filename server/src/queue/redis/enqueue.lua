@@ -1,5 +1,5 @@
 -- KEYS: turns list, new job hash, idempotency key (unused without a key), wake-up list,
---       unfinished-per-client hash
+--       the client's unfinished jobs (a set of ids)
 -- ARGV: prefix, job id, file ids, origin params, max attempts, has idempotency key ('1'/'0'),
 --       scoped key (client#key), client, max unfinished jobs per client
 -- Returns {'created'|'existing', HGETALL...}, {'conflict'} or {'too_many'}.
@@ -20,13 +20,24 @@ if ARGV[6] == '1' then
   end
 end
 local client = ARGV[8]
-if tonumber(redis.call('HGET', KEYS[5], client) or '0') >= tonumber(ARGV[9]) then
-  return {'too_many'}
+-- The cap counts the client's jobs that are really unfinished: an id whose record finished or
+-- expired without leaving the set (written by an older Ferry, say) is dropped here, so the
+-- count heals itself instead of refusing the client for good.
+if redis.call('SCARD', KEYS[5]) >= tonumber(ARGV[9]) then
+  for _, id in ipairs(redis.call('SMEMBERS', KEYS[5])) do
+    local phase = redis.call('HGET', prefix .. 'job:' .. id, 'phase')
+    if phase ~= 'queued' and phase ~= 'processing' and phase ~= 'retrying' then
+      redis.call('SREM', KEYS[5], id)
+    end
+  end
+  if redis.call('SCARD', KEYS[5]) >= tonumber(ARGV[9]) then
+    return {'too_many'}
+  end
 end
 local now = now_ms()
 redis.call('HSET', KEYS[2], 'id', ARGV[2], 'client', client, 'fileIds', ARGV[3], 'params', ARGV[4],
   'phase', 'queued', 'progress', '0', 'attempt', '1', 'maxAttempts', ARGV[5], 'createdAt', int(now))
-redis.call('HINCRBY', KEYS[5], client, 1)
+redis.call('SADD', KEYS[5], ARGV[2])
 if ARGV[6] == '1' then
   redis.call('SET', KEYS[3], ARGV[2])
   redis.call('HSET', KEYS[2], 'idem', ARGV[7])

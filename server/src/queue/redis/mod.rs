@@ -9,7 +9,7 @@
 //! | `{p}:wait:<client>` | list | one client's claimable job ids, oldest first (released and reclaimed jobs in front) |
 //! | `{p}:turns` | list | each client with claimable jobs once, the next to be served first |
 //! | `{p}:waiting` | string | claimable jobs in all lines (for the depth) |
-//! | `{p}:unfinished` | hash | client → its unfinished jobs (for `MAX_ACTIVE_JOBS_PER_CLIENT`) |
+//! | `{p}:unfinished:<client>` | set | the client's unfinished job ids (for `MAX_ACTIVE_JOBS_PER_CLIENT`) |
 //! | `{p}:active` | sorted set | processing job ids by lease deadline (ms) |
 //! | `{p}:delayed` | sorted set | retrying job ids by next attempt time (ms) |
 //! | `{p}:idem:<client>#<key>` | string | the job a client's idempotency key created |
@@ -133,8 +133,8 @@ impl Keys {
     fn waiting(&self) -> String {
         format!("{}waiting", self.prefix)
     }
-    fn unfinished(&self) -> String {
-        format!("{}unfinished", self.prefix)
+    fn unfinished(&self, client: &str) -> String {
+        format!("{}unfinished:{client}", self.prefix)
     }
     fn active(&self) -> String {
         format!("{}active", self.prefix)
@@ -318,7 +318,7 @@ impl JobQueue for RedisQueue {
                 .key(self.keys.job(id))
                 .key(self.keys.idempotency(&scoped))
                 .key(self.keys.wake())
-                .key(self.keys.unfinished())
+                .key(self.keys.unfinished(&job.client))
                 .arg(&self.keys.prefix)
                 .arg(id.to_string())
                 .arg(record::file_ids_field(&job.file_ids))

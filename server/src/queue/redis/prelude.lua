@@ -78,7 +78,7 @@ local function client_of(job_key)
 end
 
 -- Puts a job in a terminal phase and starts its retention clock, for its idempotency key too,
--- and stops counting it against its client's unfinished jobs ({p}:unfinished, client -> count).
+-- and takes it out of its client's unfinished jobs ({p}:unfinished:<client>, a set of ids).
 -- The caller has already taken the job out of the waiting line and the active/delayed sets.
 local function finish(prefix, job_key, phase, now, retention_ms)
   redis.call('HSET', job_key, 'phase', phase, 'finishedAt', int(now))
@@ -88,10 +88,7 @@ local function finish(prefix, job_key, phase, now, retention_ms)
   if idem then
     redis.call('PEXPIRE', prefix .. 'idem:' .. idem, retention_ms)
   end
-  local client = client_of(job_key)
-  if redis.call('HINCRBY', prefix .. 'unfinished', client, -1) <= 0 then
-    redis.call('HDEL', prefix .. 'unfinished', client)
-  end
+  redis.call('SREM', prefix .. 'unfinished:' .. client_of(job_key), redis.call('HGET', job_key, 'id'))
 end
 
 -- Marks a held job completed with its archive (and forgets any noted upload): the body of
