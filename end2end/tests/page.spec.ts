@@ -155,3 +155,51 @@ test("rows in every state: accessible on desktop and at 375 px, and saved as scr
     await ferry.destroy();
   }
 });
+
+test("the Content-Security-Policy lets the page hydrate and work, and refuses scripts it did not send", async ({
+  page,
+  consoleProblems,
+}) => {
+  // Collected before any of the page's own scripts run.
+  await page.addInitScript(() => {
+    const w = window as unknown as { cspViolations: string[] };
+    w.cspViolations = [];
+    document.addEventListener("securitypolicyviolation", (event) => {
+      w.cspViolations.push(`${event.violatedDirective} ${event.blockedURI}`);
+    });
+  });
+  const response = await page.goto("/");
+  const policy = response?.headers()["content-security-policy"] ?? "";
+  expect(policy).toMatch(/script-src 'self' 'nonce-[A-Za-z0-9_-]{16,}' 'wasm-unsafe-eval';/);
+  expect(policy).toContain("frame-ancestors 'none'");
+  expect(policy).not.toContain("unsafe-inline");
+  await expect(page.locator("body[data-hydrated=true]")).toBeAttached();
+
+  // The page works under it: a download starts and its row follows the job.
+  const { row } = await startDownload(page, "10011");
+  await expect(row.getByRole("progressbar")).toBeVisible();
+
+  const violations = () =>
+    page.evaluate(() => (window as unknown as { cspViolations: string[] }).cspViolations);
+  expect(await violations(), "nothing the page itself does is refused").toEqual([]);
+
+  // A script injected into the page (what an XSS would do) does not run.
+  await page.evaluate(() => {
+    const script = document.createElement("script");
+    script.textContent = "window.injectedRan = true";
+    document.body.appendChild(script);
+  });
+  expect(await page.evaluate(() => (window as unknown as { injectedRan?: boolean }).injectedRan)).toBeUndefined();
+  await expect.poll(violations).toEqual(["script-src-elem inline"]);
+  // The browser reports that refusal in the console: the one console error this test expects.
+  await expect.poll(() => consoleProblems.length).toBe(1);
+  expect(consoleProblems.splice(0)[0]).toMatch(/^Executing inline script violates .*Content Security Policy/);
+
+  // Each response draws its own nonce.
+  const nonces = new Set<string>();
+  for (let i = 0; i < 2; i += 1) {
+    const again = await page.request.get("/");
+    nonces.add(again.headers()["content-security-policy"].match(/'nonce-([^']+)'/)?.[1] ?? "");
+  }
+  expect(nonces.size).toBe(2);
+});
