@@ -23,6 +23,27 @@ pub struct LinkParams {
     signature: Option<String>,
 }
 
+/// What a download link answers, on either route.
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)] // Documentation only: the handlers answer through `AppError` and `serve`.
+enum ArchiveResponses {
+    /// The archive
+    #[response(status = 200, content_type = "application/zip")]
+    Archive(#[to_schema] Vec<u8>),
+    /// The link was altered or has expired
+    #[response(status = 403)]
+    LinkRefused(ErrorBody),
+    /// No such archive (or results are not stored locally)
+    #[response(status = 404)]
+    Gone(ErrorBody),
+    /// Rate limited
+    #[response(status = 429)]
+    RateLimited(ErrorBody),
+    /// Storage unavailable
+    #[response(status = 503)]
+    StorageUnavailable(ErrorBody),
+}
+
 /// Streams a single file's archive if the link is intact and unexpired.
 #[utoipa::path(
     get,
@@ -33,13 +54,7 @@ pub struct LinkParams {
         ("name" = String, Path, description = "Archive name, such as `12345.zip`"),
         LinkParams,
     ),
-    responses(
-        (status = 200, description = "The archive", content_type = "application/zip", body = Vec<u8>),
-        (status = 403, description = "The link was altered or has expired", body = ErrorBody),
-        (status = 404, description = "No such archive (or results are not stored locally)", body = ErrorBody),
-        (status = 429, description = "Rate limited", body = ErrorBody),
-        (status = 503, description = "Storage unavailable", body = ErrorBody),
-    )
+    responses(ArchiveResponses)
 )]
 pub async fn download(
     State(state): State<AppState>,
@@ -60,13 +75,7 @@ pub async fn download(
         ("name" = String, Path, description = "Archive name, such as `ferry-3-files.zip`"),
         LinkParams,
     ),
-    responses(
-        (status = 200, description = "The archive", content_type = "application/zip", body = Vec<u8>),
-        (status = 403, description = "The link was altered or has expired", body = ErrorBody),
-        (status = 404, description = "No such archive (or results are not stored locally)", body = ErrorBody),
-        (status = 429, description = "Rate limited", body = ErrorBody),
-        (status = 503, description = "Storage unavailable", body = ErrorBody),
-    )
+    responses(ArchiveResponses)
 )]
 pub async fn download_bundle(
     State(state): State<AppState>,

@@ -20,19 +20,21 @@ end
 -- The waiting line, fair across clients: each client's claimable jobs wait in its own list
 -- {p}:wait:<client>, oldest first; {p}:turns lists each client with waiting jobs once, the next
 -- to be served first; {p}:waiting counts the jobs in all lines.
-local function wait_back(prefix, client, id)
-  if redis.call('RPUSH', prefix .. 'wait:' .. client, id) == 1 then
-    redis.call('RPUSH', prefix .. 'turns', client)
+-- `push` is RPUSH (a new job: back of its line; a new line takes the last turn) or LPUSH (a
+-- released or taken-back job goes first: front of its line; a new line takes the next turn).
+local function wait_push(push, prefix, client, id)
+  if redis.call(push, prefix .. 'wait:' .. client, id) == 1 then
+    redis.call(push, prefix .. 'turns', client)
   end
   redis.call('INCR', prefix .. 'waiting')
 end
 
--- Released and taken-back jobs go first: front of their line, and a new line takes the next turn.
+local function wait_back(prefix, client, id)
+  wait_push('RPUSH', prefix, client, id)
+end
+
 local function wait_front(prefix, client, id)
-  if redis.call('LPUSH', prefix .. 'wait:' .. client, id) == 1 then
-    redis.call('LPUSH', prefix .. 'turns', client)
-  end
-  redis.call('INCR', prefix .. 'waiting')
+  wait_push('LPUSH', prefix, client, id)
 end
 
 -- Counts `n` jobs out of {p}:waiting; a count of zero leaves no key behind.
