@@ -26,23 +26,31 @@ test("the API going away shows Connection lost, backs off, and recovers when it 
     const { jobId, row } = await startDownload(page, "10007");
     await expect.poll(() => progressOf(row), { timeout: 20_000 }).toBeGreaterThan(0);
 
-    // Every status request of this row, and its answer (or lack of one), in order.
+    // Every status request of this row, and its answer (or lack of one), in order. Times come
+    // from the browser's own timing of each request where it has one: this process may see an
+    // event late while it starts or stops a server, the browser's clock does not.
     const outcomes: Outcome[] = [];
     const sentAt = new Map<Request, number>();
     const isStatus = (request: Request) => request.url().endsWith(`/v1/download/status/${jobId}`);
+    const browserTimes = (request: Request, seenAt: number) => {
+      const timing = request.timing();
+      const sent = timing.startTime > 0 ? timing.startTime : (sentAt.get(request) ?? seenAt);
+      // A refused connection fails within milliseconds of being sent and has no response time.
+      const done = timing.responseEnd >= 0 ? timing.startTime + timing.responseEnd : sent;
+      return { sent, done };
+    };
     page.on("request", (request) => {
       if (isStatus(request)) sentAt.set(request, Date.now());
     });
     page.on("requestfinished", async (request) => {
       if (!isStatus(request)) return;
-      const done = Date.now();
+      const times = browserTimes(request, Date.now());
       const status = (await request.response())?.status() ?? "unreachable";
-      outcomes.push({ sent: sentAt.get(request) ?? done, done, status });
+      outcomes.push({ ...times, status });
     });
     page.on("requestfailed", (request) => {
       if (!isStatus(request)) return;
-      const done = Date.now();
-      outcomes.push({ sent: sentAt.get(request) ?? done, done, status: "unreachable" });
+      outcomes.push({ ...browserTimes(request, Date.now()), status: "unreachable" });
     });
     /** How long the row waited after `earlier`'s answer before sending `later`. */
     const waitBetween = (earlier: Outcome, later: Outcome) => later.sent - earlier.done;
