@@ -19,6 +19,10 @@ pub const FILE_ID_MAX: u64 = 100_000_000;
 /// A bundle job zips at most this many files, so one request cannot occupy a worker for hours.
 pub const MAX_FILE_IDS_PER_JOB: usize = 1000;
 
+/// How often a client polls a job that a worker is running (the seed design's 2 s): the page's
+/// loop and the server's `Retry-After` hint both come from here.
+pub const POLL_INTERVAL_SECS: u64 = 2;
+
 /// Why an initiate request cannot become a job. Each message tells the caller what to send instead.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum InvalidRequest {
@@ -334,6 +338,9 @@ pub enum JobPhase {
     Completed,
     Failed,
     Cancelled,
+    /// Completed, but its file has been removed from storage: prepare it again to download it.
+    /// Never stored: the queue reports it for a completed record read after its result expired.
+    Expired,
 }
 
 impl JobPhase {
@@ -346,12 +353,16 @@ impl JobPhase {
             Self::Completed => "completed",
             Self::Failed => "failed",
             Self::Cancelled => "cancelled",
+            Self::Expired => "expired",
         }
     }
 
-    /// Terminal phases never change again: polling can stop.
+    /// Terminal phases never change again (but the one that expires later): polling can stop.
     pub fn is_terminal(self) -> bool {
-        matches!(self, Self::Completed | Self::Failed | Self::Cancelled)
+        matches!(
+            self,
+            Self::Completed | Self::Failed | Self::Cancelled | Self::Expired
+        )
     }
 }
 
@@ -428,13 +439,18 @@ pub enum JobState {
         files_done: u32,
         files_total: u32,
     },
-    /// The file is ready at `url` until `url_expires_at` (a fresh URL comes with every poll).
+    /// The file is ready until `expires_at`. `url` is signed for this answer and works until
+    /// `url_expires_at`; `download_url` is Ferry's own address for the file, which redirects to a
+    /// freshly signed link whenever it is followed, so it never expires before the file does.
     #[serde(rename_all = "camelCase")]
     Completed {
         progress: u8,
         url: String,
         url_expires_at: Timestamp,
+        download_url: String,
         completed_at: Timestamp,
+        /// When the file is removed from storage (the job then reads as `expired`).
+        expires_at: Timestamp,
         size: u64,
     },
     /// Every attempt failed; `error` is the last attempt's reason.
@@ -448,6 +464,13 @@ pub enum JobState {
     /// Someone cancelled the job before it finished.
     #[serde(rename_all = "camelCase")]
     Cancelled { cancelled_at: Timestamp },
+    /// The job completed at `completed_at`, and its file was removed at `expired_at`; a new job
+    /// for the same `fileIds` prepares it again.
+    #[serde(rename_all = "camelCase")]
+    Expired {
+        completed_at: Timestamp,
+        expired_at: Timestamp,
+    },
 }
 
 impl JobState {
@@ -482,6 +505,7 @@ impl JobState {
             Self::Completed { .. } => JobPhase::Completed,
             Self::Failed { .. } => JobPhase::Failed,
             Self::Cancelled { .. } => JobPhase::Cancelled,
+            Self::Expired { .. } => JobPhase::Expired,
         }
     }
 
@@ -492,7 +516,7 @@ impl JobState {
             | Self::Processing { progress, .. }
             | Self::Retrying { progress, .. }
             | Self::Completed { progress, .. } => *progress,
-            Self::Failed { .. } | Self::Cancelled { .. } => 0,
+            Self::Failed { .. } | Self::Cancelled { .. } | Self::Expired { .. } => 0,
         }
     }
 }
@@ -566,6 +590,18 @@ pub struct HealthChecks {
 pub struct HealthResponse {
     pub status: HealthStatus,
     pub checks: HealthChecks,
+}
+
+/// `GET /` for a client that does not ask for HTML: what this service is and where its API is
+/// described, so a client probing the root gets something it can parse.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ServiceDescription {
+    pub message: String,
+    pub name: String,
+    pub version: String,
+    /// Where the OpenAPI document is.
+    pub docs: String,
 }
 
 /// Body of every error response: a stable short name, a sentence a person can act on, and the
@@ -789,12 +825,17 @@ mod tests {
                 progress: 100,
                 url: "https://example.test/f.zip".into(),
                 url_expires_at: at("2026-01-01T01:00:00.000Z"),
+                download_url: "https://ferry.test/v1/download/01HQ3Z8M5X7Y9A2B4C6D8E0F1G/file"
+                    .into(),
                 completed_at: at("2026-01-01T00:00:03.000Z"),
+                expires_at: at("2026-01-02T00:00:03.000Z"),
                 size: 123
             }),
             common(json!({"status": "completed", "progress": 100,
                 "url": "https://example.test/f.zip", "urlExpiresAt": "2026-01-01T01:00:00.000Z",
-                "completedAt": "2026-01-01T00:00:03.000Z", "size": 123}))
+                "downloadUrl": "https://ferry.test/v1/download/01HQ3Z8M5X7Y9A2B4C6D8E0F1G/file",
+                "completedAt": "2026-01-01T00:00:03.000Z",
+                "expiresAt": "2026-01-02T00:00:03.000Z", "size": 123}))
         );
         assert_eq!(
             status(JobState::Failed {
@@ -814,6 +855,16 @@ mod tests {
             }),
             common(json!({"status": "cancelled", "cancelledAt": "2026-01-01T00:00:05.000Z"}))
         );
+        assert_eq!(
+            status(JobState::Expired {
+                completed_at: at("2026-01-01T00:00:03.000Z"),
+                expired_at: at("2026-01-02T00:00:03.000Z"),
+            }),
+            common(
+                json!({"status": "expired", "completedAt": "2026-01-01T00:00:03.000Z",
+                "expiredAt": "2026-01-02T00:00:03.000Z"})
+            )
+        );
     }
 
     #[test]
@@ -825,6 +876,7 @@ mod tests {
             JobPhase::Completed,
             JobPhase::Failed,
             JobPhase::Cancelled,
+            JobPhase::Expired,
         ] {
             assert_eq!(serde_json::to_value(phase).unwrap(), phase.as_str());
         }

@@ -19,21 +19,49 @@ pub enum ClientError {
     Refused(ErrorBody),
 }
 
-impl ClientError {
-    /// Whether trying the same request again later may succeed.
-    pub fn is_transient(&self) -> bool {
-        matches!(self, Self::Unreachable(_))
-    }
-}
-
 /// Starts a job: `POST /v1/download/initiate`.
 pub async fn initiate(request: &InitiateRequest) -> Result<InitiateResponse, ClientError> {
     send(Request::post("/v1/download/initiate").json(request)).await
 }
 
-/// Reads a job's state: `GET /v1/download/status/:jobId`.
-pub async fn status(job_id: JobId) -> Result<JobStatus, ClientError> {
-    send(Request::get(&format!("/v1/download/status/{job_id}")).build()).await
+/// One status poll's answer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StatusReply {
+    /// The job's state, or `None` when it is unchanged since the answer tagged `etag` was sent
+    /// (a `304`).
+    pub status: Option<JobStatus>,
+    /// The answer's tag, to send back with the next poll.
+    pub etag: Option<String>,
+    /// Seconds until the server thinks another poll is worth it (`Retry-After`).
+    pub retry_after_secs: Option<u32>,
+    /// The answer's `x-request-id`, which finds it in the server's logs.
+    pub request_id: Option<String>,
+}
+
+/// Reads a job's state: `GET /v1/download/status/:jobId`, conditional on `etag` (the tag of the
+/// last answer) so an unchanged job costs an empty `304`.
+pub async fn status(job_id: JobId, etag: Option<&str>) -> Result<StatusReply, ClientError> {
+    let unreachable = |e: gloo_net::Error| ClientError::Unreachable(e.to_string());
+    let mut request = Request::get(&format!("/v1/download/status/{job_id}"));
+    if let Some(etag) = etag {
+        request = request.header("if-none-match", etag);
+    }
+    let response = request.send().await.map_err(unreachable)?;
+    let header = |name: &str| response.headers().get(name);
+    let etag = header("etag");
+    let retry_after_secs = header("retry-after").and_then(|v| v.trim().parse().ok());
+    let request_id = header("x-request-id");
+    let status = if response.status() == 304 {
+        None
+    } else {
+        Some(parse(response).await?)
+    };
+    Ok(StatusReply {
+        status,
+        etag,
+        retry_after_secs,
+        request_id,
+    })
 }
 
 /// Cancels a job: `DELETE /v1/download/:jobId`.

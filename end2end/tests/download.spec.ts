@@ -28,8 +28,11 @@ test("clicking Download shows progress, then a Download Ready link that serves t
 
   const link = row.getByRole("link", { name: "Download Ready" });
   await expect(link).toBeVisible({ timeout: 30_000 });
-  // The finished file's size comes with it (a 64 KiB simulated file zips to about 65.7 kB).
-  await expect(row.locator(".download-state")).toHaveText(/^Ready · \d+\.\d kB$/);
+  // The finished file's size comes with it (a 64 KiB simulated file zips to about 65.7 kB), and
+  // until when it can be downloaded, in local time.
+  await expect(row.locator(".download-state")).toHaveText(
+    /^Ready · \d+\.\d kB · available until \d\d:\d\d (today|tomorrow)$/,
+  );
   await expect(bar).toHaveAttribute("aria-valuenow", "100");
   await expect(row.getByRole("button", { name: "Cancel" })).toHaveCount(0);
 
@@ -97,6 +100,13 @@ test("a file that cannot be prepared shows Failed with the error, and Retry star
   await expect(failing.row).toHaveAttribute("data-status", "failed");
   await expect(failing.row.getByRole("link", { name: "Download Ready" })).toHaveCount(0);
   await expect(failing.row.getByRole("button", { name: "Cancel" })).toHaveCount(0);
+  // What support needs is one click away: the raw error, the job id and the request id.
+  const details = failing.row.locator("details.failure-details");
+  await expect(details.locator("pre")).toBeHidden();
+  await details.getByText("Details for support").click();
+  await expect(details.locator("pre")).toContainText(`Job id: ${failing.jobId}`);
+  await expect(details.locator("pre")).toContainText(/Request id: [0-9a-f-]{36}/);
+  await expect(details.locator("pre")).toContainText("Error: File 66666 could not be fetched");
 
   const [retried] = await Promise.all([
     page.waitForResponse(
@@ -177,10 +187,10 @@ test("a download the server no longer knows says so and can be removed", async (
   expect(await savedJobIds(page)).toEqual([]);
 });
 
-test("a link that expired while its row sat finished is renewed when it is clicked", async ({
+test("a Download Ready click after the first signature expired still downloads", async ({
   page,
 }) => {
-  // A server of its own whose links live 2 s, so the shown link goes stale at once.
+  // A server of its own whose signed links live 2 s, so the first one expires at once.
   const ferry = await PrivateFerry.start({
     DOWNLOAD_DELAY_MIN_MS: "1000",
     DOWNLOAD_DELAY_MAX_MS: "1000",
@@ -192,16 +202,20 @@ test("a link that expired while its row sat finished is renewed when it is click
     const { jobId, row } = await startDownload(page, "10009");
     const link = row.getByRole("link", { name: "Download Ready" });
     await expect(link).toBeVisible({ timeout: 20_000 });
-    const shown = (await link.getAttribute("href"))!;
-    // The row stopped polling, and the link it shows expires.
+    // The button is the job's stable address, not the signed link of the last answer…
+    expect(await link.getAttribute("href")).toBe(`${ferry.baseURL}/v1/download/${jobId}/file`);
+    const status = await (
+      await page.request.get(`${ferry.baseURL}/v1/download/status/${jobId}`)
+    ).json();
+    // …whose signature expires.
     await expect
-      .poll(async () => (await page.request.get(shown)).status(), { timeout: 10_000 })
+      .poll(async () => (await page.request.get(status.url)).status(), { timeout: 10_000 })
       .toBe(403);
 
-    const renewals = watchStatusRequests(page, jobId);
+    const polls = watchStatusRequests(page, jobId);
     const [download] = await Promise.all([page.waitForEvent("download"), link.click()]);
-    expect(renewals.length).toBe(1);
-    expect(download.url()).not.toBe(shown);
+    expect(polls.length, "the click needs no status request").toBe(0);
+    expect(download.url()).not.toBe(status.url);
     expect(download.suggestedFilename()).toBe("10009.zip");
     expect(zipEntryNames(await download.path())).toEqual(["file-10009.bin"]);
   } catch (error) {

@@ -32,7 +32,7 @@ test("a file from an HTTP origin shows its bytes and time left, then the link; a
     await expect.poll(() => progressOf(row)).toBeGreaterThan(0);
     await row.screenshot({ path: "screenshots/origin-streaming.png" });
     await expect(row.getByRole("link", { name: "Download Ready" })).toBeVisible({ timeout: 30_000 });
-    await expect(row.locator(".download-state")).toHaveText("Ready · 6.0 MB");
+    await expect(row.locator(".download-state")).toHaveText(/^Ready · 6\.0 MB · available until /);
     await expect(transfer).toBeEmpty();
 
     const statuses: string[] = [];

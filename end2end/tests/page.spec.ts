@@ -68,6 +68,9 @@ test("the keyboard alone starts a download, and focus is always visible", async 
   await expect(page.getByRole("button", { name: "Download", exact: true })).toBeFocused();
   expect(await focusRing()).toEqual({ style: "solid", width: 3 });
   await page.keyboard.press("Tab");
+  await expect(page.getByRole("button", { name: "Notify me when it's ready" })).toBeFocused();
+  expect(await focusRing()).toEqual({ style: "solid", width: 3 });
+  await page.keyboard.press("Tab");
   await expect(rowOf(page, jobId).getByRole("button", { name: "Cancel" })).toBeFocused();
   expect(await focusRing()).toEqual({ style: "solid", width: 3 });
   // Space on the focused button cancels, like a click.
@@ -134,7 +137,7 @@ test("rows in every state: accessible on desktop and at 375 px, and saved as scr
     await expect(failed.row.locator(".download-state")).toHaveText(
       /^Failed: File 66666 could not be fetched/,
     );
-    await expect(ready.row.locator(".download-state")).toHaveText(/^Ready · \d+\.\d kB$/);
+    await expect(ready.row.locator(".download-state")).toHaveText(/^Ready · \d+\.\d kB · available until /);
     await expect(queued.row.locator(".download-state")).toHaveText("Queued");
     await expect(bundle.row.locator(".download-state")).toHaveText(/^Preparing… \d+ %$/);
 
@@ -198,7 +201,7 @@ test("the Content-Security-Policy lets the page hydrate and work, and refuses sc
   // Each response draws its own nonce.
   const nonces = new Set<string>();
   for (let i = 0; i < 2; i += 1) {
-    const again = await page.request.get("/");
+    const again = await page.request.get("/", { headers: { accept: "text/html" } });
     nonces.add(again.headers()["content-security-policy"].match(/'nonce-([^']+)'/)?.[1] ?? "");
   }
   expect(nonces.size).toBe(2);

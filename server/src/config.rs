@@ -38,6 +38,7 @@ pub const VARIABLES: &[&str] = &[
     "LEASE_TTL_MS",
     "RESULT_TTL_SECS",
     "FINISHED_RECORD_TTL_SECS",
+    "EXPIRED_RECORD_TTL_SECS",
     "MAX_ACTIVE_JOBS_PER_CLIENT",
     "PRESIGN_TTL_SECS",
     "ORIGIN",
@@ -174,6 +175,11 @@ pub const DEFAULT_INITIATE_RATE_LIMIT_MAX_REQUESTS: u32 = 30;
 /// of create-and-cancel cannot fill Redis.
 pub const DEFAULT_FINISHED_RECORD_TTL_SECS: u64 = 3_600;
 
+/// How long a completed record outlives its result when nothing is configured: a week of
+/// "expired on …" instead of "unknown job" for someone who comes back late, at a few hundred
+/// bytes of Redis per job.
+pub const DEFAULT_EXPIRED_RECORD_TTL_SECS: u64 = 7 * 86_400;
+
 /// Unfinished jobs one client may have when nothing is configured.
 pub const DEFAULT_MAX_ACTIVE_JOBS_PER_CLIENT: u32 = 20;
 
@@ -237,6 +243,14 @@ impl Config {
             (1..=result_ttl_secs).contains(&finished_record_ttl_secs),
             "use at least 1 s and no more than RESULT_TTL_SECS",
         )?;
+        let expired_record_ttl_secs: u64 =
+            vars.parse("EXPIRED_RECORD_TTL_SECS", DEFAULT_EXPIRED_RECORD_TTL_SECS)?;
+        vars.check(
+            "EXPIRED_RECORD_TTL_SECS",
+            expired_record_ttl_secs,
+            expired_record_ttl_secs <= 90 * 86_400,
+            "use 0 (forget a job with its result) to 7776000 s (90 days)",
+        )?;
         let max_active_per_client: u32 = vars.parse(
             "MAX_ACTIVE_JOBS_PER_CLIENT",
             DEFAULT_MAX_ACTIVE_JOBS_PER_CLIENT,
@@ -297,6 +311,7 @@ impl Config {
                 lease_ttl: Duration::from_millis(lease_ttl_ms),
                 result_ttl: Duration::from_secs(result_ttl_secs),
                 finished_record_ttl: Duration::from_secs(finished_record_ttl_secs),
+                expired_record_ttl: Duration::from_secs(expired_record_ttl_secs),
                 max_active_per_client,
             },
             worker: WorkerSettings {

@@ -9,7 +9,7 @@ use crate::{
     queue::QueueError,
     storage::{local::LinkError, StorageError},
 };
-use app::api::{InvalidJobId, InvalidRequest, JobId, JobPhase};
+use app::api::{InvalidJobId, InvalidRequest, JobId, JobPhase, Timestamp};
 use axum::{
     http::{header, StatusCode},
     response::{IntoResponse, Response},
@@ -43,6 +43,10 @@ pub enum AppError {
     JobNotFound(JobId),
     #[error("job {0} is already {phase}: only queued or running jobs can be cancelled", phase = .1.as_str())]
     JobAlreadyFinished(JobId, JobPhase),
+    #[error("{}", not_ready_message(*.0, *.1))]
+    JobNotReady(JobId, JobPhase),
+    #[error("{}", expired_message(*.0, *.1))]
+    ResultExpired(JobId, Option<Timestamp>),
     #[error(transparent)]
     Link(#[from] LinkError),
     #[error("the file behind this link no longer exists: start the download again")]
@@ -88,6 +92,8 @@ impl AppError {
             Self::InvalidJobId(_) => (StatusCode::BAD_REQUEST, "InvalidJobId"),
             Self::JobNotFound(_) => (StatusCode::NOT_FOUND, "JobNotFound"),
             Self::JobAlreadyFinished(..) => (StatusCode::CONFLICT, "JobAlreadyFinished"),
+            Self::JobNotReady(..) => (StatusCode::CONFLICT, "JobNotReady"),
+            Self::ResultExpired(..) => (StatusCode::GONE, "ResultExpired"),
             Self::Link(LinkError::Invalid) => (StatusCode::FORBIDDEN, "LinkInvalid"),
             Self::Link(LinkError::Expired) => (StatusCode::FORBIDDEN, "LinkExpired"),
             Self::ResultGone => (StatusCode::NOT_FOUND, "ResultGone"),
@@ -102,6 +108,34 @@ impl AppError {
             Self::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "MethodNotAllowed"),
             Self::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "InternalError"),
         }
+    }
+}
+
+/// Why a job that has not completed has no file, and what to do about it.
+fn not_ready_message(job_id: JobId, phase: JobPhase) -> String {
+    match phase {
+        JobPhase::Failed => {
+            format!("job {job_id} failed, so it has no file: start the download again")
+        }
+        JobPhase::Cancelled => {
+            format!("job {job_id} was cancelled, so it has no file: start the download again")
+        }
+        phase => format!(
+            "job {job_id} is {}: its file is not ready yet; follow this link once its status is completed",
+            phase.as_str()
+        ),
+    }
+}
+
+/// The file of a completed job is gone: when, and what to do about it.
+fn expired_message(job_id: JobId, expired_at: Option<Timestamp>) -> String {
+    match expired_at {
+        Some(at) => format!(
+            "the file of job {job_id} was removed at {at}, as every prepared file is after a while: start the download again to prepare it anew"
+        ),
+        None => format!(
+            "the file of job {job_id} is no longer stored: start the download again to prepare it anew"
+        ),
     }
 }
 

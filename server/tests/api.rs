@@ -320,7 +320,7 @@ async fn health_reports_every_dependency() {
 #[tokio::test]
 async fn the_page_is_rendered_on_the_server() {
     let app = spawn_app(&[("WORKER_CONCURRENCY", "0")]).await;
-    let reply = app.get("/").await;
+    let reply = app.get_page("/").await;
     assert_eq!(reply.status, StatusCode::OK);
     let html = String::from_utf8(reply.body).unwrap();
     assert!(

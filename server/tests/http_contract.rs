@@ -57,6 +57,11 @@ async fn app_with_site(overrides: &[(&str, &str)]) -> TestApp {
 async fn every_kind_of_response_carries_the_contract_headers() {
     let app = app_with_site(&[("WORKER_CONCURRENCY", "0")]).await;
     let job_id = app.initiate(r#"{"file_id": 12345}"#).await;
+    let tag = app
+        .get(&format!("/v1/download/status/{job_id}"))
+        .await
+        .headers["etag"]
+        .clone();
     let cases = [
         (
             "initiate 202",
@@ -75,7 +80,18 @@ async fn every_kind_of_response_carries_the_contract_headers() {
         ("health", app.get("/health").await),
         ("metrics", app.get("/metrics").await),
         ("openapi", app.get("/openapi.json").await),
-        ("page", app.get("/").await),
+        (
+            "status 304",
+            app.send(
+                request(Method::GET, &format!("/v1/download/status/{job_id}"))
+                    .header("if-none-match", tag)
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await,
+        ),
+        ("page", app.get_page("/").await),
+        ("service description", app.get("/").await),
         ("static file", app.get("/pkg/ferry.css").await),
         (
             "400",
@@ -113,7 +129,7 @@ async fn every_kind_of_response_carries_the_contract_headers() {
     let statuses: Vec<u16> = cases.iter().map(|(_, r)| r.status.as_u16()).collect();
     assert_eq!(
         statuses,
-        [202, 200, 200, 200, 200, 200, 200, 200, 400, 404, 404, 405, 415, 413]
+        [202, 200, 200, 200, 200, 200, 304, 200, 200, 200, 400, 404, 404, 405, 415, 413]
     );
 }
 
@@ -463,8 +479,10 @@ async fn metrics_count_requests_jobs_and_queue_depth() {
 
 /// Every operation of the contract, as (method, OpenAPI path).
 const CONTRACT: &[(&str, &str)] = &[
+    ("get", "/"),
     ("post", "/v1/download/initiate"),
     ("get", "/v1/download/status/{job_id}"),
+    ("get", "/v1/download/{job_id}/file"),
     ("delete", "/v1/download/{job_id}"),
     ("post", "/v1/download/check"),
     ("get", "/v1/files/{folder}/{name}"),

@@ -97,7 +97,7 @@ async fn a_result_lands_in_the_bucket_and_its_presigned_link_serves_the_exact_by
 }
 
 #[tokio::test]
-async fn the_s3_server_refuses_tampered_and_expired_links() {
+async fn the_s3_server_refuses_tampered_and_expired_links_and_the_stable_link_signs_anew() {
     let s3 = S3Server::start();
     let app = app_on(&s3, &[("PRESIGN_TTL_SECS", "1")]).await;
     let job_id = app.initiate(r#"{"file_id": 23456}"#).await;
@@ -124,6 +124,32 @@ async fn the_s3_server_refuses_tampered_and_expired_links() {
         http_get(fresh["url"].as_str().unwrap()).status,
         StatusCode::OK
     );
+
+    // So does the job's stable link, every time it is followed: 302 to a new presigned URL.
+    let file = format!("/v1/download/{job_id}/file");
+    assert_eq!(done["downloadUrl"], format!("http://ferry.test{file}"));
+    let redirect = app.get(&file).await;
+    assert_eq!(redirect.status, StatusCode::FOUND);
+    let location = redirect.headers["location"].to_str().unwrap();
+    assert!(location.starts_with(&s3.endpoint()), "{location}");
+    assert!(location.contains("X-Amz-Signature="), "{location}");
+    assert_ne!(location, url);
+    let download = http_get(location);
+    assert_eq!(download.status, StatusCode::OK);
+    assert_eq!(download.body.len() as u64, done["size"].as_u64().unwrap());
+
+    // Once the object is gone (a lifecycle rule, an operator), the link says so: 410.
+    bucket_client(&s3)
+        .await
+        .delete_object()
+        .bucket("ferry-results")
+        .key("downloads/23456.zip")
+        .send()
+        .await
+        .unwrap();
+    let gone = app.get(&file).await;
+    assert_eq!(gone.status, StatusCode::GONE);
+    assert_eq!(gone.error_name(), "ResultExpired");
 }
 
 #[tokio::test]

@@ -2,14 +2,98 @@
 //! unit-tested without a browser.
 
 use crate::{
-    api::{FileId, InvalidRequest, JobState, Timestamp, MAX_FILE_IDS_PER_JOB},
+    api::{FileId, InvalidRequest, JobPhase, JobState, Timestamp, MAX_FILE_IDS_PER_JOB},
     units::format_bytes,
 };
 
+/// The reader's clock: the current instant and the local time zone's offset from UTC (minutes,
+/// positive east of Greenwich), so deadlines read in local time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LocalClock {
+    pub now: Timestamp,
+    pub utc_offset_minutes: i32,
+}
+
+const MONTHS: [&str; 12] = [
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+];
+const DAY_MS: i64 = 86_400_000;
+
+impl LocalClock {
+    /// Local milliseconds since the epoch of `at`.
+    fn local_ms(self, at: Timestamp) -> i64 {
+        at.unix_millis() as i64 + i64::from(self.utc_offset_minutes) * 60_000
+    }
+
+    /// "14:05": the local time of day of `at`.
+    pub fn time_of_day(self, at: Timestamp) -> String {
+        let minutes = self.local_ms(at).rem_euclid(DAY_MS) / 60_000;
+        format!("{:02}:{:02}", minutes / 60, minutes % 60)
+    }
+
+    /// "14:05 today", "14:05 tomorrow", "14:05 on 3 Dec": a deadline as a person plans by it.
+    pub fn deadline(self, at: Timestamp) -> String {
+        let time = self.time_of_day(at);
+        match self.local_ms(at).div_euclid(DAY_MS) - self.local_ms(self.now).div_euclid(DAY_MS) {
+            0 => format!("{time} today"),
+            1 => format!("{time} tomorrow"),
+            -1 => format!("{time} yesterday"),
+            _ => format!("{time} on {}", self.day(at)),
+        }
+    }
+
+    /// "3 Dec": the local calendar day of `at`.
+    pub fn day(self, at: Timestamp) -> String {
+        let (_, month, day) = civil_date(self.local_ms(at).div_euclid(DAY_MS));
+        format!("{day} {}", MONTHS[(month - 1) as usize])
+    }
+}
+
+/// Year, month (1–12) and day of the month of a day counted from 1970-01-01 (proleptic
+/// Gregorian calendar; Howard Hinnant's `civil_from_days`).
+fn civil_date(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+/// What the page's title says about its rows, given each row's phase (`None` while unknown) and
+/// progress: "(45 %) Ferry" while something runs (the mean of the unfinished rows), then
+/// "1 failed — Ferry", "Ready — Ferry", or just the page's name. A person with the tab in the
+/// background sees how far things are without switching to it.
+pub fn page_title(rows: impl IntoIterator<Item = (Option<JobPhase>, u8)>) -> String {
+    let (mut unfinished, mut progress_sum, mut failed, mut ready) = (0u32, 0u32, 0u32, 0u32);
+    for (phase, progress) in rows {
+        match phase {
+            Some(JobPhase::Completed) => ready += 1,
+            Some(JobPhase::Failed) => failed += 1,
+            Some(phase) if !phase.is_terminal() => {
+                unfinished += 1;
+                progress_sum += u32::from(progress);
+            }
+            _ => {}
+        }
+    }
+    match (unfinished, failed, ready) {
+        (1.., _, _) => format!("({} %) Ferry", progress_sum / unfinished),
+        (0, 1.., _) => format!("{failed} failed — Ferry"),
+        (0, 0, 1..) => "Ready — Ferry".to_owned(),
+        _ => "Ferry — downloads".to_owned(),
+    }
+}
+
 /// The state in words, as a person reads it in a row.
 ///
-/// `now` is needed for the retry countdown ("in 3 s").
-pub fn describe_state(state: &JobState, now: Timestamp) -> String {
+/// The clock is needed for the retry countdown ("in 3 s") and for deadlines in local time.
+pub fn describe_state(state: &JobState, clock: LocalClock) -> String {
+    let now = clock.now;
     match state {
         JobState::Queued { .. } => "Queued".to_owned(),
         JobState::Processing { progress, .. } => format!("Preparing… {progress} %"),
@@ -25,9 +109,20 @@ pub fn describe_state(state: &JobState, now: Timestamp) -> String {
                 .div_ceil(1000);
             format!("Retrying (attempt {attempt} of {max_attempts}) in {wait_secs} s")
         }
-        JobState::Completed { size, .. } => format!("Ready · {}", format_bytes(*size)),
+        JobState::Completed {
+            size, expires_at, ..
+        } => format!(
+            "Ready · {} · available until {}",
+            format_bytes(*size),
+            clock.deadline(*expires_at)
+        ),
         JobState::Failed { error, .. } => format!("Failed: {error}"),
         JobState::Cancelled { .. } => "Cancelled".to_owned(),
+        JobState::Expired { expired_at, .. } => format!(
+            "Expired on {} at {}: the file was removed. Prepare it again to download it.",
+            clock.day(*expired_at),
+            clock.time_of_day(*expired_at)
+        ),
     }
 }
 
@@ -173,6 +268,92 @@ mod tests {
         Timestamp::from_unix_millis(ms)
     }
 
+    fn utc(now: Timestamp) -> LocalClock {
+        LocalClock {
+            now,
+            utc_offset_minutes: 0,
+        }
+    }
+
+    #[test]
+    fn deadlines_read_in_local_time_relative_to_today() {
+        // 2026-12-01T13:00:00Z.
+        let now = at(1_796_130_000_000);
+        let in_berlin = LocalClock {
+            now,
+            utc_offset_minutes: 60,
+        };
+        let hour = 3_600_000;
+        assert_eq!(
+            in_berlin.deadline(at(1_796_130_000_000 + hour)),
+            "15:00 today"
+        );
+        assert_eq!(
+            in_berlin.deadline(at(1_796_130_000_000 + 24 * hour)),
+            "14:00 tomorrow"
+        );
+        // 23:30 UTC is already tomorrow in Berlin.
+        assert_eq!(
+            in_berlin.deadline(at(1_796_130_000_000 + 10 * hour + 1_800_000)),
+            "00:30 tomorrow"
+        );
+        assert_eq!(
+            in_berlin.deadline(at(1_796_130_000_000 + 72 * hour)),
+            "14:00 on 4 Dec"
+        );
+        assert_eq!(utc(now).day(at(0)), "1 Jan");
+        assert_eq!(utc(now).day(at(951_782_400_000)), "29 Feb");
+    }
+
+    #[test]
+    fn finished_states_say_until_when_and_since_when() {
+        let now = at(1_796_130_000_000);
+        let completed = JobState::Completed {
+            progress: 100,
+            url: "u".into(),
+            url_expires_at: now,
+            download_url: "d".into(),
+            completed_at: now,
+            expires_at: at(1_796_130_000_000 + 25 * 3_600_000),
+            size: 64_000,
+        };
+        assert_eq!(
+            describe_state(&completed, utc(now)),
+            "Ready · 64.0 kB · available until 14:00 tomorrow"
+        );
+        let expired = JobState::Expired {
+            completed_at: now,
+            expired_at: at(1_796_130_000_000 - 49 * 3_600_000),
+        };
+        assert_eq!(
+            describe_state(&expired, utc(now)),
+            "Expired on 29 Nov at 12:00: the file was removed. Prepare it again to download it."
+        );
+    }
+
+    #[test]
+    fn the_title_tells_what_the_rows_are_doing() {
+        use JobPhase::*;
+        assert_eq!(page_title([]), "Ferry — downloads");
+        assert_eq!(
+            page_title([
+                (Some(Processing), 40),
+                (Some(Queued), 0),
+                (Some(Completed), 100)
+            ]),
+            "(20 %) Ferry"
+        );
+        assert_eq!(
+            page_title([(Some(Failed), 0), (Some(Completed), 100)]),
+            "1 failed — Ferry"
+        );
+        assert_eq!(
+            page_title([(Some(Completed), 100), (Some(Cancelled), 0), (None, 0)]),
+            "Ready — Ferry"
+        );
+        assert_eq!(page_title([(Some(Expired), 0)]), "Ferry — downloads");
+    }
+
     #[test]
     fn states_read_as_words() {
         let now = at(10_000);
@@ -186,7 +367,7 @@ mod tests {
             files_done: 0,
             files_total: 1,
         };
-        assert_eq!(describe_state(&processing, now), "Preparing… 45 %");
+        assert_eq!(describe_state(&processing, utc(now)), "Preparing… 45 %");
         let retrying = JobState::Retrying {
             progress: 0,
             attempt: 2,
@@ -199,7 +380,7 @@ mod tests {
             files_total: 1,
         };
         assert_eq!(
-            describe_state(&retrying, now),
+            describe_state(&retrying, utc(now)),
             "Retrying (attempt 2 of 4) in 3 s"
         );
         let failed = JobState::Failed {
@@ -208,7 +389,7 @@ mod tests {
             max_attempts: 4,
             failed_at: now,
         };
-        assert_eq!(describe_state(&failed, now), "Failed: disk on fire");
+        assert_eq!(describe_state(&failed, utc(now)), "Failed: disk on fire");
     }
 
     #[test]

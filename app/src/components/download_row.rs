@@ -6,19 +6,21 @@
 //! when the row is removed (which drops the pending timer, clearing it in the browser).
 
 use super::{
+    board::{Board, RowSummary},
     describe_state, describe_transfer, format_elapsed, polling, record_sample, transfer_rate,
-    TransferSample,
+    LocalClock, TransferSample,
 };
 use crate::{
     api::{InitiateRequest, JobId, JobPhase, JobState, JobStatus, Timestamp},
-    client::{self, ClientError},
+    client::{self, ClientError, StatusReply},
 };
 use futures::{
-    channel::oneshot,
+    channel::{mpsc, oneshot},
     future::{select, Either},
+    StreamExt,
 };
 use gloo_timers::future::TimeoutFuture;
-use leptos::{ev::MouseEvent, prelude::*, task::spawn_local};
+use leptos::{prelude::*, task::spawn_local};
 use std::pin::pin;
 
 /// Whether the row's picture of its job is current.
@@ -28,12 +30,21 @@ enum Connection {
     Live,
     /// The last status request got no answer or a 5xx; polling goes on, backing off.
     Lost,
-    /// The server no longer knows the job (its record expired); polling stopped.
-    Expired,
+    /// The server no longer knows the job (its record is gone); polling stopped.
+    Unknown,
 }
 
 fn now() -> Timestamp {
     Timestamp::from_unix_millis(js_sys::Date::now() as u64)
+}
+
+/// The reader's clock, with the browser's time zone.
+fn local_clock() -> LocalClock {
+    LocalClock {
+        now: now(),
+        // getTimezoneOffset is UTC minus local time.
+        utc_offset_minutes: -(js_sys::Date::new_0().get_timezone_offset() as i32),
+    }
 }
 
 /// What a row shows, shared by its polling loop and its buttons.
@@ -44,65 +55,101 @@ struct RowState {
     connection: RwSignal<Connection>,
     /// The last polls' byte counts, for the transfer rate behind "about 20 s left".
     samples: RwSignal<Vec<TransferSample>>,
+    /// The `x-request-id` of the last answer, for a support request about a failure.
+    request_id: RwSignal<Option<String>>,
+    board: Board,
 }
 
 impl RowState {
-    /// Takes a status answer in. A terminal state is final: an answer that left the server before
-    /// a cancel must not turn a Cancelled row back into Processing.
-    fn accept(self, latest: JobStatus) {
-        let shown_is_final = self
-            .status
-            .try_with_untracked(|s| s.as_ref().is_some_and(|s| s.state.phase().is_terminal()))
-            .unwrap_or(true);
-        if !shown_is_final || latest.state.phase().is_terminal() {
-            if let Some((bytes_done, _)) = latest.state.transfer() {
-                let sample = TransferSample {
-                    at_ms: now().unix_millis(),
-                    bytes_done,
-                };
-                let _ = self
-                    .samples
-                    .try_update(|samples| record_sample(samples, sample));
-            }
-            let _ = self.status.try_set(Some(latest));
-        }
-    }
-
-    /// How long to wait before asking again, or `None` when the job is finished.
-    fn next_poll_delay_ms(self) -> Option<u32> {
+    fn shown_phase(self) -> Option<JobPhase> {
         self.status
-            .try_with_untracked(|s| match s.as_ref().map(|s| s.state.phase()) {
-                Some(phase) if phase.is_terminal() => None,
-                _ => Some(polling::POLL_INTERVAL_MS),
-            })
+            .try_with_untracked(|s| s.as_ref().map(|s| s.state.phase()))
             .flatten()
     }
 
-    /// The link of a completed job, and whether it must be renewed before it is followed.
-    fn link(self) -> Option<(String, bool)> {
+    /// Takes a status answer in. A terminal state is final, except that a completed job's file
+    /// expires: an answer that left the server before a cancel must not turn a Cancelled row
+    /// back into Processing.
+    fn accept(self, latest: JobStatus) {
+        let shown = self.shown_phase();
+        let latest_phase = latest.state.phase();
+        let shown_is_final = shown.is_some_and(|p| p.is_terminal() && p != JobPhase::Completed);
+        if shown_is_final && !latest_phase.is_terminal() {
+            return;
+        }
+        if let Some((bytes_done, _)) = latest.state.transfer() {
+            let sample = TransferSample {
+                at_ms: now().unix_millis(),
+                bytes_done,
+            };
+            let _ = self
+                .samples
+                .try_update(|samples| record_sample(samples, sample));
+        }
+        // News only if the page saw the job unfinished: a row restored after a reload that
+        // finished meanwhile is not announced again.
+        if shown.is_some_and(|p| !p.is_terminal()) {
+            let files = describe_files(Some(&latest), self.job_id);
+            match &latest.state {
+                JobState::Completed { .. } => self
+                    .board
+                    .finished(format!("{files} is ready to download.")),
+                JobState::Failed { error, .. } => {
+                    self.board.finished(format!("{files} failed: {error}"))
+                }
+                _ => {}
+            }
+        }
+        self.board.report(
+            self.job_id,
+            RowSummary {
+                phase: Some(latest_phase),
+                progress: latest.state.progress(),
+                unknown: false,
+            },
+        );
+        let _ = self.status.try_set(Some(latest));
+    }
+
+    /// How long to wait before asking again, given the server's hint, or `None` when nothing
+    /// more will change. A completed job is asked once more when its file is due to expire, so
+    /// the row turns into "Expired" with Prepare again instead of a button that no longer works.
+    fn next_poll_delay_ms(self, hint_secs: Option<u32>) -> Option<u32> {
         self.status
             .try_with_untracked(|s| match s.as_ref().map(|s| &s.state) {
-                Some(JobState::Completed {
-                    url,
-                    url_expires_at,
-                    ..
-                }) => Some((
-                    url.clone(),
-                    polling::link_needs_renewal(url_expires_at.unix_millis(), now().unix_millis()),
-                )),
-                _ => None,
+                Some(JobState::Completed { expires_at, .. }) => {
+                    let until = expires_at.unix_millis().saturating_sub(now().unix_millis());
+                    // setTimeout takes at most 2^31 - 1 ms (about 24 days).
+                    Some(until.saturating_add(1_000).min(i32::MAX as u64) as u32)
+                }
+                Some(state) if state.phase().is_terminal() => None,
+                _ => Some(polling::next_poll_delay_ms(0, hint_secs)),
             })
             .flatten()
     }
 
     /// Shows a status answer (or its absence) and says what it means for the connection.
-    fn take_in(self, answer: Result<JobStatus, ClientError>) -> Connection {
+    fn take_in(self, answer: Result<StatusReply, ClientError>) -> Connection {
         let connection = match answer {
-            Ok(latest) => {
-                self.accept(latest);
+            Ok(reply) => {
+                if reply.request_id.is_some() {
+                    let _ = self.request_id.try_set(reply.request_id);
+                }
+                if let Some(latest) = reply.status {
+                    self.accept(latest);
+                }
                 Connection::Live
             }
-            Err(ClientError::NotFound) => Connection::Expired,
+            Err(ClientError::NotFound) => {
+                self.board.report(
+                    self.job_id,
+                    RowSummary {
+                        unknown: true,
+                        ..RowSummary::default()
+                    },
+                );
+                Connection::Unknown
+            }
             Err(_) => Connection::Lost,
         };
         let _ = self.connection.try_set(connection);
@@ -111,34 +158,65 @@ impl RowState {
 
     /// Asks for the job's state once and shows the answer.
     async fn refresh(self) -> Connection {
-        self.take_in(client::status(self.job_id).await)
+        self.take_in(client::status(self.job_id, None).await)
     }
 
     /// The polling loop; returns when the job needs no more requests or when `removed` fires
-    /// (the row went away), dropping the request or timer it was waiting for.
-    async fn follow(self, mut removed: oneshot::Receiver<()>) {
+    /// (the row went away), dropping the request or timer it was waiting for. `shown_again`
+    /// yields when the tab is shown after being hidden: an unfinished row then asks at once.
+    async fn follow(
+        self,
+        mut removed: oneshot::Receiver<()>,
+        mut shown_again: mpsc::UnboundedReceiver<()>,
+    ) {
         let mut consecutive_failures = 0;
+        let mut etag: Option<String> = None;
         loop {
-            let answer = match select(pin!(client::status(self.job_id)), &mut removed).await {
+            let request = client::status(self.job_id, etag.as_deref());
+            let answer = match select(pin!(request), &mut removed).await {
                 Either::Left((answer, _)) => answer,
                 Either::Right(_) => return,
             };
+            let hint = answer
+                .as_ref()
+                .ok()
+                .and_then(|reply| reply.retry_after_secs);
+            if let Ok(StatusReply {
+                etag: Some(tag), ..
+            }) = &answer
+            {
+                etag = Some(tag.clone());
+            }
             let delay = match self.take_in(answer) {
                 Connection::Live => {
                     consecutive_failures = 0;
-                    match self.next_poll_delay_ms() {
+                    match self.next_poll_delay_ms(hint) {
                         Some(delay) => delay,
                         None => return,
                     }
                 }
-                Connection::Expired => return,
+                Connection::Unknown => return,
                 Connection::Lost => {
                     consecutive_failures += 1;
-                    polling::next_poll_delay_ms(consecutive_failures)
+                    polling::next_poll_delay_ms(consecutive_failures, None)
                 }
             };
-            if let Either::Right(_) = select(TimeoutFuture::new(delay), &mut removed).await {
-                return;
+            let due = js_sys::Date::now() + f64::from(delay);
+            loop {
+                let left = (due - js_sys::Date::now()).max(0.0) as u32;
+                let wake = select(&mut removed, shown_again.next());
+                match select(TimeoutFuture::new(left), wake).await {
+                    Either::Left(_) => break,
+                    Either::Right((Either::Left(_), _)) => return,
+                    // The page is going away with the row.
+                    Either::Right((Either::Right((None, _)), _)) => return,
+                    Either::Right((Either::Right((Some(()), _)), _)) => {
+                        let unfinished = self.shown_phase().is_none_or(|p| !p.is_terminal());
+                        if unfinished {
+                            break;
+                        }
+                    }
+                }
             }
         }
     }
@@ -169,21 +247,25 @@ fn describe_files(status: Option<&JobStatus>, job_id: JobId) -> String {
 #[component]
 pub fn DownloadRow(
     job_id: JobId,
-    /// Receives the new job when the person retries this one.
+    /// Receives the new job when the person retries this one or prepares it again.
     on_retry: Callback<JobId>,
     /// Removes this row from the list (and from `localStorage`).
     on_remove: Callback<JobId>,
 ) -> impl IntoView {
+    let board = Board::from_context();
     let row = RowState {
         job_id,
         status: RwSignal::new(None),
         connection: RwSignal::new(Connection::Live),
         samples: RwSignal::new(Vec::new()),
+        request_id: RwSignal::new(None),
+        board,
     };
     let RowState {
         status,
         connection,
         samples,
+        request_id,
         ..
     } = row;
     let action_error = RwSignal::new(None::<String>);
@@ -193,12 +275,21 @@ pub fn DownloadRow(
     // row's owner disposes of its stored values.
     let (removed_tx, removed_rx) = oneshot::channel::<()>();
     StoredValue::new_local(removed_tx);
-    let removed_rx = StoredValue::new_local(Some(removed_rx));
+    let (shown_tx, shown_rx) = mpsc::unbounded::<()>();
+    let receivers = StoredValue::new_local(Some((removed_rx, shown_rx)));
     // Effects run only in the browser, after hydration: that is where polling belongs.
     Effect::new(move |_| {
-        if let Some(removed) = removed_rx.try_update_value(Option::take).flatten() {
-            spawn_local(row.follow(removed));
+        if let Some((removed, shown)) = receivers.try_update_value(Option::take).flatten() {
+            spawn_local(row.follow(removed, shown));
         }
+    });
+    // Wakes the loop when the tab is shown again (not on the effect's first run).
+    Effect::new(move |previous: Option<u64>| {
+        let times = board.shown_again.get();
+        if previous.is_some_and(|p| p != times) {
+            let _ = shown_tx.unbounded_send(());
+        }
+        times
     });
 
     let cancel = move |_| {
@@ -216,7 +307,9 @@ pub fn DownloadRow(
             let _ = acting.try_set(false);
         });
     };
-    let retry = move |_| {
+    // Retry (failed, cancelled) and Prepare again (expired) both start a new job for the same
+    // files, which takes this row's place.
+    let start_again = move |verb: &'static str| {
         let Some(file_ids) = status.with_untracked(|s| s.as_ref().map(|s| s.file_ids.clone()))
         else {
             return;
@@ -229,46 +322,30 @@ pub fn DownloadRow(
                     on_retry.run(started.job_id);
                 }
                 Err(reason) => {
-                    let _ = action_error.try_set(Some(format!("Could not retry: {reason}")));
+                    let _ = action_error.try_set(Some(format!("Could not {verb}: {reason}")));
                 }
             }
             let _ = acting.try_set(false);
         });
     };
     let remove = move |_| on_remove.run(job_id);
-    // A row that has sat finished for a long time holds an expired link: renew it, then go.
-    let follow_link = move |event: MouseEvent| {
-        if !row.link().is_some_and(|(_, stale)| stale) {
-            return;
-        }
-        event.prevent_default();
-        spawn_local(async move {
-            let renewed = row.refresh().await == Connection::Live;
-            match row.link() {
-                // Even a link that lives less than the renewal margin is as fresh as it gets.
-                Some((url, _)) if renewed => {
-                    let _ = window().location().set_href(&url);
-                }
-                _ => {
-                    let _ = action_error.try_set(Some(
-                        "Could not renew the download link: try again in a moment.".to_owned(),
-                    ));
-                }
-            }
-        });
-    };
 
     let file_label = move || status.with(|s| describe_files(s.as_ref(), job_id));
     let phase = move || status.with(|s| s.as_ref().map(|s| s.state.phase()));
     let progress = move || status.with(|s| s.as_ref().map_or(0, |s| s.state.progress()));
-    let expired = move || connection.get() == Connection::Expired;
-    let words = move || match (connection.get(), status.get()) {
-        (Connection::Expired, _) => {
-            "Expired: the server no longer has this download. Remove it and start again.".to_owned()
+    let unknown = move || connection.get() == Connection::Unknown;
+    let words = move || {
+        // Countdowns ("in 3 s") move between answers.
+        board.ticks.track();
+        match (connection.get(), status.get()) {
+            (Connection::Unknown, _) => {
+                "Expired: the server no longer has this download. Remove it and start again."
+                    .to_owned()
+            }
+            (Connection::Lost, _) => "Connection lost — retrying".to_owned(),
+            (Connection::Live, Some(s)) => describe_state(&s.state, local_clock()),
+            (Connection::Live, None) => "Checking…".to_owned(),
         }
-        (Connection::Lost, _) => "Connection lost — retrying".to_owned(),
-        (Connection::Live, Some(s)) => describe_state(&s.state, now()),
-        (Connection::Live, None) => "Checking…".to_owned(),
     };
     let transfer = move || {
         if connection.get() != Connection::Live {
@@ -278,11 +355,21 @@ pub fn DownloadRow(
         let rate = samples.with(|samples| transfer_rate(samples));
         describe_transfer(done, total, rate)
     };
+    // What a screen reader says for the bar: the percentage in words, and the bytes when known.
+    let value_text = move || {
+        let percent = format!("{} %", progress());
+        match transfer() {
+            Some(bytes) => format!("{percent}, {bytes}"),
+            None => percent,
+        }
+    };
     let elapsed = move || {
+        board.ticks.track();
         status.with(|s| {
             s.as_ref().map(|s| {
                 let end = match &s.state {
-                    JobState::Completed { completed_at, .. } => *completed_at,
+                    JobState::Completed { completed_at, .. }
+                    | JobState::Expired { completed_at, .. } => *completed_at,
                     JobState::Failed { failed_at, .. } => *failed_at,
                     JobState::Cancelled { cancelled_at } => *cancelled_at,
                     _ => now(),
@@ -291,15 +378,33 @@ pub fn DownloadRow(
             })
         })
     };
+    // The job's own address for its file: it signs a fresh link whenever it is followed, so the
+    // button works however long the row has sat finished.
     let download_url = move || {
         status.with(|s| match s.as_ref().map(|s| &s.state) {
-            Some(JobState::Completed { url, .. }) => Some(url.clone()),
+            Some(JobState::Completed { download_url, .. }) => Some(download_url.clone()),
             _ => None,
         })
     };
-    let can_cancel = move || phase().is_some_and(|p| !p.is_terminal()) && !expired();
+    // For a support request: what went wrong in the server's words, and the ids that find it.
+    let failure_details = move || {
+        status.with(|s| match s.as_ref().map(|s| &s.state) {
+            Some(JobState::Failed {
+                error,
+                attempt,
+                max_attempts,
+                failed_at,
+            }) => Some(format!(
+                "Error: {error}\nAttempts: {attempt} of {max_attempts}\nFailed at: {failed_at}\nJob id: {job_id}\nRequest id: {}",
+                request_id.get().unwrap_or_else(|| "unknown".to_owned())
+            )),
+            _ => None,
+        })
+    };
+    let can_cancel = move || phase().is_some_and(|p| !p.is_terminal()) && !unknown();
     let can_retry = move || matches!(phase(), Some(JobPhase::Failed | JobPhase::Cancelled));
-    let can_remove = move || phase().is_some_and(|p| p.is_terminal()) || expired();
+    let can_prepare_again = move || phase() == Some(JobPhase::Expired);
+    let can_remove = move || phase().is_some_and(|p| p.is_terminal()) || unknown();
 
     view! {
         <li
@@ -309,7 +414,7 @@ pub fn DownloadRow(
             data-connection=move || match connection.get() {
                 Connection::Live => "live",
                 Connection::Lost => "lost",
-                Connection::Expired => "expired",
+                Connection::Unknown => "expired",
             }
         >
             <div class="download-head">
@@ -324,14 +429,13 @@ pub fn DownloadRow(
                 aria-valuemin="0"
                 aria-valuemax="100"
                 aria-valuenow=move || progress().to_string()
+                aria-valuetext=value_text
                 aria-label=move || format!("Progress of {}", file_label())
             >
                 <div class="progress-fill" style:width=move || format!("{}%", progress())></div>
             </div>
             <div class="download-foot">
-                <span class="download-state" aria-live="polite">
-                    {words}
-                </span>
+                <span class="download-state">{words}</span>
                 <span class="download-transfer">{transfer}</span>
                 <span class="download-actions">
                     {move || {
@@ -339,7 +443,7 @@ pub fn DownloadRow(
                             .map(|url| {
                                 // The file name comes from the server's Content-Disposition.
                                 view! {
-                                    <a class="button primary" href=url download on:click=follow_link>
+                                    <a class="button primary" href=url download>
                                         "Download Ready"
                                     </a>
                                 }
@@ -359,10 +463,20 @@ pub fn DownloadRow(
                         <button
                             type="button"
                             class="button"
-                            on:click=retry
+                            on:click=move |_| start_again("retry")
                             disabled=move || acting.get()
                         >
                             "Retry"
+                        </button>
+                    </Show>
+                    <Show when=can_prepare_again>
+                        <button
+                            type="button"
+                            class="button primary"
+                            on:click=move |_| start_again("prepare it again")
+                            disabled=move || acting.get()
+                        >
+                            "Prepare again"
                         </button>
                     </Show>
                     <Show when=can_remove>
@@ -372,6 +486,17 @@ pub fn DownloadRow(
                     </Show>
                 </span>
             </div>
+            {move || {
+                failure_details()
+                    .map(|details| {
+                        view! {
+                            <details class="failure-details">
+                                <summary>"Details for support"</summary>
+                                <pre>{details}</pre>
+                            </details>
+                        }
+                    })
+            }}
             {move || action_error.get().map(|m| view! { <p class="form-error" role="alert">{m}</p> })}
         </li>
     }

@@ -4,20 +4,24 @@
 //! `localStorage`); after hydration the browser restores the saved rows and each row polls its own
 //! job.
 
+mod board;
 mod describe;
 mod download_form;
 mod download_row;
+mod notify_toggle;
 pub mod polling;
 
 pub use describe::{
-    describe_state, describe_transfer, format_elapsed, parse_file_ids, record_sample,
-    transfer_rate, TransferSample,
+    describe_state, describe_transfer, format_elapsed, page_title, parse_file_ids, record_sample,
+    transfer_rate, LocalClock, TransferSample,
 };
 
 use crate::{api::JobId, saved_jobs};
+use board::Board;
 use download_form::DownloadForm;
 use download_row::DownloadRow;
 use leptos::prelude::*;
+use notify_toggle::NotifyToggle;
 
 /// The whole page.
 #[component]
@@ -28,10 +32,32 @@ pub fn App() -> impl IntoView {
     // rather than claiming there are no downloads.
     let restored = RwSignal::new(false);
 
+    let board = Board::new();
+    provide_context(board);
+
     // Browser only: bring back the downloads of earlier visits.
     Effect::new(move |_| {
         downloads.set(saved_jobs::load());
         restored.set(true);
+    });
+    // Browser only: the tab title says how things stand, for a person looking at other tabs.
+    Effect::new(move |_| {
+        let title = board.rows.with(|rows| {
+            page_title(
+                downloads
+                    .get()
+                    .iter()
+                    .filter_map(|id| rows.get(id))
+                    .map(|row| (row.phase, row.progress)),
+            )
+        });
+        document().set_title(&title);
+    });
+    // Browsers slow a hidden tab's timers to one a minute: when it is shown again, every
+    // unfinished row polls at once instead of at its late timer.
+    Effect::new(move |_| {
+        board.wake_rows_when_shown();
+        board.start_ticking();
     });
 
     let add = Callback::new(move |job_id: JobId| {
@@ -46,7 +72,32 @@ pub fn App() -> impl IntoView {
             list.retain(|id| *id != job_id);
             saved_jobs::save(list);
         });
+        board.forget(job_id);
     });
+    let finished_count = move || {
+        board.rows.with(|rows| {
+            downloads.with(|list| {
+                list.iter()
+                    .filter(|id| rows.get(id).is_some_and(|row| row.is_finished()))
+                    .count()
+            })
+        })
+    };
+    let clear_finished = move |_| {
+        let finished: Vec<JobId> = board.rows.with_untracked(|rows| {
+            rows.iter()
+                .filter(|(_, row)| row.is_finished())
+                .map(|(id, _)| *id)
+                .collect()
+        });
+        downloads.update(|list| {
+            list.retain(|id| !finished.contains(id));
+            saved_jobs::save(list);
+        });
+        for job_id in finished {
+            board.forget(job_id);
+        }
+    };
 
     view! {
         <main class="page">
@@ -58,7 +109,22 @@ pub fn App() -> impl IntoView {
             </header>
             <DownloadForm on_started=add/>
             <section class="downloads" aria-labelledby="downloads-heading">
-                <h2 id="downloads-heading">"Your downloads"</h2>
+                <div class="downloads-head">
+                    <h2 id="downloads-heading">"Your downloads"</h2>
+                    <div class="downloads-tools">
+                        <NotifyToggle/>
+                        <Show when=move || { finished_count() > 0 }>
+                            <button type="button" class="button quiet" on:click=clear_finished>
+                                "Clear finished"
+                            </button>
+                        </Show>
+                    </div>
+                </div>
+                // The one place screen readers hear about downloads: once when each is ready
+                // or has failed, not at every percent.
+                <p class="visually-hidden" role="status" aria-live="polite">
+                    {move || board.announcement.get()}
+                </p>
                 <Show when=move || !restored.get()>
                     <ListSkeleton/>
                 </Show>

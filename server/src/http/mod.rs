@@ -6,8 +6,10 @@
 pub mod cancel;
 pub mod check;
 pub mod client;
+pub mod conditional;
 pub mod content_security;
 pub mod cors;
+pub mod download_link;
 pub mod error_body;
 pub mod files;
 pub mod health;
@@ -17,6 +19,7 @@ pub mod not_found;
 pub mod openapi;
 pub mod operations;
 pub mod rate_limit;
+pub mod root;
 pub mod serve;
 pub mod status;
 
@@ -140,10 +143,18 @@ pub fn app(state: AppState) -> Router {
         )
         .fallback_service(assets)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn(root::answer_api_clients))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES));
 
-    // Zip archives are compressed already; everything else (HTML, JSON, JS, WASM, CSS) shrinks.
-    let compressible = DefaultPredicate::new().and(NotForContentType::new("application/zip"));
+    // Zip archives are compressed already; everything else (HTML, JSON, JS, WASM, CSS) shrinks,
+    // except answers whose strong ETag names their exact bytes.
+    let compressible = DefaultPredicate::new()
+        .and(NotForContentType::new("application/zip"))
+        .and(
+            |_, _, headers: &axum::http::HeaderMap, _: &axum::http::Extensions| {
+                !conditional::is_tagged(headers)
+            },
+        );
     let header = |name, value| {
         SetResponseHeaderLayer::overriding(
             axum::http::HeaderName::from_static(name),

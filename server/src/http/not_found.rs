@@ -11,11 +11,8 @@ use axum::{
 /// The fallback of the router (after the static files): browsers asking for HTML get a page with
 /// a way back; everything else gets the JSON error.
 pub async fn not_found(method: Method, headers: HeaderMap, page: Arc<str>) -> Response {
-    let wants_html = matches!(method, Method::GET | Method::HEAD)
-        && headers
-            .get(header::ACCEPT)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|accept| accept.contains("text/html"));
+    let wants_html =
+        matches!(method, Method::GET | Method::HEAD) && super::root::prefers_html(&headers);
     if wants_html {
         (
             StatusCode::NOT_FOUND,

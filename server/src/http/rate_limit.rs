@@ -18,7 +18,7 @@ use crate::{
 };
 use axum::{
     extract::{Request, State},
-    http::{HeaderValue, Method},
+    http::{header, HeaderValue, Method, StatusCode},
     middleware::Next,
     response::{IntoResponse, Response},
 };
@@ -37,32 +37,64 @@ type Limiter = RateLimiter<
     StateInformationMiddleware,
 >;
 
+/// What one answer costs, in the limiter's cells: a full answer spends [`FULL_ANSWER_CELLS`],
+/// a `304 Not Modified` (a poll whose `If-None-Match` still names the current answer, with no
+/// body to build or send) [`NOT_MODIFIED_CELLS`], a quarter of that. A budget of `N` requests is
+/// `N` full answers, or four times as many polls that find nothing new.
+pub const FULL_ANSWER_CELLS: u32 = 4;
+
+/// See [`FULL_ANSWER_CELLS`].
+pub const NOT_MODIFIED_CELLS: u32 = 1;
+
 /// One allowance per client, and what the headers say about it.
 struct Budget {
     limiter: Limiter,
     /// `ratelimit-limit`: requests per window.
     max_requests: u32,
-    /// Time for one spent request to be available again (window / max requests).
-    refill_per_request: Duration,
+    /// Time for one spent cell to be available again (window / cells).
+    refill_per_cell: Duration,
 }
 
 impl Budget {
     fn new(budget: RateBudget) -> Self {
         let max_requests = budget.max_requests.max(1);
-        let refill_per_request = (budget.window / max_requests).max(Duration::from_nanos(1));
-        let quota = Quota::with_period(refill_per_request)
+        let cells = max_requests.saturating_mul(FULL_ANSWER_CELLS);
+        let refill_per_cell = (budget.window / cells).max(Duration::from_nanos(1));
+        let quota = Quota::with_period(refill_per_cell)
             .expect("the period is at least 1 ns")
-            .allow_burst(NonZeroU32::new(max_requests).expect("at least 1"));
+            .allow_burst(NonZeroU32::new(cells).expect("at least 1"));
         Self {
             limiter: RateLimiter::keyed(quota).with_middleware(),
             max_requests,
-            refill_per_request,
+            refill_per_cell,
         }
     }
 
-    /// Seconds until `spent` requests have refilled, rounded up.
-    fn seconds_to_refill(&self, spent: u32) -> u64 {
-        (self.refill_per_request * spent).as_secs_f64().ceil() as u64
+    /// Seconds until `spent_cells` cells have refilled, rounded up.
+    fn seconds_to_refill(&self, spent_cells: u32) -> u64 {
+        (self.refill_per_cell * spent_cells).as_secs_f64().ceil() as u64
+    }
+
+    /// Spends `cells` of `client`'s allowance: the full answers left, and the seconds until the
+    /// allowance is whole again; or, when too little is left, the seconds until it suffices.
+    fn spend(&self, client: &ClientId, cells: u32) -> Result<(u32, u64), u64> {
+        let cells = NonZeroU32::new(cells).expect("every answer costs a cell");
+        let total = self.max_requests.saturating_mul(FULL_ANSWER_CELLS);
+        match self.limiter.check_key_n(client, cells) {
+            Ok(Ok(snapshot)) => {
+                let remaining = snapshot.remaining_burst_capacity();
+                Ok((
+                    remaining / FULL_ANSWER_CELLS,
+                    self.seconds_to_refill(total - remaining),
+                ))
+            }
+            Ok(Err(not_until)) => {
+                let wait = not_until.wait_time_from(DefaultClock::default().now());
+                Err(wait.as_secs_f64().ceil().max(1.0) as u64)
+            }
+            // More cells than the whole allowance: never happens with at least one request.
+            Err(_) => Err(self.seconds_to_refill(total).max(1)),
+        }
     }
 }
 
@@ -104,7 +136,7 @@ impl ClientRateLimit {
     }
 
     /// Which allowance a request spends: creating a job, or anything else.
-    fn budget_for(&self, request: &Request) -> &Budget {
+    fn budget_for(&self, request: &Request) -> &Arc<Budget> {
         if request.method() == Method::POST && request.uri().path() == super::initiate::PATH {
             &self.initiates
         } else {
@@ -114,6 +146,10 @@ impl ClientRateLimit {
 }
 
 /// Counts the request against its client and puts the `ratelimit-*` headers on the response.
+///
+/// A conditional read (`If-None-Match`) is charged as a `304` up front and the rest of a full
+/// answer once the answer turns out to be one, so the cheap price cannot be had by sending a
+/// made-up tag: at most one full answer per exhausted allowance slips through that way.
 pub async fn decide(
     State(limit): State<ClientRateLimit>,
     mut request: Request,
@@ -124,26 +160,32 @@ pub async fn decide(
         .get::<Caller>()
         .expect("client::identify runs before the rate limit")
         .client;
-    let budget = limit.budget_for(&request);
-    let (remaining, reset_secs) = match budget.limiter.check_key(&client) {
-        Ok(snapshot) => {
-            let remaining = snapshot.remaining_burst_capacity();
-            (
-                remaining,
-                budget.seconds_to_refill(budget.max_requests - remaining),
-            )
-        }
-        Err(not_until) => {
-            let wait = not_until.wait_time_from(DefaultClock::default().now());
-            let retry_after_secs = wait.as_secs_f64().ceil().max(1.0) as u64;
+    let budget = limit.budget_for(&request).clone();
+    let conditional =
+        request.method() == Method::GET && request.headers().contains_key(header::IF_NONE_MATCH);
+    let upfront = if conditional {
+        NOT_MODIFIED_CELLS
+    } else {
+        FULL_ANSWER_CELLS
+    };
+    let (remaining, reset_secs) = match budget.spend(&client, upfront) {
+        Ok(left) => left,
+        Err(retry_after_secs) => {
             request
                 .extensions_mut()
                 .insert(OverLimit { retry_after_secs });
-            (0, budget.seconds_to_refill(budget.max_requests))
+            (
+                0,
+                budget.seconds_to_refill(budget.max_requests * FULL_ANSWER_CELLS),
+            )
         }
     };
     let max_requests = budget.max_requests;
     let mut response = next.run(request).await;
+    if conditional && response.status() != StatusCode::NOT_MODIFIED {
+        // Refused when too little is left: the next request then finds the allowance empty.
+        let _ = budget.spend(&client, FULL_ANSWER_CELLS - NOT_MODIFIED_CELLS);
+    }
     let headers = response.headers_mut();
     headers.insert("ratelimit-limit", HeaderValue::from(max_requests));
     headers.insert("ratelimit-remaining", HeaderValue::from(remaining));
@@ -173,7 +215,27 @@ mod tests {
             window: Duration::from_secs(60),
         });
         assert_eq!(budget.seconds_to_refill(0), 0);
-        assert_eq!(budget.seconds_to_refill(1), 6);
-        assert_eq!(budget.seconds_to_refill(10), 60);
+        assert_eq!(budget.seconds_to_refill(FULL_ANSWER_CELLS), 6);
+        assert_eq!(budget.seconds_to_refill(10 * FULL_ANSWER_CELLS), 60);
+    }
+
+    #[test]
+    fn a_not_modified_answer_costs_a_quarter_of_a_full_one() {
+        let budget = Budget::new(RateBudget {
+            max_requests: 10,
+            window: Duration::from_secs(3_600),
+        });
+        let client = ClientId::of("203.0.113.7".parse().unwrap());
+        // Ten full answers empty the allowance…
+        for left in (0..10).rev() {
+            assert_eq!(budget.spend(&client, FULL_ANSWER_CELLS).unwrap().0, left);
+        }
+        assert!(budget.spend(&client, NOT_MODIFIED_CELLS).is_err());
+        // …or forty polls that found nothing new.
+        let other = ClientId::of("203.0.113.8".parse().unwrap());
+        for _ in 0..40 {
+            budget.spend(&other, NOT_MODIFIED_CELLS).unwrap();
+        }
+        assert!(budget.spend(&other, NOT_MODIFIED_CELLS).is_err());
     }
 }

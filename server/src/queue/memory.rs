@@ -6,16 +6,16 @@
 //! Jobs do not survive a restart of the process: that is what the Redis backend is for.
 
 use super::{
-    backoff, new_lease_token, round_robin::RoundRobin, CancelOutcome, ClaimedJob, Enqueued,
-    FailOutcome, FailureKind, JobQueue, JobRecord, JobResult, Lease, NewJob, Progress, QueueDepth,
-    QueueError, QueueSettings, Upload, WorkLock,
+    backoff, millis, new_lease_token, round_robin::RoundRobin, scoped_key, system_now,
+    CancelOutcome, ClaimedJob, Enqueued, FailOutcome, FailureKind, JobQueue, JobRecord, JobResult,
+    Lease, NewJob, Progress, QueueDepth, QueueError, QueueSettings, Upload, WorkLock,
 };
 use app::api::{JobId, JobPhase, Timestamp};
 use async_trait::async_trait;
 use std::{
     collections::{BTreeSet, HashMap},
     sync::Mutex,
-    time::{Duration, SystemTime, UNIX_EPOCH},
+    time::Duration,
 };
 use tokio::sync::Notify;
 
@@ -38,6 +38,8 @@ struct StoredJob {
     upload: Option<Upload>,
     /// When a finished record is dropped (ms).
     expires_at: Option<u64>,
+    /// When a finished job's idempotency key stops naming it (ms).
+    idempotency_expires_at: Option<u64>,
 }
 
 #[derive(Default)]
@@ -60,20 +62,7 @@ struct State {
 }
 
 fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
-}
-
-fn millis(d: Duration) -> u64 {
-    d.as_millis().min(u128::from(u64::MAX)) as u64
-}
-
-/// A client's idempotency key, distinct from every other client's (client ids never contain
-/// `#`).
-fn scoped_key(client: &str, key: &str) -> String {
-    format!("{client}#{key}")
+    system_now().unix_millis()
 }
 
 impl MemoryQueue {
@@ -104,8 +93,11 @@ impl State {
             }
             self.expiring.pop_first();
             if let Some(job) = self.jobs.remove(&job_id) {
+                // Unless the key has named a newer job since this one's result expired.
                 if let Some(key) = job.idempotency_key {
-                    self.idempotency.remove(&key);
+                    if self.idempotency.get(&key) == Some(&job_id) {
+                        self.idempotency.remove(&key);
+                    }
                 }
             }
         }
@@ -177,8 +169,15 @@ impl State {
         }
         job.record.phase = phase;
         job.record.finished_at = Some(Timestamp::from_unix_millis(now));
+        if phase == JobPhase::Completed {
+            job.record.result_expires_at = Some(Timestamp::from_unix_millis(
+                now.saturating_add(millis(settings.result_ttl)),
+            ));
+        }
         let expires_at = now.saturating_add(millis(settings.retention(phase)));
         job.expires_at = Some(expires_at);
+        job.idempotency_expires_at =
+            Some(now.saturating_add(millis(settings.idempotency_retention(phase))));
         self.expiring.insert((expires_at, job_id));
     }
 
@@ -223,7 +222,13 @@ impl JobQueue for MemoryQueue {
         state.purge_expired(now);
         let idempotency_key = idempotency_key.map(|key| scoped_key(&job.client, key));
         if let Some(key) = &idempotency_key {
-            if let Some(existing) = state.idempotency.get(key).and_then(|id| state.jobs.get(id)) {
+            let existing = state.idempotency.get(key).and_then(|id| state.jobs.get(id));
+            let result_gone =
+                existing.is_some_and(|job| job.idempotency_expires_at.is_some_and(|at| at <= now));
+            if result_gone {
+                // The key went with the job's result: this request prepares the file again.
+                state.idempotency.remove(key);
+            } else if let Some(existing) = existing {
                 return if existing.record.file_ids == job.file_ids {
                     Ok(Enqueued {
                         record: existing.record.clone(),
@@ -253,6 +258,7 @@ impl JobQueue for MemoryQueue {
             next_attempt_at: None,
             finished_at: None,
             result: None,
+            result_expires_at: None,
         };
         if let Some(key) = &idempotency_key {
             state.idempotency.insert(key.clone(), record.id);
@@ -267,6 +273,7 @@ impl JobQueue for MemoryQueue {
                 idempotency_key,
                 upload: None,
                 expires_at: None,
+                idempotency_expires_at: None,
             },
         );
         drop(state);
@@ -410,7 +417,8 @@ impl JobQueue for MemoryQueue {
             return Ok(CancelOutcome::NotFound);
         };
         if job.record.phase.is_terminal() {
-            return Ok(CancelOutcome::AlreadyFinished(job.record.phase));
+            let seen = job.record.clone().seen_at(Timestamp::from_unix_millis(now));
+            return Ok(CancelOutcome::AlreadyFinished(seen.phase));
         }
         state.finish(job_id, JobPhase::Cancelled, now, &self.settings);
         Ok(CancelOutcome::Cancelled)
@@ -423,7 +431,7 @@ impl JobQueue for MemoryQueue {
             .jobs
             .get(&job_id)
             .filter(|job| job.expires_at.is_none_or(|at| at > now))
-            .map(|job| job.record.clone()))
+            .map(|job| job.record.clone().seen_at(Timestamp::from_unix_millis(now))))
     }
 
     async fn wait_for_work(&self, max_wait: Duration) {

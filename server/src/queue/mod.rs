@@ -13,9 +13,11 @@
 //!   token, so a worker that lost its lease can never overwrite a newer attempt's record.
 //! - **Retries.** A failed attempt is retried after `retry_backoff_base · 2^(n-1)` ± 20 %, up to
 //!   `max_attempts` attempts in all; then the job is `failed`.
-//! - **Retention.** Completed records (and their idempotency keys) disappear after `result_ttl`;
-//!   cancelled and failed ones after the shorter `finished_record_ttl`, so a flood of
-//!   create-and-cancel cannot fill memory.
+//! - **Retention.** A completed job's result (and its idempotency key) lasts `result_ttl`; after
+//!   that its record reads as [`JobPhase::Expired`] for `expired_record_ttl` more, so a client
+//!   learns the file is gone instead of meeting an unknown job. Cancelled and failed records
+//!   disappear after the shorter `finished_record_ttl`, so a flood of create-and-cancel cannot
+//!   fill memory.
 //! - **Per client.** Every job belongs to a client (the identity the HTTP layer derives, never a
 //!   value a client chooses). A client may have at most `max_active_per_client` unfinished jobs;
 //!   idempotency keys are the client's own (another client's equal key is another key).
@@ -43,8 +45,10 @@ pub struct QueueSettings {
     pub retry_backoff_base: Duration,
     /// How long a claim stays valid without a renewal.
     pub lease_ttl: Duration,
-    /// How long completed job records (and their idempotency keys) are kept.
+    /// How long a completed job's result (and its idempotency key) is kept.
     pub result_ttl: Duration,
+    /// How long a completed record outlives its result, reading as expired.
+    pub expired_record_ttl: Duration,
     /// How long cancelled and failed records are kept (at most `result_ttl`).
     pub finished_record_ttl: Duration,
     /// Unfinished jobs (queued, processing, retrying) one client may have.
@@ -54,6 +58,15 @@ pub struct QueueSettings {
 impl QueueSettings {
     /// How long a record in terminal `phase` is kept.
     pub fn retention(&self, phase: JobPhase) -> Duration {
+        match phase {
+            JobPhase::Completed => self.result_ttl + self.expired_record_ttl,
+            _ => self.finished_record_ttl,
+        }
+    }
+
+    /// How long the idempotency key of a job that finished in `phase` is kept: a completed job's
+    /// key goes with its result, so repeating the request after that prepares the file again.
+    pub fn idempotency_retention(&self, phase: JobPhase) -> Duration {
         match phase {
             JobPhase::Completed => self.result_ttl,
             _ => self.finished_record_ttl,
@@ -68,6 +81,7 @@ impl Default for QueueSettings {
             retry_backoff_base: Duration::from_millis(1_000),
             lease_ttl: Duration::from_millis(15_000),
             result_ttl: Duration::from_secs(86_400),
+            expired_record_ttl: Duration::from_secs(7 * 86_400),
             finished_record_ttl: Duration::from_secs(3_600),
             max_active_per_client: 20,
         }
@@ -164,6 +178,20 @@ pub struct JobRecord {
     pub finished_at: Option<Timestamp>,
     /// The archive, once completed.
     pub result: Option<JobResult>,
+    /// When a completed job's result is removed (its completion time plus `result_ttl`).
+    pub result_expires_at: Option<Timestamp>,
+}
+
+impl JobRecord {
+    /// The record as a reader at `now` sees it: a completed job whose result has been removed
+    /// reads as [`JobPhase::Expired`]. Both backends store `completed` and apply this on read, so
+    /// expiry needs no write at the moment it happens.
+    pub fn seen_at(mut self, now: Timestamp) -> Self {
+        if self.phase == JobPhase::Completed && self.result_expires_at.is_some_and(|at| at <= now) {
+            self.phase = JobPhase::Expired;
+        }
+        self
+    }
 }
 
 /// The right to work on one job: only requests carrying the current token are accepted.
@@ -362,6 +390,26 @@ pub trait JobQueue: Send + Sync + 'static {
 
     /// Gives the lock `name` up if `holder` has it (anyone else's lock stays as it is).
     async fn unlock_work(&self, name: &str, holder: &str) -> Result<(), QueueError>;
+}
+
+/// A client's idempotency key, distinct from every other client's (client ids never contain
+/// `#`).
+fn scoped_key(client: &str, key: &str) -> String {
+    format!("{client}#{key}")
+}
+
+/// A duration in whole milliseconds, as the backends store times.
+fn millis(d: Duration) -> u64 {
+    d.as_millis().min(u128::from(u64::MAX)) as u64
+}
+
+/// This host's clock, for what a read decides by time (whether a result has expired, when to
+/// poll again).
+pub fn system_now() -> Timestamp {
+    let since_epoch = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    Timestamp::from_unix_millis(millis(since_epoch))
 }
 
 /// A fresh lease token: 128 random bits, so tokens never repeat across workers or restarts.

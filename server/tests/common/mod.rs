@@ -22,6 +22,9 @@ use std::{collections::HashMap, time::Duration};
 use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
 
+/// What Chromium sends as `Accept` when it loads a page.
+pub const BROWSER_ACCEPT: &str = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,image/apng,*/*;q=0.8";
+
 /// A running application and what a test needs to talk to it.
 pub struct TestApp {
     pub router: Router,
@@ -105,7 +108,7 @@ pub fn zip_entries(archive: Vec<u8>) -> HashMap<String, Vec<u8>> {
 pub fn terminal(status: &Value) -> bool {
     matches!(
         status["status"].as_str(),
-        Some("completed" | "failed" | "cancelled")
+        Some("completed" | "failed" | "cancelled" | "expired")
     )
 }
 
@@ -179,6 +182,18 @@ impl TestApp {
         self.send(
             Request::get(uri)
                 .header("host", "ferry.test")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+    }
+
+    /// A GET as a browser sends it (asking for HTML first), for the page.
+    pub async fn get_page(&self, uri: &str) -> Reply {
+        self.send(
+            Request::get(uri)
+                .header("host", "ferry.test")
+                .header("accept", BROWSER_ACCEPT)
                 .body(Body::empty())
                 .unwrap(),
         )

@@ -43,6 +43,8 @@ pub fn fast_settings() -> QueueSettings {
         lease_ttl: Duration::from_millis(300),
         result_ttl: Duration::from_secs(1),
         finished_record_ttl: Duration::from_secs(1),
+        // Records go with their result unless a check says otherwise.
+        expired_record_ttl: Duration::ZERO,
         // The suite's own checks of the cap set it lower.
         max_active_per_client: 10_000,
     }
@@ -1055,6 +1057,67 @@ pub async fn cancelled_and_failed_records_expire_before_completed_ones(make: imp
     assert_eq!(phase(&queue, completed).await, Some(JobPhase::Completed));
 }
 
+/// A completed record outlives its result by `expired_record_ttl`, reading as expired; the
+/// idempotency key goes with the result, so repeating the request prepares the file again.
+pub async fn a_completed_job_reads_as_expired_once_its_result_is_removed(make: impl MakeQueue) {
+    let queue = make
+        .make(QueueSettings {
+            result_ttl: Duration::from_millis(400),
+            finished_record_ttl: Duration::from_millis(400),
+            expired_record_ttl: Duration::from_secs(60),
+            ..fast_settings()
+        })
+        .await;
+    let first = queue.enqueue(new_job(12345), Some("again")).await.unwrap();
+    let job_id = first.record.id;
+    let job = claim_one(&queue, "w").await.unwrap();
+    queue.complete(&job.lease, result()).await.unwrap();
+    let completed = queue.status(job_id).await.unwrap().unwrap();
+    assert_eq!(completed.phase, JobPhase::Completed);
+    let finished = completed.finished_at.unwrap().unix_millis();
+    let expires = completed
+        .result_expires_at
+        .expect("a completed job says when its result goes")
+        .unix_millis();
+    assert_eq!(expires - finished, 400);
+    let same = queue.enqueue(new_job(12345), Some("again")).await.unwrap();
+    assert!(
+        !same.created,
+        "the key names the job while its result lasts"
+    );
+
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(4);
+    let expired = loop {
+        let record = queue
+            .status(job_id)
+            .await
+            .unwrap()
+            .expect("the record stays");
+        if record.phase == JobPhase::Expired {
+            break record;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the result must expire"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(now_ms() >= expires);
+    assert_eq!(expired.file_ids, completed.file_ids);
+    assert_eq!(expired.result_expires_at, completed.result_expires_at);
+    assert_eq!(
+        queue.cancel(job_id).await.unwrap(),
+        CancelOutcome::AlreadyFinished(JobPhase::Expired)
+    );
+    let again = queue.enqueue(new_job(12345), Some("again")).await.unwrap();
+    assert!(again.created, "the key went with the result");
+    assert_ne!(again.record.id, job_id);
+    // The old record still reads as expired, and the key names the new job from now on.
+    assert_eq!(phase(&queue, job_id).await, Some(JobPhase::Expired));
+    let repeat = queue.enqueue(new_job(12345), Some("again")).await.unwrap();
+    assert_eq!(repeat.record.id, again.record.id);
+}
+
 /// Instantiates every check above as a `#[tokio::test]` for the backend made by `$make`.
 macro_rules! suite {
     ($make:path) => {
@@ -1092,6 +1155,7 @@ macro_rules! suite {
             a_client_may_have_only_so_many_unfinished_jobs,
             idempotency_keys_belong_to_their_client,
             cancelled_and_failed_records_expire_before_completed_ones,
+            a_completed_job_reads_as_expired_once_its_result_is_removed,
         );
     };
     (@tests $make:path; $($check:ident),* $(,)?) => {

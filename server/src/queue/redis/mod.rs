@@ -31,9 +31,9 @@ mod record;
 pub use connection::{redacted, RedisTarget};
 
 use super::{
-    backoff, new_lease_token, CancelOutcome, ClaimedJob, Enqueued, FailOutcome, FailureKind,
-    JobQueue, JobRecord, JobResult, Lease, NewJob, Progress, QueueDepth, QueueError, QueueSettings,
-    Upload, WorkLock,
+    backoff, millis, new_lease_token, scoped_key, system_now, CancelOutcome, ClaimedJob, Enqueued,
+    FailOutcome, FailureKind, JobQueue, JobRecord, JobResult, Lease, NewJob, Progress, QueueDepth,
+    QueueError, QueueSettings, Upload, WorkLock,
 };
 use app::api::{JobId, Timestamp};
 use async_trait::async_trait;
@@ -171,16 +171,6 @@ fn unavailable(error: impl std::fmt::Display) -> QueueError {
     QueueError::Unavailable(error.to_string())
 }
 
-/// A client's idempotency key, distinct from every other client's (client ids never contain
-/// `#`).
-fn scoped_key(client: &str, key: &str) -> String {
-    format!("{client}#{key}")
-}
-
-fn millis(d: Duration) -> u64 {
-    d.as_millis().min(u128::from(u64::MAX)) as u64
-}
-
 /// Parses what the claim scripts answer: the number of leases taken back (counted in the
 /// metrics), then the fields of each claimed job.
 fn claimed_jobs(reply: &[String]) -> Result<Vec<ClaimedJob>, QueueError> {
@@ -272,9 +262,14 @@ impl RedisQueue {
         millis(self.settings.lease_ttl)
     }
 
-    /// How long a completed record is kept.
-    fn retention_ms(&self) -> u64 {
+    /// How long a completed job's result (and its idempotency key) is kept.
+    fn result_retention_ms(&self) -> u64 {
         millis(self.settings.result_ttl).max(1)
+    }
+
+    /// How long a completed record outlives its result.
+    fn expired_retention_ms(&self) -> u64 {
+        millis(self.settings.expired_record_ttl)
     }
 
     /// How long a cancelled or failed record is kept.
@@ -431,7 +426,8 @@ impl JobQueue for RedisQueue {
             .arg(&lease.token)
             .arg(&result.key)
             .arg(result.size)
-            .arg(self.retention_ms());
+            .arg(self.result_retention_ms())
+            .arg(self.expired_retention_ms());
         self.fenced(lease, invocation).await
     }
 
@@ -452,10 +448,11 @@ impl JobQueue for RedisQueue {
             .arg(&lease.token)
             .arg(&result.key)
             .arg(result.size)
-            .arg(self.retention_ms())
+            .arg(self.result_retention_ms())
             .arg(self.lease_ms())
             .arg(new_lease_token())
-            .arg(self.finished_retention_ms());
+            .arg(self.finished_retention_ms())
+            .arg(self.expired_retention_ms());
         let mut connection = self.connection().await?;
         let reply: Vec<String> = bounded(invocation.invoke_async(&mut connection)).await?;
         match reply.split_first() {
@@ -552,7 +549,8 @@ impl JobQueue for RedisQueue {
         if fields.is_empty() {
             return Ok(None);
         }
-        record::parse(&fields).map(Some).map_err(unavailable)
+        let record = record::parse(&fields).map_err(unavailable)?;
+        Ok(Some(record.seen_at(system_now())))
     }
 
     async fn wait_for_work(&self, max_wait: Duration) {

@@ -79,27 +79,32 @@ local function client_of(job_key)
   return redis.call('HGET', job_key, 'client') or ''
 end
 
--- Puts a job in a terminal phase and starts its retention clock, for its idempotency key too,
--- and takes it out of its client's unfinished jobs ({p}:unfinished:<client>, a set of ids).
--- The caller has already taken the job out of the waiting line and the active/delayed sets.
-local function finish(prefix, job_key, phase, now, retention_ms)
+-- Puts a job in a terminal phase and starts its retention clock, and its idempotency key's
+-- (idem_retention_ms, or retention_ms when absent), and takes it out of its client's unfinished
+-- jobs ({p}:unfinished:<client>, a set of ids). The caller has already taken the job out of the
+-- waiting line and the active/delayed sets.
+local function finish(prefix, job_key, phase, now, retention_ms, idem_retention_ms)
   redis.call('HSET', job_key, 'phase', phase, 'finishedAt', int(now))
   redis.call('HDEL', job_key, 'token', 'leaseDeadline', 'nextAttemptAt')
   redis.call('PEXPIRE', job_key, retention_ms)
   local idem = redis.call('HGET', job_key, 'idem')
   if idem then
-    redis.call('PEXPIRE', prefix .. 'idem:' .. idem, retention_ms)
+    redis.call('PEXPIRE', prefix .. 'idem:' .. idem, idem_retention_ms or retention_ms)
   end
   redis.call('SREM', prefix .. 'unfinished:' .. client_of(job_key), redis.call('HGET', job_key, 'id'))
 end
 
 -- Marks a held job completed with its archive (and forgets any noted upload): the body of
--- complete.lua and complete_claim.lua. The caller has checked the lease with holds().
-local function complete_job(prefix, job_key, active_key, id, result_key, result_size, now, retention_ms)
+-- complete.lua and complete_claim.lua. The caller has checked the lease with holds(). The
+-- result (and the idempotency key) lasts result_ms; the record, reading as expired after that,
+-- expired_ms more.
+local function complete_job(prefix, job_key, active_key, id, result_key, result_size, now, result_ms, expired_ms)
+  result_ms = tonumber(result_ms)
   redis.call('ZREM', active_key, id)
-  redis.call('HSET', job_key, 'progress', '100', 'resultKey', result_key, 'resultSize', result_size)
+  redis.call('HSET', job_key, 'progress', '100', 'resultKey', result_key, 'resultSize', result_size,
+    'resultExpiresAt', int(now + result_ms))
   redis.call('HDEL', job_key, 'error', 'upload', 'uploadKey')
-  finish(prefix, job_key, 'completed', now, retention_ms)
+  finish(prefix, job_key, 'completed', now, result_ms + tonumber(expired_ms), result_ms)
 end
 
 -- A new attempt starts from nothing: no percent, no bytes, no files.

@@ -42,7 +42,7 @@ pub fn pairs(flat: &[String]) -> HashMap<String, String> {
         .collect()
 }
 
-/// The phase as stored (the API's spelling).
+/// The phase as stored or as a script reports it (the API's spelling).
 pub fn phase(name: &str) -> Result<JobPhase, RecordError> {
     Ok(match name {
         "queued" => JobPhase::Queued,
@@ -51,6 +51,7 @@ pub fn phase(name: &str) -> Result<JobPhase, RecordError> {
         "completed" => JobPhase::Completed,
         "failed" => JobPhase::Failed,
         "cancelled" => JobPhase::Cancelled,
+        "expired" => JobPhase::Expired,
         other => return Err(RecordError(format!("phase {other:?}"))),
     })
 }
@@ -110,6 +111,8 @@ pub fn parse(fields: &HashMap<String, String>) -> Result<JobRecord, RecordError>
         next_attempt_at: timestamp("nextAttemptAt")?,
         finished_at: timestamp("finishedAt")?,
         result,
+        // Absent in records completed before results had a stated end: those expire whole.
+        result_expires_at: timestamp("resultExpiresAt")?,
     })
 }
 
