@@ -12,6 +12,9 @@ use std::{sync::OnceLock, time::Duration};
 pub const HTTP_REQUESTS: &str = "ferry_http_requests_total";
 /// HTTP request latency in seconds by method and route template.
 pub const HTTP_REQUEST_DURATION: &str = "ferry_http_request_duration_seconds";
+/// Counter: response body bytes sent (after compression), by method and route: what polling
+/// costs on the wire.
+pub const HTTP_RESPONSE_BYTES: &str = "ferry_http_response_body_bytes_total";
 /// Jobs accepted by initiate (idempotent replays not counted).
 pub const JOBS_ENQUEUED: &str = "ferry_jobs_enqueued_total";
 /// Jobs that reached `completed`.
@@ -76,6 +79,11 @@ fn describe() {
         metrics::Unit::Seconds,
         "HTTP request latency by method and route"
     );
+    metrics::describe_counter!(
+        HTTP_RESPONSE_BYTES,
+        metrics::Unit::Bytes,
+        "Response body bytes sent, after compression, by method and route"
+    );
     metrics::describe_counter!(JOBS_ENQUEUED, "Jobs accepted by initiate");
     metrics::describe_counter!(JOBS_COMPLETED, "Jobs completed");
     metrics::describe_counter!(JOBS_FAILED, "Jobs failed after their last attempt");
@@ -116,6 +124,15 @@ pub fn http_request(method: &str, route: &str, status: u16, elapsed: Duration) {
     ];
     metrics::counter!(HTTP_REQUESTS, &labels).increment(1);
     metrics::histogram!(HTTP_REQUEST_DURATION, &labels[..2]).record(elapsed.as_secs_f64());
+}
+
+/// The counter of body bytes sent for `route`: the body adds to it as it is sent.
+pub fn http_response_bytes(method: &str, route: &str) -> metrics::Counter {
+    metrics::counter!(
+        HTTP_RESPONSE_BYTES,
+        "method" => method.to_owned(),
+        "route" => route.to_owned()
+    )
 }
 
 /// How an attempt ended, as the job metrics label it.

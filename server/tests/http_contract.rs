@@ -475,6 +475,22 @@ async fn metrics_count_requests_jobs_and_queue_depth() {
     ] {
         assert!(text.contains(expected), "missing {expected} in:\n{text}");
     }
+
+    // Body bytes are counted as they are sent (other tests of this binary add to the counter).
+    let status_bytes = |text: &str| -> u64 {
+        let series = r#"ferry_http_response_body_bytes_total{method="GET",route="/v1/download/status/{job_id}"}"#;
+        text.lines()
+            .find_map(|line| line.strip_prefix(series))
+            .map_or(0, |value| value.trim().parse().unwrap())
+    };
+    let before = status_bytes(&text);
+    let answer = app.get(&format!("/v1/download/status/{job_id}")).await;
+    let after = status_bytes(&String::from_utf8(app.get("/metrics").await.body).unwrap());
+    assert!(
+        after >= before + answer.body.len() as u64 && answer.body.len() > 100,
+        "{before} + {} <= {after}",
+        answer.body.len()
+    );
 }
 
 /// Every operation of the contract, as (method, OpenAPI path).

@@ -3,12 +3,14 @@
 
 use super::AppState;
 use axum::{
+    body::Body,
     extract::{MatchedPath, Request, State},
     http::{header, HeaderValue},
     middleware::Next,
     response::{IntoResponse, Response},
     Json,
 };
+use http_body_util::BodyExt;
 use std::time::Instant;
 
 /// Prometheus text exposition of every Ferry metric; the queue depth and the
@@ -47,8 +49,8 @@ pub async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
 }
 
 /// Counts the request by method, route template (never the raw path, which would make a series
-/// per job id; `fallback` for static files and unknown paths) and status, and observes its
-/// latency.
+/// per job id; `fallback` for static files and unknown paths) and status, observes its latency,
+/// and counts the body bytes as they are sent.
 pub async fn record_request(request: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = request.method().as_str().to_owned();
@@ -64,5 +66,13 @@ pub async fn record_request(request: Request, next: Next) -> Response {
         response.status().as_u16(),
         started.elapsed(),
     );
-    response
+    let sent = crate::metrics::http_response_bytes(&method, &route);
+    response.map(|body| {
+        Body::new(body.map_frame(move |frame| {
+            if let Some(data) = frame.data_ref() {
+                sent.increment(data.len() as u64);
+            }
+            frame
+        }))
+    })
 }
