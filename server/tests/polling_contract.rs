@@ -21,9 +21,7 @@ fn get(uri: &str) -> axum::http::request::Builder {
 }
 
 async fn poll(app: &TestApp, job_id: &str, etag: Option<&str>) -> Reply {
-    let mut request = get(&format!("/v1/download/status/{job_id}"))
-        // A strong tag names the bytes sent: those answers are never re-encoded.
-        .header("accept-encoding", "gzip");
+    let mut request = get(&format!("/v1/download/status/{job_id}"));
     if let Some(etag) = etag {
         request = request.header("if-none-match", etag);
     }
@@ -91,6 +89,47 @@ async fn an_unchanged_job_answers_an_empty_304_and_any_change_changes_the_tag() 
     assert_eq!(fresh.status, StatusCode::OK, "the job changed since {tag}");
     assert_ne!(header(&fresh, "etag"), Some(tag.as_str()));
     assert_ne!(fresh.json(), seen);
+}
+
+#[tokio::test]
+async fn a_client_that_accepts_gzip_gets_it_under_a_tag_of_its_own() {
+    let app = spawn_app(&[("WORKER_CONCURRENCY", "0")]).await;
+    let job_id = app.initiate(r#"{"file_id": 12345}"#).await;
+    let plain = poll(&app, &job_id, None).await;
+    let plain_tag = header(&plain, "etag").unwrap().to_owned();
+    let gzipped = |etag: Option<&str>| {
+        let mut request = get(&format!("/v1/download/status/{job_id}"))
+            .header("accept-encoding", "gzip, deflate, br");
+        if let Some(etag) = etag {
+            request = request.header("if-none-match", etag);
+        }
+        app.send(request.body(Body::empty()).unwrap())
+    };
+    let encoded = gzipped(None).await;
+    assert_eq!(header(&encoded, "content-encoding"), Some("gzip"));
+    assert_eq!(header(&encoded, "vary"), Some("accept-encoding"));
+    let encoded_tag = header(&encoded, "etag").unwrap().to_owned();
+    assert_eq!(
+        encoded_tag,
+        format!("{}-gzip\"", plain_tag.trim_end_matches('"')),
+        "a strong tag names one encoding"
+    );
+    let mut decoded = Vec::new();
+    std::io::Read::read_to_end(
+        &mut flate2::read::GzDecoder::new(encoded.body.as_slice()),
+        &mut decoded,
+    )
+    .unwrap();
+    assert_eq!(decoded, plain.body, "the same content");
+    // Either tag of the same content is a 304, whichever coding is asked for now.
+    assert_eq!(
+        gzipped(Some(&plain_tag)).await.status,
+        StatusCode::NOT_MODIFIED
+    );
+    assert_eq!(
+        poll(&app, &job_id, Some(&encoded_tag)).await.status,
+        StatusCode::NOT_MODIFIED
+    );
 }
 
 #[tokio::test]

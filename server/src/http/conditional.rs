@@ -3,9 +3,10 @@
 //!
 //! The tag is a hash of the serialized body, so it changes whenever anything the client would
 //! see changes (progress, state, a freshly signed link) and never otherwise; no version counter
-//! has to be kept in step with the record. Answers with a tag are sent uncompressed (see
-//! [`is_tagged`]): a strong tag names one sequence of bytes, and a status answer is a few hundred
-//! bytes that gzip would barely shrink.
+//! has to be kept in step with the record. A strong tag names one sequence of bytes, so the
+//! gzip-encoded form (sent when the client accepts it) has a tag of its own, `"<hash>-gzip"`, and
+//! is compressed here rather than by the router's compression layer (which leaves an answer that
+//! has a `Content-Encoding` alone). Either tag of the same content matches in `If-None-Match`.
 
 use axum::{
     http::{header, HeaderMap, HeaderValue, StatusCode},
@@ -13,11 +14,44 @@ use axum::{
 };
 use serde::Serialize;
 use sha2::{Digest, Sha256};
+use std::io::Write;
 
 /// The tag of `bytes`: the first 128 bits of their SHA-256, quoted as RFC 9110 wants.
 pub fn entity_tag(bytes: &[u8]) -> String {
     let digest = Sha256::digest(bytes);
     format!("\"{}\"", hex::encode(&digest[..16]))
+}
+
+/// The tag of the gzip-encoded form of the content tagged `tag`.
+fn gzip_tag(tag: &str) -> String {
+    format!("{}-gzip\"", tag.trim_end_matches('"'))
+}
+
+/// Whether the request accepts a gzip-encoded answer (`Accept-Encoding` names `gzip` or `*` with
+/// a quality above 0).
+fn accepts_gzip(request: &HeaderMap) -> bool {
+    request
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|coding| {
+            let mut parts = coding.split(';');
+            let name = parts.next().unwrap_or_default().trim();
+            let refused = parts.any(|p| {
+                p.trim()
+                    .strip_prefix("q=")
+                    .and_then(|q| q.trim().parse::<f32>().ok())
+                    .is_some_and(|q| q <= 0.0)
+            });
+            (name.eq_ignore_ascii_case("gzip") || name == "*") && !refused
+        })
+}
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    encoder.write_all(bytes).expect("writing to memory");
+    encoder.finish().expect("writing to memory")
 }
 
 /// Whether an `If-None-Match` value names `tag` (or is `*`). The comparison is the weak one RFC
@@ -28,25 +62,48 @@ pub fn none_match_hits(if_none_match: &str, tag: &str) -> bool {
     })
 }
 
-/// `body` as JSON with its `ETag`, or an empty `304` if the request's `If-None-Match` names that
-/// tag; `retry_after` (seconds) goes on both, so a client knows when to ask again either way.
-/// The answer is never stored by caches (`no-store`): it may hold a signed link.
+/// `body` as JSON with its `ETag` (gzip-encoded when the request accepts it), or an empty `304`
+/// if the request's `If-None-Match` names a tag of the same content; `retry_after` (seconds) goes
+/// on both, so a client knows when to ask again either way. The answer is never stored by caches
+/// (`no-store`): it may hold a signed link.
 pub fn json<T: Serialize>(request: &HeaderMap, body: &T, retry_after: Option<u64>) -> Response {
-    let bytes = serde_json::to_vec(body).expect("API bodies serialize");
-    let tag = entity_tag(&bytes);
+    let identity = serde_json::to_vec(body).expect("API bodies serialize");
+    let identity_tag = entity_tag(&identity);
+    let encoded = accepts_gzip(request);
+    let tag = if encoded {
+        gzip_tag(&identity_tag)
+    } else {
+        identity_tag.clone()
+    };
     let unchanged = request
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|value| none_match_hits(value, &tag));
+        .is_some_and(|value| {
+            none_match_hits(value, &identity_tag)
+                || none_match_hits(value, &gzip_tag(&identity_tag))
+        });
     let mut response = if unchanged {
         StatusCode::NOT_MODIFIED.into_response()
+    } else if encoded {
+        let mut response = (
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            )],
+            gzip(&identity),
+        )
+            .into_response();
+        response
+            .headers_mut()
+            .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+        response
     } else {
         (
             [(
                 header::CONTENT_TYPE,
                 HeaderValue::from_static("application/json"),
             )],
-            bytes,
+            identity,
         )
             .into_response()
     };
@@ -56,15 +113,11 @@ pub fn json<T: Serialize>(request: &HeaderMap, body: &T, retry_after: Option<u64
         HeaderValue::from_str(&tag).expect("hex in quotes is a valid header"),
     );
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
     if let Some(secs) = retry_after {
         headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
     }
     response
-}
-
-/// Whether a response carries a tag of its exact bytes (and must therefore not be re-encoded).
-pub fn is_tagged(headers: &HeaderMap) -> bool {
-    headers.contains_key(header::ETAG)
 }
 
 #[cfg(test)]
@@ -78,6 +131,24 @@ mod tests {
         assert!(a.starts_with('"') && a.ends_with('"'));
         assert_eq!(a, entity_tag(br#"{"progress":40}"#));
         assert_ne!(a, entity_tag(br#"{"progress":41}"#));
+    }
+
+    #[test]
+    fn gzip_is_sent_when_accepted_and_has_a_tag_of_its_own() {
+        let accepting = |value: &str| {
+            let mut headers = HeaderMap::new();
+            headers.insert(
+                header::ACCEPT_ENCODING,
+                HeaderValue::from_str(value).unwrap(),
+            );
+            headers
+        };
+        assert!(accepts_gzip(&accepting("gzip, deflate, br, zstd")));
+        assert!(accepts_gzip(&accepting("*")));
+        assert!(!accepts_gzip(&accepting("br;q=1, gzip;q=0")));
+        assert!(!accepts_gzip(&accepting("identity")));
+        assert!(!accepts_gzip(&HeaderMap::new()));
+        assert_eq!(gzip_tag("\"abc\""), "\"abc-gzip\"");
     }
 
     #[test]

@@ -146,15 +146,9 @@ pub fn app(state: AppState) -> Router {
         .layer(middleware::from_fn(root::answer_api_clients))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES));
 
-    // Zip archives are compressed already; everything else (HTML, JSON, JS, WASM, CSS) shrinks,
-    // except answers whose strong ETag names their exact bytes.
-    let compressible = DefaultPredicate::new()
-        .and(NotForContentType::new("application/zip"))
-        .and(
-            |_, _, headers: &axum::http::HeaderMap, _: &axum::http::Extensions| {
-                !conditional::is_tagged(headers)
-            },
-        );
+    // Zip archives are compressed already; everything else (HTML, JSON, JS, WASM, CSS) shrinks.
+    // Tagged status answers arrive encoded already (see `conditional`), and are left alone.
+    let compressible = DefaultPredicate::new().and(NotForContentType::new("application/zip"));
     let header = |name, value| {
         SetResponseHeaderLayer::overriding(
             axum::http::HeaderName::from_static(name),
