@@ -164,19 +164,19 @@ def queue_throughput(redis, reps, jobs):
 class Ferry:
     """The release server binary with the given settings; its log lines are read on a thread."""
 
-    def __init__(self, env, storage):
+    def __init__(self, env, storage, binary=SERVER, site=TARGET / "site"):
         self.lines = []
         self.cond = threading.Condition()
         full_env = {
             "PATH": os.environ["PATH"],
             "LEPTOS_OUTPUT_NAME": "ferry",
-            "LEPTOS_SITE_ROOT": str(TARGET / "site"),
+            "LEPTOS_SITE_ROOT": str(site),
             "LEPTOS_SITE_ADDR": "127.0.0.1:0",
             "LOCAL_STORAGE_DIR": str(Path(storage) / "results"),
             "RUST_LOG": "info",
             **env,
         }
-        self.process = subprocess.Popen([str(SERVER)], env=full_env, stdin=subprocess.DEVNULL,
+        self.process = subprocess.Popen([str(binary)], env=full_env, stdin=subprocess.DEVNULL,
                                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                         text=True)
         threading.Thread(target=self._read, daemon=True).start()
@@ -615,6 +615,61 @@ def frontend_weight():
     return sizes
 
 
+# --- 7. Polling cost -------------------------------------------------------------------------
+
+# The page's status requests for one download, by what the download does while it is watched.
+POLLING_SCENARIOS = [
+    ("running", "one 60 s download, a worker free"),
+    ("queued", "one 60 s download queued 60 s behind another"),
+]
+STATUS_ROUTE = 'route="/v1/download/status/{job_id}"'
+
+
+def status_traffic(ferry):
+    """The status route's requests by status code and its body bytes, from /metrics."""
+    text = urllib.request.urlopen(f"http://{ferry.addr}/metrics").read().decode()
+    by_status, sent = {}, 0
+    for line in text.splitlines():
+        if STATUS_ROUTE not in line:
+            continue
+        value = int(float(line.rsplit(" ", 1)[1]))
+        if line.startswith("ferry_http_requests_total{"):
+            by_status[re.search(r'status="(\d+)"', line).group(1)] = value
+        elif line.startswith("ferry_http_response_body_bytes_total{"):
+            sent = value
+    return by_status, sent
+
+
+def polling(binary, site, commit):
+    """Each scenario on a fresh embedded server: what the page's polling of one watched
+    download cost, read off the server's own metrics."""
+    results = {"commit": commit}
+    for name, _ in POLLING_SCENARIOS:
+        with tempfile.TemporaryDirectory() as storage:
+            ferry = Ferry({"DOWNLOAD_DELAY_MIN_MS": "60000", "DOWNLOAD_DELAY_MAX_MS": "60000",
+                           "WORKER_CONCURRENCY": "1", "LEPTOS_HASH_FILES": "true",
+                           **UNLIMITED_CLIENT}, storage, binary=binary, site=site)
+            try:
+                if name == "queued":
+                    # Takes the one worker; nobody polls it.
+                    http_json(f"http://{ferry.addr}/v1/download/initiate", {"file_id": 10001})
+                watched = subprocess.run(
+                    ["node", str(BENCH / "polling.mjs"), f"http://{ferry.addr}", "10002", "200"],
+                    check=True, capture_output=True, text=True)
+                seconds = json.loads(watched.stdout.strip().splitlines()[-1])["seconds"]
+                by_status, sent = status_traffic(ferry)
+            finally:
+                ferry.kill()
+        results[name] = {"seconds": seconds, "by_status": by_status,
+                         "requests": sum(by_status.values()), "bytes": sent}
+    return results
+
+
+def build_debug_site():
+    """The debug server and site `cargo leptos build` makes (what the browser tests run)."""
+    subprocess.run(["cargo", "leptos", "build"], cwd=ROOT, check=True, capture_output=True)
+
+
 # --- Report -----------------------------------------------------------------------------------
 
 
@@ -808,6 +863,29 @@ def write_report(results, args):
         shown = re.sub(r"\.[A-Za-z0-9_-]{16,}\.", ".<hash>.", name)
         w(f"| {shown} | {raw:,} | {gz:,} |")
 
+    p = results.get("polling")
+    if p and "after" in p:
+        w("\n## 7. Polling cost of one watched download (`--only polling`)\n")
+        w("The page in Debian's Chromium starts one download and watches it until Download Ready;"
+          " the figures are the status route's requests and response body bytes from the server's"
+          " own `/metrics` (`ferry_http_requests_total`, `ferry_http_response_body_bytes_total`),"
+          " on a fresh embedded server per row with one worker and 60 s downloads. *Before* is"
+          f" commit `{p.get('before', {}).get('commit', '?')}` (2 s polls, always a full answer)"
+          " with only the byte counter added; *after* is"
+          f" `{p['after']['commit']}` (`If-None-Match`, `Retry-After`).\n")
+        w("| scenario | build | watched for | status requests | 200 | 304 | body bytes |"
+          " bytes per request |")
+        w("|---|---|---|---|---|---|---|---|")
+        for name, label in POLLING_SCENARIOS:
+            for build in ("before", "after"):
+                r = p.get(build, {}).get(name)
+                if not r:
+                    continue
+                by = r["by_status"]
+                w(f"| {label} | {build} | {r['seconds']:.0f} s | {r['requests']} |"
+                  f" {by.get('200', 0)} | {by.get('304', 0)} | {r['bytes']:,} |"
+                  f" {r['bytes'] / max(r['requests'], 1):,.0f} |")
+
     w("\n## Rerun\n")
     w("```sh\n./bench/run            # about 30 minutes; rewrites BENCHMARKS.md and bench/results.json\n"
       "./bench/run --quick    # a few minutes; checks the harness (numbers not for quoting)\n```\n")
@@ -827,7 +905,10 @@ def main():
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--only",
-                        help="comma-separated: queue,crash,http,memory,transfer,frontend")
+                        help="comma-separated: queue,crash,http,memory,transfer,frontend,polling")
+    parser.add_argument("--polling-baseline", metavar="DIR",
+                        help="with --only polling: measure DIR/server and DIR/site (an older"
+                        " build, see BENCHMARKS.md) and keep the figures as 'before'")
     parser.add_argument("--report-only", action="store_true",
                         help="rewrite BENCHMARKS.md from bench/results.json without measuring")
     args = parser.parse_args()
@@ -840,7 +921,7 @@ def main():
     http_reps = 1 if args.quick else 3
     http_seconds = 5 if args.quick else 10
     only = set(args.only.split(",")) if args.only else {"queue", "crash", "http", "memory",
-                                                          "transfer", "frontend"}
+                                                          "transfer", "frontend", "polling"}
     results_path = BENCH / "results.json"
     results = json.loads(results_path.read_text()) if args.only and results_path.exists() else {}
     now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
@@ -869,6 +950,18 @@ def main():
                                            64 if args.quick else 256)
     finally:
         redis.stop()
+    if "polling" in only:
+        log("polling cost")
+        polled = results.setdefault("polling", {})
+        if args.polling_baseline:
+            baseline = Path(args.polling_baseline)
+            commit = (baseline / "commit").read_text().strip()
+            polled["before"] = polling(baseline / "server", baseline / "site", commit)
+        else:
+            build_debug_site()
+            commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
+                                    capture_output=True, text=True).stdout.strip()
+            polled["after"] = polling(TARGET / "debug" / "server", TARGET / "site", commit)
     if "frontend" in only:
         log("frontend weight")
         results["frontend"] = frontend_weight()
