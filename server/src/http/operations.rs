@@ -10,8 +10,13 @@ use axum::{
     response::{IntoResponse, Response},
     Json,
 };
-use http_body_util::BodyExt;
-use std::time::Instant;
+use bytes::Bytes;
+use http_body::{Frame, SizeHint};
+use std::{
+    pin::Pin,
+    task::{Context, Poll},
+    time::Instant,
+};
 
 /// Prometheus text exposition of every Ferry metric; the queue depth and the
 /// rate limiters' size are read at scrape time.
@@ -67,12 +72,38 @@ pub async fn record_request(request: Request, next: Next) -> Response {
         started.elapsed(),
     );
     let sent = crate::metrics::http_response_bytes(&method, &route);
-    response.map(|body| {
-        Body::new(body.map_frame(move |frame| {
+    response.map(|inner| Body::new(CountedBody { inner, sent }))
+}
+
+/// A response body that adds the bytes it yields to a counter. It passes the size on, so the
+/// response keeps its `Content-Length` (a download without one shows no progress in a browser).
+struct CountedBody {
+    inner: Body,
+    sent: metrics::Counter,
+}
+
+impl http_body::Body for CountedBody {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, axum::Error>>> {
+        let polled = Pin::new(&mut self.inner).poll_frame(cx);
+        if let Poll::Ready(Some(Ok(frame))) = &polled {
             if let Some(data) = frame.data_ref() {
-                sent.increment(data.len() as u64);
+                self.sent.increment(data.len() as u64);
             }
-            frame
-        }))
-    })
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
 }
