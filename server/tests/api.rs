@@ -1,4 +1,4 @@
-//! The HTTP contract of DESIGN.md, request by request, through the full router.
+//! The HTTP contract of docs/ARCHITECTURE.md, request by request, through the full router.
 
 mod common;
 

@@ -12,7 +12,7 @@ use common::{spawn_app, Reply, TestApp};
 use serde_json::Value;
 use std::{collections::BTreeSet, net::SocketAddr, time::Duration};
 
-/// The headers DESIGN.md promises on every response.
+/// The headers docs/ARCHITECTURE.md promises on every response.
 fn assert_contract_headers(reply: &Reply, what: &str) {
     let id = reply.headers.get("x-request-id");
     assert!(id.is_some_and(|v| !v.is_empty()), "{what}: x-request-id");
