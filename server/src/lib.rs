@@ -15,7 +15,8 @@
 //!   uploads, presigned links) and the local-directory backend with signed, expiring links.
 //! - [`metrics`]: the Prometheus metrics (names, buckets, the recorder `/metrics` renders);
 //!   [`telemetry`] sets up logs (human-readable or JSON).
-//! - [`application`]: wires it all together and stops it in order ([`shutdown`] has the signals).
+//! - [`application`]: wires it all together and stops it in order ([`shutdown`] has the signals);
+//!   [`site`] finds the page's built files under the names the build gave them.
 
 pub mod application;
 pub mod archive;
@@ -27,6 +28,7 @@ pub mod metrics;
 pub mod origin;
 pub mod queue;
 pub mod shutdown;
+pub mod site;
 pub mod storage;
 pub mod telemetry;
 pub mod worker;

@@ -1,6 +1,7 @@
 //! Starts Ferry: configuration, backends, workers, HTTP; stops on SIGINT/SIGTERM.
 
-use ferry_server::{application::Application, config::Config, shutdown, telemetry};
+use ferry_server::{application::Application, config::Config, shutdown, site, telemetry};
+use std::path::Path;
 use std::process::ExitCode;
 
 /// Every request allocates a little (headers, spans, records); glibc's allocator spends a
@@ -43,6 +44,18 @@ async fn main() -> ExitCode {
         Ok(conf) => conf.leptos_options,
         Err(error) => {
             tracing::error!("configuration error (LEPTOS_*): {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let exe_dir = std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(Path::to_path_buf))
+        .unwrap_or_default();
+    let explicit = std::env::var_os("LEPTOS_HASH_FILES").is_some();
+    let leptos_options = match site::with_hashed_names(leptos_options, &exe_dir, explicit) {
+        Ok(options) => options,
+        Err(error) => {
+            tracing::error!("cannot start: {error}");
             return ExitCode::FAILURE;
         }
     };
