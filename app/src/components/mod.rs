@@ -11,7 +11,7 @@ mod download_row;
 mod notify_toggle;
 pub mod polling;
 
-pub use describe::{
+use describe::{
     describe_state, describe_transfer, format_elapsed, page_title, parse_file_ids, record_sample,
     transfer_rate, LocalClock, TransferSample,
 };
