@@ -68,7 +68,8 @@ async fn main() {
                 let mut next = queue.claim(&name, 1).await.unwrap().pop();
                 while let Some(job) = next {
                     let result = JobResult {
-                        key: "downloads/bench.zip".into(),
+                        key: ferry_server::storage::ObjectKey::parse("downloads/bench.zip")
+                            .unwrap(),
                         size: 0,
                     };
                     next = queue

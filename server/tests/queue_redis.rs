@@ -70,7 +70,7 @@ async fn finished_jobs_leave_no_keys_behind_after_retention() {
         }
         for claimed in batch {
             let result = ferry_server::queue::JobResult {
-                key: "downloads/x.zip".into(),
+                key: ferry_server::storage::ObjectKey::parse("downloads/x.zip").unwrap(),
                 size: 1,
             };
             queue.complete(&claimed.lease, result).await.unwrap();

@@ -107,7 +107,10 @@ async fn ferry(
                             let mut next = Some(job);
                             while let Some(job) = next {
                                 let result = JobResult {
-                                    key: "downloads/bench.zip".into(),
+                                    key: ferry_server::storage::ObjectKey::parse(
+                                        "downloads/bench.zip",
+                                    )
+                                    .unwrap(),
                                     size: 0,
                                 };
                                 next = queue

@@ -41,12 +41,8 @@ pub async fn follow(
     Extension(caller): Extension<Caller>,
     Path(job_id): Path<String>,
 ) -> Result<Response, AppError> {
-    let job_id: JobId = job_id.parse()?;
-    let record = state
-        .queue
-        .status(job_id)
-        .await?
-        .ok_or(AppError::JobNotFound(job_id))?;
+    let record = status::find_job(&state, &job_id).await?;
+    let job_id = record.id;
     match record.phase {
         JobPhase::Completed => {}
         JobPhase::Expired => {
@@ -55,8 +51,8 @@ pub async fn follow(
         phase => return Err(AppError::JobNotReady(job_id, phase)),
     }
     // A link to a file that is gone would land the person on the store's own error page.
-    let (key, _) = status::result_key(&record)?;
-    if state.store.stored(&key).await?.is_none() {
+    let key = &status::result_of(&record)?.key;
+    if state.store.stored(key).await?.is_none() {
         tracing::warn!(%job_id, %key, "completed job's archive is missing from storage");
         return Err(AppError::ResultExpired(job_id, None));
     }

@@ -8,8 +8,8 @@
 use super::{client::Caller, conditional, AppState};
 use crate::{
     error::AppError,
-    queue::JobRecord,
-    storage::{ObjectKey, PresignedUrl},
+    queue::{JobRecord, JobResult},
+    storage::PresignedUrl,
 };
 use app::api::{ErrorBody, JobId, JobPhase, JobState, JobStatus, Timestamp, POLL_INTERVAL_SECS};
 use axum::{
@@ -59,12 +59,7 @@ pub async fn status(
     Path(job_id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
-    let job_id: JobId = job_id.parse()?;
-    let record = state
-        .queue
-        .status(job_id)
-        .await?
-        .ok_or(AppError::JobNotFound(job_id))?;
+    let record = find_job(&state, &job_id).await?;
     let retry_after = poll_hint(&record, crate::queue::system_now());
     let job_state = job_state(&state, &record, &caller).await?;
     let body = JobStatus {
@@ -74,6 +69,16 @@ pub async fn status(
         state: job_state,
     };
     Ok(conditional::json(&headers, &body, retry_after))
+}
+
+/// The record of the job a path names: `400` for a malformed id, `404` for an unknown one.
+pub async fn find_job(state: &AppState, raw_id: &str) -> Result<JobRecord, AppError> {
+    let job_id: JobId = raw_id.parse()?;
+    state
+        .queue
+        .status(job_id)
+        .await?
+        .ok_or(AppError::JobNotFound(job_id))
 }
 
 /// Seconds until polling `record` again is worth it, `None` once it will not change: the poll
@@ -174,17 +179,12 @@ async fn job_state(
     })
 }
 
-/// The storage key of a completed job's archive.
-pub fn result_key(record: &JobRecord) -> Result<(ObjectKey, u64), AppError> {
-    let result = record.result.as_ref().ok_or_else(|| {
+/// The archive of a completed job.
+pub fn result_of(record: &JobRecord) -> Result<&JobResult, AppError> {
+    record.result.as_ref().ok_or_else(|| {
         tracing::error!(job_id = %record.id, "completed job has no result");
         AppError::Internal
-    })?;
-    let key = ObjectKey::parse(&result.key).ok_or_else(|| {
-        tracing::error!(job_id = %record.id, key = %result.key, "stored key is unsafe");
-        AppError::Internal
-    })?;
-    Ok((key, result.size))
+    })
 }
 
 /// A freshly signed link to a completed job's archive, as an absolute URL, and the archive's size.
@@ -193,13 +193,13 @@ pub async fn signed_link(
     record: &JobRecord,
     caller: &Caller,
 ) -> Result<(PresignedUrl, u64), AppError> {
-    let (key, size) = result_key(record)?;
+    let result = result_of(record)?;
     let mut link = state
         .store
-        .presign_download(&key, state.presign_ttl)
+        .presign_download(&result.key, state.presign_ttl)
         .await?;
     link.url = absolute_url(link.url, caller);
-    Ok((link, size))
+    Ok((link, result.size))
 }
 
 /// Links served by Ferry itself are paths; clients (curl, other services) expect a full URL, so

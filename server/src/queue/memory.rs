@@ -9,6 +9,7 @@ use super::{
     backoff, millis, new_lease_token, round_robin::RoundRobin, scoped_key, system_now,
     CancelOutcome, ClaimedJob, Enqueued, FailOutcome, FailureKind, JobQueue, JobRecord, JobResult,
     Lease, NewJob, Progress, QueueDepth, QueueError, QueueSettings, Upload, WorkLock,
+    RECLAIMED_ERROR,
 };
 use app::api::{JobId, JobPhase, Timestamp};
 use async_trait::async_trait;
@@ -138,7 +139,7 @@ impl State {
             job.lease = None;
             job.record.started_at = None;
             job.record.progress = Progress::default();
-            job.record.error = Some("the worker stopped responding (lease expired)".into());
+            job.record.error = Some(RECLAIMED_ERROR.into());
             if job.record.attempt < job.record.max_attempts {
                 job.record.attempt += 1;
                 job.record.phase = JobPhase::Queued;
@@ -305,10 +306,13 @@ impl JobQueue for MemoryQueue {
             job.record.progress = Progress::default();
             job.record.started_at = Some(Timestamp::from_unix_millis(now));
             claimed.push(ClaimedJob {
-                lease: Lease { job_id, token },
+                lease: Lease {
+                    job_id,
+                    token,
+                    attempt: job.record.attempt,
+                },
                 file_ids: job.record.file_ids.clone(),
                 origin_params: job.record.origin_params.clone(),
-                attempt: job.record.attempt,
                 max_attempts: job.record.max_attempts,
                 abandoned_upload: job.upload.clone(),
             });

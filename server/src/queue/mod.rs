@@ -32,6 +32,7 @@ pub mod memory;
 pub mod redis;
 mod round_robin;
 
+use crate::storage::ObjectKey;
 use app::api::{FileId, JobId, JobPhase, Timestamp};
 use async_trait::async_trait;
 use std::time::Duration;
@@ -147,7 +148,7 @@ pub enum WorkLock {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JobResult {
     /// Storage key of the archive (`downloads/12345.zip`, `bundles/<random>/ferry-3-files.zip`).
-    pub key: String,
+    pub key: ObjectKey,
     /// Archive size in bytes.
     pub size: u64,
 }
@@ -199,6 +200,8 @@ impl JobRecord {
 pub struct Lease {
     pub job_id: JobId,
     pub token: String,
+    /// The attempt the lease was granted for (a failure's backoff grows with it).
+    pub attempt: u32,
 }
 
 /// A job handed to a worker by [`JobQueue::claim`].
@@ -207,7 +210,6 @@ pub struct ClaimedJob {
     pub lease: Lease,
     pub file_ids: Vec<FileId>,
     pub origin_params: String,
-    pub attempt: u32,
     pub max_attempts: u32,
     /// A multipart upload an earlier attempt started and never finished (it crashed or froze):
     /// abort it before uploading again, or its parts stay in the bucket, billed and invisible.
@@ -218,7 +220,7 @@ pub struct ClaimedJob {
 /// is part of it because each attempt may write to its own key (bundle keys are random).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Upload {
-    pub key: String,
+    pub key: ObjectKey,
     pub id: String,
 }
 
@@ -391,6 +393,10 @@ pub trait JobQueue: Send + Sync + 'static {
     /// Gives the lock `name` up if `holder` has it (anyone else's lock stays as it is).
     async fn unlock_work(&self, name: &str, holder: &str) -> Result<(), QueueError>;
 }
+
+/// What the record of a job taken back from a worker that stopped renewing its lease says went
+/// wrong (both backends write it; people read it).
+pub const RECLAIMED_ERROR: &str = "the worker stopped responding (lease expired)";
 
 /// A client's idempotency key, distinct from every other client's (client ids never contain
 /// `#`).

@@ -119,7 +119,7 @@ pub async fn run(
     let span = tracing::info_span!(
         "job",
         job_id = %job.lease.job_id,
-        attempt = job.attempt,
+        attempt = job.lease.attempt,
         file_ids = %file_ids,
     );
     run_attempt(context, worker_name, job)
@@ -135,7 +135,7 @@ async fn run_attempt(
     let started = Instant::now();
     let lease = job.lease.clone();
     let job_id = lease.job_id;
-    tracing::info!(%job_id, attempt = job.attempt, files = job.file_ids.len(), "job started");
+    tracing::info!(%job_id, attempt = job.lease.attempt, files = job.file_ids.len(), "job started");
     let outcome = tokio::select! {
         biased;
         _ = context.shutdown.cancelled() => None,
@@ -399,7 +399,7 @@ async fn stored_version(
     metrics::archive_reused();
     tracing::info!(job_id = %job.lease.job_id, %key, "reusing the stored archive of this file version");
     Ok(Some(JobResult {
-        key: key.as_str().to_owned(),
+        key: key.clone(),
         size: stored.size,
     }))
 }
@@ -511,7 +511,7 @@ async fn prepare(context: &WorkerContext, job: &ClaimedJob) -> Result<JobResult,
     tracing::info!(job_id = %lease.job_id, %key, size, "archive uploaded");
     tokio::time::sleep(context.settings.completion_delay).await;
     Ok(JobResult {
-        key: key.as_str().to_owned(),
+        key: key.clone(),
         size,
     })
 }
@@ -627,22 +627,9 @@ async fn send(pieces: &mpsc::Sender<std::io::Result<Bytes>>, piece: Bytes) -> Re
 /// Aborts the upload an earlier attempt left, at the key that attempt wrote to.
 async fn abort_abandoned_upload(context: &WorkerContext, job: &ClaimedJob, abandoned: &Upload) {
     let lease = &job.lease;
-    let key = if abandoned.key.is_empty() {
-        // Noted by a Ferry that kept no key with the upload: it wrote where keys were then
-        // derived from the job.
-        match job.file_ids.as_slice() {
-            [single] => Some(ObjectKey::for_file(*single)),
-            _ => ObjectKey::parse(&format!("bundles/{}.zip", lease.job_id)),
-        }
-    } else {
-        ObjectKey::parse(&abandoned.key)
-    };
-    let Some(key) = key else {
-        tracing::error!(job_id = %lease.job_id, key = %abandoned.key, "an abandoned upload's key is unsafe; left alone");
-        return;
-    };
+    let key = &abandoned.key;
     let upload_id = abandoned.id.as_str();
-    match context.store.abort_upload(&key, upload_id).await {
+    match context.store.abort_upload(key, upload_id).await {
         Ok(()) => {
             tracing::info!(job_id = %lease.job_id, %key, upload_id, "aborted the upload an earlier attempt left unfinished")
         }
@@ -668,7 +655,7 @@ impl UploadJournal for LeaseJournal<'_> {
             .note_upload(
                 self.lease,
                 Some(&Upload {
-                    key: self.key.to_string(),
+                    key: self.key.clone(),
                     id: upload_id.to_owned(),
                 }),
             )

@@ -1,4 +1,4 @@
-//! The queue conformance suite: the rules of DESIGN.md "Jobs and the queue", checked against any
+//! The queue conformance suite: the rules of docs/ARCHITECTURE.md ("A job's states"), checked against any
 //! [`JobQueue`] backend. A backend's test file instantiates it with
 //! `queue_conformance::suite!(make_queue)`, where `make_queue(settings)` returns a fresh, empty
 //! queue (its own key prefix for shared servers).
@@ -13,6 +13,7 @@ use ferry_server::queue::{
     CancelOutcome, ClaimedJob, FailOutcome, FailureKind, JobQueue, JobResult, NewJob, Progress,
     QueueDepth, QueueError, QueueSettings, Upload, WorkLock,
 };
+use ferry_server::storage::ObjectKey;
 use std::{
     collections::HashSet,
     future::Future,
@@ -111,7 +112,7 @@ async fn phase(queue: &Arc<dyn JobQueue>, job_id: JobId) -> Option<JobPhase> {
 
 fn result() -> JobResult {
     JobResult {
-        key: "downloads/12345.zip".into(),
+        key: ObjectKey::for_file(FileId::new(12345).unwrap()),
         size: 42,
     }
 }
@@ -157,7 +158,7 @@ pub async fn jobs_are_claimed_oldest_first(make: impl MakeQueue) {
     assert_eq!(claimed, vec![first, second]);
     let job = claim_one(&queue, "w").await.unwrap();
     assert_eq!(job.lease.job_id, third);
-    assert_eq!(job.attempt, 1);
+    assert_eq!(job.lease.attempt, 1);
     assert_eq!(phase(&queue, third).await, Some(JobPhase::Processing));
     assert!(claim_one(&queue, "w").await.is_none());
 }
@@ -226,7 +227,10 @@ pub async fn lease_expiry_hands_the_job_to_another_claimer(make: impl MakeQueue)
         .expect("the expired lease is handed to another claimer");
     assert_eq!(taken_over.lease.job_id, job_id);
     assert_ne!(taken_over.lease.token, crashed.lease.token);
-    assert_eq!(taken_over.attempt, 2, "a lost lease uses up its attempt");
+    assert_eq!(
+        taken_over.lease.attempt, 2,
+        "a lost lease uses up its attempt"
+    );
 }
 
 pub async fn a_stale_lease_cannot_write_progress_or_complete(make: impl MakeQueue) {
@@ -276,7 +280,7 @@ pub async fn a_stale_lease_cannot_write_progress_or_complete(make: impl MakeQueu
 
 fn upload(key: &str, id: &str) -> Upload {
     Upload {
-        key: key.to_owned(),
+        key: ObjectKey::parse(key).expect("a safe key"),
         id: id.to_owned(),
     }
 }
@@ -390,7 +394,7 @@ pub async fn a_failed_attempt_is_retried_after_its_backoff(make: impl MakeQueue)
         .unwrap();
     assert!(now_ms() + 5 >= wait, "claimed only once the backoff passed");
     assert_eq!(retry.lease.job_id, job_id);
-    assert_eq!(retry.attempt, 2);
+    assert_eq!(retry.lease.attempt, 2);
 }
 
 pub async fn backoff_doubles_with_each_attempt(make: impl MakeQueue) {
@@ -400,7 +404,7 @@ pub async fn backoff_doubles_with_each_attempt(make: impl MakeQueue) {
         let job = claim_within(&queue, "w", Duration::from_secs(3))
             .await
             .unwrap();
-        assert_eq!(job.attempt, failed_attempt);
+        assert_eq!(job.lease.attempt, failed_attempt);
         let before = now_ms();
         let outcome = queue
             .fail(&job.lease, "boom", FailureKind::Transient)
@@ -424,7 +428,7 @@ pub async fn backoff_doubles_with_each_attempt(make: impl MakeQueue) {
     let last = claim_within(&queue, "w", Duration::from_secs(3))
         .await
         .unwrap();
-    assert_eq!(last.attempt, 4);
+    assert_eq!(last.lease.attempt, 4);
     assert_eq!(
         queue
             .fail(&last.lease, "boom", FailureKind::Transient)
@@ -489,7 +493,7 @@ pub async fn completing_can_claim_the_next_job_in_the_same_step(make: impl MakeQ
     assert_eq!(record.phase, JobPhase::Completed);
     assert_eq!(record.result, Some(result()));
     assert_eq!(next.lease.job_id, second);
-    assert_eq!(next.attempt, 1);
+    assert_eq!(next.lease.attempt, 1);
     assert_ne!(next.lease.token, job.lease.token);
     assert_eq!(phase(&queue, second).await, Some(JobPhase::Processing));
 
@@ -539,7 +543,7 @@ pub async fn release_returns_the_job_to_the_front_without_using_an_attempt(make:
     assert_eq!(record.progress.percent, 0);
     let again = claim_one(&queue, "next").await.unwrap();
     assert_eq!(again.lease.job_id, first, "released jobs go first");
-    assert_eq!(again.attempt, 1, "a release does not use an attempt");
+    assert_eq!(again.lease.attempt, 1, "a release does not use an attempt");
 }
 
 pub async fn cancelling_a_queued_job_takes_it_out_of_the_queue(make: impl MakeQueue) {
@@ -750,7 +754,7 @@ pub async fn a_permanent_failure_spends_no_retries(make: impl MakeQueue) {
     let queue = make.make(fast_settings()).await;
     let job_id = enqueue(&queue, 12345).await;
     let job = claim_one(&queue, "w").await.unwrap();
-    assert_eq!(job.attempt, 1);
+    assert_eq!(job.lease.attempt, 1);
     let outcome = queue
         .fail(
             &job.lease,

@@ -1,11 +1,12 @@
 -- Shared by claim.lua and complete_claim.lua (prepended after the prelude).
 -- Promotes due retries, takes back jobs whose lease expired, then leases up to `max` waiting jobs,
 -- clients in turn, with the tokens ARGV[first_token], ARGV[first_token + 1], ...
--- `retention_ms` is how long a job that runs out of attempts here keeps its failed record.
+-- `retention_ms` is how long a job that runs out of attempts here keeps its failed record;
+-- `reclaimed_error` is what such a job's record says went wrong.
 -- Returns the number of expired leases taken back, then per claimed job: id, token, file ids,
 -- origin params, attempt, max attempts, and the upload an earlier attempt left unfinished with its
 -- key ('' and '' if none).
-local function claim_jobs(prefix, active_key, delayed_key, lease_ms, retention_ms, max, first_token, now)
+local function claim_jobs(prefix, active_key, delayed_key, lease_ms, retention_ms, max, first_token, now, reclaimed_error)
   -- Jobs an instance of an older Ferry queued in the single line {p}:wait join their clients'
   -- lines (a rolling upgrade loses none).
   local legacy = prefix .. 'wait'
@@ -33,7 +34,7 @@ local function claim_jobs(prefix, active_key, delayed_key, lease_ms, retention_m
     local f = redis.call('HMGET', job_key, 'attempt', 'maxAttempts')
     redis.call('HDEL', job_key, 'token', 'leaseDeadline', 'startedAt')
     reset_progress(job_key)
-    redis.call('HSET', job_key, 'error', 'the worker stopped responding (lease expired)')
+    redis.call('HSET', job_key, 'error', reclaimed_error)
     if tonumber(f[1]) < tonumber(f[2]) then
       redis.call('HSET', job_key, 'attempt', int(tonumber(f[1]) + 1), 'phase', 'queued')
       wait_front(prefix, client_of(job_key), id)

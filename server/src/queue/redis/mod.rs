@@ -16,8 +16,9 @@
 //! | `{p}:wake` | list | one entry per enqueued job, popped by idle instances to wake up |
 //! | `{p}:lock:<name>` | string | the holder of a work lock (expires unless renewed) |
 //!
-//! Finished job records and their idempotency keys get a Redis expiry (`result_ttl` for
-//! completed jobs, `finished_record_ttl` for the rest), so nothing grows without bound.
+//! Finished job records and their idempotency keys get a Redis expiry (a completed record
+//! `result_ttl + expired_record_ttl`, reading as expired after its `resultExpiresAt`, and its key
+//! `result_ttl`; `finished_record_ttl` for the rest), so nothing grows without bound.
 //! Timestamps come from Redis' `TIME`.
 //!
 //! **When Redis is full** (`maxmemory` with `noeviction`), it refuses writes. Only
@@ -33,7 +34,7 @@ pub use connection::{redacted, RedisTarget};
 use super::{
     backoff, millis, new_lease_token, scoped_key, system_now, CancelOutcome, ClaimedJob, Enqueued,
     FailOutcome, FailureKind, JobQueue, JobRecord, JobResult, Lease, NewJob, Progress, QueueDepth,
-    QueueError, QueueSettings, Upload, WorkLock,
+    QueueError, QueueSettings, Upload, WorkLock, RECLAIMED_ERROR,
 };
 use app::api::{JobId, Timestamp};
 use async_trait::async_trait;
@@ -358,7 +359,8 @@ impl JobQueue for RedisQueue {
             .arg(&self.keys.prefix)
             .arg(self.lease_ms())
             .arg(self.finished_retention_ms())
-            .arg(max);
+            .arg(max)
+            .arg(RECLAIMED_ERROR);
         for _ in 0..max {
             invocation.arg(new_lease_token());
         }
@@ -424,7 +426,7 @@ impl JobQueue for RedisQueue {
             .arg(&self.keys.prefix)
             .arg(lease.job_id.to_string())
             .arg(&lease.token)
-            .arg(&result.key)
+            .arg(result.key.as_str())
             .arg(result.size)
             .arg(self.result_retention_ms())
             .arg(self.expired_retention_ms());
@@ -446,13 +448,14 @@ impl JobQueue for RedisQueue {
             .arg(&self.keys.prefix)
             .arg(lease.job_id.to_string())
             .arg(&lease.token)
-            .arg(&result.key)
+            .arg(result.key.as_str())
             .arg(result.size)
             .arg(self.result_retention_ms())
             .arg(self.lease_ms())
             .arg(new_lease_token())
             .arg(self.finished_retention_ms())
-            .arg(self.expired_retention_ms());
+            .arg(self.expired_retention_ms())
+            .arg(RECLAIMED_ERROR);
         let mut connection = self.connection().await?;
         let reply: Vec<String> = bounded(invocation.invoke_async(&mut connection)).await?;
         match reply.split_first() {
@@ -478,9 +481,10 @@ impl JobQueue for RedisQueue {
                 .arg(lease.job_id.to_string())
                 .arg(&lease.token)
                 .arg(error)
-                .arg(millis(self.settings.retry_backoff_base))
-                .arg(millis(backoff::MAX_RETRY_BACKOFF))
-                .arg(rand::random_range(-1.0..=1.0f64))
+                .arg(millis(backoff::random_retry_delay(
+                    self.settings.retry_backoff_base,
+                    lease.attempt,
+                )))
                 .arg(self.finished_retention_ms())
                 .arg(match kind {
                     FailureKind::Permanent => "1",

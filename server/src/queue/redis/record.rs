@@ -3,7 +3,10 @@
 //! Field names match the API's JSON names where there is one; numbers are decimal strings and
 //! timestamps milliseconds since the Unix epoch (from Redis' clock).
 
-use crate::queue::{ClaimedJob, JobRecord, JobResult, Lease, Progress, Upload};
+use crate::{
+    queue::{ClaimedJob, JobRecord, JobResult, Lease, Progress, Upload},
+    storage::ObjectKey,
+};
 use app::api::{FileId, JobPhase, Timestamp};
 use std::{collections::HashMap, str::FromStr};
 
@@ -44,16 +47,22 @@ pub fn pairs(flat: &[String]) -> HashMap<String, String> {
 
 /// The phase as stored or as a script reports it (the API's spelling).
 pub fn phase(name: &str) -> Result<JobPhase, RecordError> {
-    Ok(match name {
-        "queued" => JobPhase::Queued,
-        "processing" => JobPhase::Processing,
-        "retrying" => JobPhase::Retrying,
-        "completed" => JobPhase::Completed,
-        "failed" => JobPhase::Failed,
-        "cancelled" => JobPhase::Cancelled,
-        "expired" => JobPhase::Expired,
-        other => return Err(RecordError(format!("phase {other:?}"))),
-    })
+    name.parse()
+        .map_err(|e: app::api::UnknownPhase| RecordError(e.to_string()))
+}
+
+/// A stored key, checked as every key is: a record cannot smuggle a path past the store.
+fn object_key(raw: &str) -> Result<ObjectKey, RecordError> {
+    ObjectKey::parse(raw).ok_or_else(|| RecordError(format!("unsafe storage key {raw:?}")))
+}
+
+/// Where an upload noted without its key went: records written before uploads carried one
+/// wrote where keys were then derived from the job.
+fn legacy_upload_key(job_id: &str, file_ids: &[FileId]) -> Result<ObjectKey, RecordError> {
+    match file_ids {
+        [single] => Ok(ObjectKey::for_file(*single)),
+        _ => object_key(&format!("bundles/{job_id}.zip")),
+    }
 }
 
 fn number<T: FromStr>(value: &str, name: &str) -> Result<T, RecordError> {
@@ -86,7 +95,7 @@ pub fn parse(fields: &HashMap<String, String>) -> Result<JobRecord, RecordError>
     };
     let result = match (fields.get("resultKey"), fields.get("resultSize")) {
         (Some(key), Some(size)) => Some(JobResult {
-            key: key.clone(),
+            key: object_key(key)?,
             size: number(size, "resultSize")?,
         }),
         _ => None,
@@ -123,20 +132,31 @@ pub const CLAIMED_FIELDS: usize = 8;
 /// attempts, abandoned upload and its key.
 pub fn claimed(reply: &[String]) -> Result<ClaimedJob, RecordError> {
     match reply {
-        [id, token, ids, params, attempt, max_attempts, upload, upload_key] => Ok(ClaimedJob {
-            lease: Lease {
-                job_id: number(id, "id")?,
-                token: token.clone(),
-            },
-            file_ids: file_ids(ids)?,
-            origin_params: params.clone(),
-            attempt: number(attempt, "attempt")?,
-            max_attempts: number(max_attempts, "maxAttempts")?,
-            abandoned_upload: (!upload.is_empty()).then(|| Upload {
-                key: upload_key.clone(),
-                id: upload.clone(),
-            }),
-        }),
+        [id, token, ids, params, attempt, max_attempts, upload, upload_key] => {
+            let file_ids = file_ids(ids)?;
+            let abandoned_upload = match (upload.is_empty(), upload_key.is_empty()) {
+                (true, _) => None,
+                (false, true) => Some(Upload {
+                    key: legacy_upload_key(id, &file_ids)?,
+                    id: upload.clone(),
+                }),
+                (false, false) => Some(Upload {
+                    key: object_key(upload_key)?,
+                    id: upload.clone(),
+                }),
+            };
+            Ok(ClaimedJob {
+                lease: Lease {
+                    job_id: number(id, "id")?,
+                    token: token.clone(),
+                    attempt: number(attempt, "attempt")?,
+                },
+                file_ids,
+                origin_params: params.clone(),
+                max_attempts: number(max_attempts, "maxAttempts")?,
+                abandoned_upload,
+            })
+        }
         other => Err(RecordError(format!("claim reply {other:?}"))),
     }
 }
@@ -180,5 +200,8 @@ mod tests {
             Some(Timestamp::from_unix_millis(1_700_000_005_000))
         );
         assert_eq!(record.result.unwrap().size, 42);
+        let mut unsafe_key = pairs(&flat);
+        unsafe_key.insert("resultKey".into(), "../../etc/passwd".into());
+        assert!(parse(&unsafe_key).is_err());
     }
 }
