@@ -20,6 +20,15 @@ use std::{fmt, time::Duration};
 pub struct ObjectKey(String);
 
 impl ObjectKey {
+    /// Where a job's archive goes: a single file's at its file's key (shared by every job for
+    /// the file, and what `check` looks at), a bundle's at a fresh key of its own.
+    pub fn for_job(file_ids: &[FileId]) -> Self {
+        match file_ids {
+            [single] => Self::for_file(*single),
+            many => Self::for_new_bundle(many.len()),
+        }
+    }
+
     /// Where a single file's archive goes; `POST /v1/download/check` looks here.
     pub fn for_file(file_id: FileId) -> Self {
         Self(format!("downloads/{file_id}.zip"))
@@ -189,6 +198,17 @@ mod tests {
         ] {
             assert!(ObjectKey::parse(bad).is_none(), "{bad:?} must be refused");
         }
+    }
+
+    #[test]
+    fn a_single_file_shares_its_files_key_and_a_bundle_gets_its_own() {
+        let one = FileId::new(12345).unwrap();
+        assert_eq!(ObjectKey::for_job(&[one]), ObjectKey::for_file(one));
+        let two = [one, FileId::new(23456).unwrap()];
+        let first = ObjectKey::for_job(&two);
+        assert!(first.as_str().starts_with("bundles/"));
+        assert_eq!(first.file_name(), "ferry-2-files.zip");
+        assert_ne!(first, ObjectKey::for_job(&two), "every bundle is new");
     }
 
     #[test]

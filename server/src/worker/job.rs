@@ -467,15 +467,14 @@ async fn prepare(context: &WorkerContext, job: &ClaimedJob) -> Result<JobResult,
     }
     progress.report(true).await?;
 
-    let (key, fingerprint) = match files.as_slice() {
-        [single] => (
-            ObjectKey::for_file(single.file_id),
-            single
-                .version
-                .as_deref()
-                .map(|version| source_fingerprint(&context.origin.describe(), version)),
-        ),
-        _ => (ObjectKey::for_new_bundle(files.len()), None),
+    let key = ObjectKey::for_job(&job.file_ids);
+    // A single file's archive is shared by every job for the same version of the file.
+    let fingerprint = match files.as_slice() {
+        [single] => single
+            .version
+            .as_deref()
+            .map(|version| source_fingerprint(&context.origin.describe(), version)),
+        _ => None,
     };
     let lock = match &fingerprint {
         Some(fingerprint) => match reuse_or_lock(context, job, &key, fingerprint).await? {
