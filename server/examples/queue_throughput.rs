@@ -59,23 +59,19 @@ async fn main() {
 
     let started = Instant::now();
     let workers: Vec<_> = (0..concurrency)
-        .map(|w| {
+        .map(|_| {
             let queue = queue.clone();
             tokio::spawn(async move {
-                let name = format!("w{w}");
                 let mut done = 0usize;
                 // As the worker pool does: claim once, then each completion claims the next job.
-                let mut next = queue.claim(&name, 1).await.unwrap().pop();
+                let mut next = queue.claim(1).await.unwrap().pop();
                 while let Some(job) = next {
                     let result = JobResult {
                         key: ferry_server::storage::ObjectKey::parse("downloads/bench.zip")
                             .unwrap(),
                         size: 0,
                     };
-                    next = queue
-                        .complete_and_claim(&job.lease, result, &name)
-                        .await
-                        .unwrap();
+                    next = queue.complete_and_claim(&job.lease, result).await.unwrap();
                     done += 1;
                 }
                 done

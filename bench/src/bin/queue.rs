@@ -93,13 +93,12 @@ async fn ferry(
             let done = Arc::new(AtomicUsize::new(0));
             let clock = Clock::start();
             let consumers: Vec<_> = (0..concurrency)
-                .map(|c| {
+                .map(|_| {
                     let queue = queue.clone();
                     let done = done.clone();
                     tokio::spawn(async move {
-                        let name = format!("bench-{c}");
                         while done.load(Ordering::Relaxed) < jobs {
-                            let Some(job) = queue.claim(&name, 1).await.unwrap().pop() else {
+                            let Some(job) = queue.claim(1).await.unwrap().pop() else {
                                 queue.wait_for_work(Duration::from_millis(50)).await;
                                 continue;
                             };
@@ -114,7 +113,7 @@ async fn ferry(
                                     size: 0,
                                 };
                                 next = queue
-                                    .complete_and_claim(&job.lease, result, &name)
+                                    .complete_and_claim(&job.lease, result)
                                     .await
                                     .unwrap();
                                 done.fetch_add(1, Ordering::Relaxed);

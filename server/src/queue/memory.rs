@@ -285,7 +285,7 @@ impl JobQueue for MemoryQueue {
         })
     }
 
-    async fn claim(&self, _worker: &str, max: usize) -> Result<Vec<ClaimedJob>, QueueError> {
+    async fn claim(&self, max: usize) -> Result<Vec<ClaimedJob>, QueueError> {
         let now = now_ms();
         let mut state = self.lock();
         state.purge_expired(now);

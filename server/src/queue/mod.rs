@@ -306,9 +306,9 @@ pub trait JobQueue: Send + Sync + 'static {
         idempotency_key: Option<&str>,
     ) -> Result<Enqueued, QueueError>;
 
-    /// Hands out up to `max` jobs to `worker`, first promoting due retries and taking back jobs
-    /// whose lease expired.
-    async fn claim(&self, worker: &str, max: usize) -> Result<Vec<ClaimedJob>, QueueError>;
+    /// Hands out up to `max` jobs, first promoting due retries and taking back jobs whose lease
+    /// expired. The lease token is what identifies the holder from then on.
+    async fn claim(&self, max: usize) -> Result<Vec<ClaimedJob>, QueueError>;
 
     /// Extends each lease still held; returns the jobs whose lease is gone (abort them).
     async fn renew(&self, leases: &[Lease]) -> Result<Vec<JobId>, QueueError>;
@@ -323,17 +323,16 @@ pub trait JobQueue: Send + Sync + 'static {
     /// Marks the job completed with its archive (which also forgets any noted upload).
     async fn complete(&self, lease: &Lease, result: JobResult) -> Result<(), QueueError>;
 
-    /// Completes the job like [`JobQueue::complete`] and claims the next waiting job for `worker`
-    /// in the same step (`None`: nothing waits), so a busy worker spends one round trip per job.
+    /// Completes the job like [`JobQueue::complete`] and claims the next waiting job in the same
+    /// step (`None`: nothing waits), so a busy worker spends one round trip per job.
     /// A completion that is refused is an error and claims nothing.
     async fn complete_and_claim(
         &self,
         lease: &Lease,
         result: JobResult,
-        worker: &str,
     ) -> Result<Option<ClaimedJob>, QueueError> {
         self.complete(lease, result).await?;
-        match self.claim(worker, 1).await {
+        match self.claim(1).await {
             Ok(mut jobs) => Ok(jobs.pop()),
             // The completion stands; the worker's loop claims again.
             Err(error) => {

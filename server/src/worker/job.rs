@@ -100,12 +100,8 @@ const LOGGED_FILE_IDS: usize = 10;
 
 /// Runs `job` to its end and records the outcome in the queue, inside a `job` span (job id, file
 /// ids, attempt) so every line the attempt logs says which job it is about. Returns the next job
-/// when recording a completion also claimed one for `worker_name`.
-pub async fn run(
-    context: &WorkerContext,
-    worker_name: &str,
-    job: ClaimedJob,
-) -> Option<ClaimedJob> {
+/// when recording a completion also claimed one.
+pub async fn run(context: &WorkerContext, job: ClaimedJob) -> Option<ClaimedJob> {
     let mut file_ids = job
         .file_ids
         .iter()
@@ -122,16 +118,10 @@ pub async fn run(
         attempt = job.lease.attempt,
         file_ids = %file_ids,
     );
-    run_attempt(context, worker_name, job)
-        .instrument(span)
-        .await
+    run_attempt(context, job).instrument(span).await
 }
 
-async fn run_attempt(
-    context: &WorkerContext,
-    worker_name: &str,
-    job: ClaimedJob,
-) -> Option<ClaimedJob> {
+async fn run_attempt(context: &WorkerContext, job: ClaimedJob) -> Option<ClaimedJob> {
     let started = Instant::now();
     let lease = job.lease.clone();
     let job_id = lease.job_id;
@@ -150,7 +140,7 @@ async fn run_attempt(
             Err(error) => tracing::warn!(%job_id, %error, "could not release job on shutdown"),
         },
         // A worker that is not shutting down takes its next job in the same step.
-        Some(Ok(result)) => match complete(context, &lease, result, worker_name).await {
+        Some(Ok(result)) => match complete(context, &lease, result).await {
             Ok(claimed) => {
                 metrics::job_attempt_ended(AttemptOutcome::Completed, started.elapsed());
                 tracing::info!(%job_id, "job completed");
@@ -199,15 +189,11 @@ async fn complete(
     context: &WorkerContext,
     lease: &Lease,
     result: JobResult,
-    worker_name: &str,
 ) -> Result<Option<ClaimedJob>, QueueError> {
     if context.shutdown.is_cancelled() {
         context.queue.complete(lease, result).await.map(|()| None)
     } else {
-        context
-            .queue
-            .complete_and_claim(lease, result, worker_name)
-            .await
+        context.queue.complete_and_claim(lease, result).await
     }
 }
 

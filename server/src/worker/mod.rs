@@ -73,7 +73,7 @@ impl WorkerPool {
 async fn work_loop(context: WorkerContext, worker_name: String) {
     tracing::debug!(worker = %worker_name, "worker started");
     while !context.shutdown.is_cancelled() {
-        match context.queue.claim(&worker_name, 1).await {
+        match context.queue.claim(1).await {
             Ok(jobs) if jobs.is_empty() => {
                 tokio::select! {
                     _ = context.queue.wait_for_work(IDLE_POLL) => {}
@@ -85,7 +85,7 @@ async fn work_loop(context: WorkerContext, worker_name: String) {
                     // Finishing a job may hand over the next one (see `JobQueue::complete_and_claim`).
                     let mut next = Some(claimed);
                     while let Some(job) = next {
-                        next = job::run(&context, &worker_name, job).await;
+                        next = job::run(&context, job).await;
                     }
                 }
             }

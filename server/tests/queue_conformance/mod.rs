@@ -82,21 +82,17 @@ async fn enqueue(queue: &Arc<dyn JobQueue>, file_id: u64) -> JobId {
         .id
 }
 
-async fn claim_one(queue: &Arc<dyn JobQueue>, worker: &str) -> Option<ClaimedJob> {
-    let mut jobs = queue.claim(worker, 1).await.unwrap();
+async fn claim_one(queue: &Arc<dyn JobQueue>) -> Option<ClaimedJob> {
+    let mut jobs = queue.claim(1).await.unwrap();
     assert!(jobs.len() <= 1);
     jobs.pop()
 }
 
 /// Claims until a job comes back or `within` passes.
-async fn claim_within(
-    queue: &Arc<dyn JobQueue>,
-    worker: &str,
-    within: Duration,
-) -> Option<ClaimedJob> {
+async fn claim_within(queue: &Arc<dyn JobQueue>, within: Duration) -> Option<ClaimedJob> {
     let deadline = tokio::time::Instant::now() + within;
     loop {
-        if let Some(job) = claim_one(queue, worker).await {
+        if let Some(job) = claim_one(queue).await {
             return Some(job);
         }
         if tokio::time::Instant::now() >= deadline {
@@ -149,18 +145,18 @@ pub async fn jobs_are_claimed_oldest_first(make: impl MakeQueue) {
     let second = enqueue(&queue, 10_002).await;
     let third = enqueue(&queue, 10_003).await;
     let claimed: Vec<JobId> = queue
-        .claim("w", 2)
+        .claim(2)
         .await
         .unwrap()
         .into_iter()
         .map(|j| j.lease.job_id)
         .collect();
     assert_eq!(claimed, vec![first, second]);
-    let job = claim_one(&queue, "w").await.unwrap();
+    let job = claim_one(&queue).await.unwrap();
     assert_eq!(job.lease.job_id, third);
     assert_eq!(job.lease.attempt, 1);
     assert_eq!(phase(&queue, third).await, Some(JobPhase::Processing));
-    assert!(claim_one(&queue, "w").await.is_none());
+    assert!(claim_one(&queue).await.is_none());
 }
 
 pub async fn racing_workers_complete_every_job_exactly_once(make: impl MakeQueue) {
@@ -174,11 +170,11 @@ pub async fn racing_workers_complete_every_job_exactly_once(make: impl MakeQueue
     for n in 0..500 {
         expected.insert(enqueue(&queue, 20_000 + n).await);
     }
-    let workers = (0..4).map(|w| {
+    let workers = (0..4).map(|_| {
         let queue = queue.clone();
         tokio::spawn(async move {
             let mut completed = Vec::new();
-            while let Some(job) = claim_one(&queue, &format!("w{w}")).await {
+            while let Some(job) = claim_one(&queue).await {
                 queue
                     .progress(&job.lease, &Progress::percent(50))
                     .await
@@ -203,7 +199,7 @@ pub async fn racing_workers_complete_every_job_exactly_once(make: impl MakeQueue
 pub async fn progress_from_the_lease_holder_is_visible(make: impl MakeQueue) {
     let queue = make.make(fast_settings()).await;
     let job_id = enqueue(&queue, 12345).await;
-    let job = claim_one(&queue, "w").await.unwrap();
+    let job = claim_one(&queue).await.unwrap();
     queue
         .progress(&job.lease, &Progress::percent(45))
         .await
@@ -217,12 +213,12 @@ pub async fn progress_from_the_lease_holder_is_visible(make: impl MakeQueue) {
 pub async fn lease_expiry_hands_the_job_to_another_claimer(make: impl MakeQueue) {
     let queue = make.make(fast_settings()).await;
     let job_id = enqueue(&queue, 12345).await;
-    let crashed = claim_one(&queue, "crashed").await.unwrap();
+    let crashed = claim_one(&queue).await.unwrap();
     assert!(
-        claim_one(&queue, "other").await.is_none(),
+        claim_one(&queue).await.is_none(),
         "a live lease is exclusive"
     );
-    let taken_over = claim_within(&queue, "other", Duration::from_secs(3))
+    let taken_over = claim_within(&queue, Duration::from_secs(3))
         .await
         .expect("the expired lease is handed to another claimer");
     assert_eq!(taken_over.lease.job_id, job_id);
@@ -236,10 +232,8 @@ pub async fn lease_expiry_hands_the_job_to_another_claimer(make: impl MakeQueue)
 pub async fn a_stale_lease_cannot_write_progress_or_complete(make: impl MakeQueue) {
     let queue = make.make(fast_settings()).await;
     let job_id = enqueue(&queue, 12345).await;
-    let zombie = claim_one(&queue, "zombie").await.unwrap();
-    let current = claim_within(&queue, "current", Duration::from_secs(3))
-        .await
-        .unwrap();
+    let zombie = claim_one(&queue).await.unwrap();
+    let current = claim_within(&queue, Duration::from_secs(3)).await.unwrap();
     queue
         .progress(&current.lease, &Progress::percent(30))
         .await
@@ -288,7 +282,7 @@ fn upload(key: &str, id: &str) -> Upload {
 pub async fn an_unfinished_upload_is_handed_to_the_next_attempt(make: impl MakeQueue) {
     let queue = make.make(fast_settings()).await;
     let job_id = enqueue(&queue, 12345).await;
-    let first = claim_one(&queue, "first").await.unwrap();
+    let first = claim_one(&queue).await.unwrap();
     assert_eq!(first.abandoned_upload, None);
     queue
         .note_upload(&first.lease, Some(&upload("bundles/a/1.zip", "upload-1")))
@@ -296,9 +290,7 @@ pub async fn an_unfinished_upload_is_handed_to_the_next_attempt(make: impl MakeQ
         .unwrap();
 
     // The first holder dies mid-upload: the next attempt learns which upload to abort.
-    let second = claim_within(&queue, "second", Duration::from_secs(3))
-        .await
-        .unwrap();
+    let second = claim_within(&queue, Duration::from_secs(3)).await.unwrap();
     assert_eq!(
         second.abandoned_upload,
         Some(upload("bundles/a/1.zip", "upload-1")),
@@ -318,9 +310,7 @@ pub async fn an_unfinished_upload_is_handed_to_the_next_attempt(make: impl MakeQ
         .await
         .unwrap();
     queue.note_upload(&second.lease, None).await.unwrap();
-    let third = claim_within(&queue, "third", Duration::from_secs(3))
-        .await
-        .unwrap();
+    let third = claim_within(&queue, Duration::from_secs(3)).await.unwrap();
     assert_eq!(third.abandoned_upload, None);
 
     // An upload still noted at completion does not stop the job from completing.
@@ -335,13 +325,13 @@ pub async fn an_unfinished_upload_is_handed_to_the_next_attempt(make: impl MakeQ
 pub async fn renewing_keeps_a_lease_alive(make: impl MakeQueue) {
     let queue = make.make(fast_settings()).await;
     let job_id = enqueue(&queue, 12345).await;
-    let job = claim_one(&queue, "w").await.unwrap();
+    let job = claim_one(&queue).await.unwrap();
     // Three lease lengths pass; renewing at a third of the lease keeps it.
     for _ in 0..9 {
         tokio::time::sleep(Duration::from_millis(100)).await;
         let lost = queue.renew(std::slice::from_ref(&job.lease)).await.unwrap();
         assert!(lost.is_empty());
-        assert!(claim_one(&queue, "thief").await.is_none());
+        assert!(claim_one(&queue).await.is_none());
     }
     queue
         .progress(&job.lease, &Progress::percent(50))
@@ -358,7 +348,7 @@ pub async fn a_failed_attempt_is_retried_after_its_backoff(make: impl MakeQueue)
         })
         .await;
     let job_id = enqueue(&queue, 12345).await;
-    let job = claim_one(&queue, "w").await.unwrap();
+    let job = claim_one(&queue).await.unwrap();
     let before = now_ms();
     let outcome = queue
         .fail(&job.lease, "origin timed out", FailureKind::Transient)
@@ -384,14 +374,9 @@ pub async fn a_failed_attempt_is_retried_after_its_backoff(make: impl MakeQueue)
     assert_eq!(record.attempt, 2);
     assert_eq!(record.error.as_deref(), Some("origin timed out"));
     assert_eq!(record.next_attempt_at, Some(next_attempt_at));
-    assert!(
-        claim_one(&queue, "w").await.is_none(),
-        "not before its time"
-    );
+    assert!(claim_one(&queue).await.is_none(), "not before its time");
 
-    let retry = claim_within(&queue, "w", Duration::from_secs(3))
-        .await
-        .unwrap();
+    let retry = claim_within(&queue, Duration::from_secs(3)).await.unwrap();
     assert!(now_ms() + 5 >= wait, "claimed only once the backoff passed");
     assert_eq!(retry.lease.job_id, job_id);
     assert_eq!(retry.lease.attempt, 2);
@@ -401,9 +386,7 @@ pub async fn backoff_doubles_with_each_attempt(make: impl MakeQueue) {
     let queue = make.make(fast_settings()).await;
     let job_id = enqueue(&queue, 12345).await;
     for (failed_attempt, nominal_ms) in [(1u32, 100u64), (2, 200), (3, 400)] {
-        let job = claim_within(&queue, "w", Duration::from_secs(3))
-            .await
-            .unwrap();
+        let job = claim_within(&queue, Duration::from_secs(3)).await.unwrap();
         assert_eq!(job.lease.attempt, failed_attempt);
         let before = now_ms();
         let outcome = queue
@@ -425,9 +408,7 @@ pub async fn backoff_doubles_with_each_attempt(make: impl MakeQueue) {
             at.saturating_sub(before)
         );
     }
-    let last = claim_within(&queue, "w", Duration::from_secs(3))
-        .await
-        .unwrap();
+    let last = claim_within(&queue, Duration::from_secs(3)).await.unwrap();
     assert_eq!(last.lease.attempt, 4);
     assert_eq!(
         queue
@@ -451,8 +432,8 @@ pub async fn a_lost_lease_on_the_last_attempt_fails_the_job(make: impl MakeQueue
         })
         .await;
     let job_id = enqueue(&queue, 12345).await;
-    let _crashed = claim_one(&queue, "crashed").await.unwrap();
-    assert!(claim_within(&queue, "other", Duration::from_millis(800))
+    let _crashed = claim_one(&queue).await.unwrap();
+    assert!(claim_within(&queue, Duration::from_millis(800))
         .await
         .is_none());
     let record = queue.status(job_id).await.unwrap().unwrap();
@@ -463,7 +444,7 @@ pub async fn a_lost_lease_on_the_last_attempt_fails_the_job(make: impl MakeQueue
 pub async fn completion_records_the_result(make: impl MakeQueue) {
     let queue = make.make(fast_settings()).await;
     let job_id = enqueue(&queue, 12345).await;
-    let job = claim_one(&queue, "w").await.unwrap();
+    let job = claim_one(&queue).await.unwrap();
     queue.complete(&job.lease, result()).await.unwrap();
     let record = queue.status(job_id).await.unwrap().unwrap();
     assert_eq!(record.phase, JobPhase::Completed);
@@ -481,11 +462,11 @@ pub async fn completing_can_claim_the_next_job_in_the_same_step(make: impl MakeQ
     let queue = make.make(fast_settings()).await;
     let first = enqueue(&queue, 12345).await;
     let second = enqueue(&queue, 23456).await;
-    let job = claim_one(&queue, "w").await.unwrap();
+    let job = claim_one(&queue).await.unwrap();
     assert_eq!(job.lease.job_id, first);
 
     let next = queue
-        .complete_and_claim(&job.lease, result(), "w")
+        .complete_and_claim(&job.lease, result())
         .await
         .unwrap()
         .expect("the waiting job is handed over");
@@ -500,7 +481,7 @@ pub async fn completing_can_claim_the_next_job_in_the_same_step(make: impl MakeQ
     // A refused completion claims nothing.
     let third = enqueue(&queue, 34567).await;
     assert_eq!(
-        queue.complete_and_claim(&job.lease, result(), "w").await,
+        queue.complete_and_claim(&job.lease, result()).await,
         Err(QueueError::LeaseLost(first)),
         "a job completes once"
     );
@@ -512,14 +493,14 @@ pub async fn completing_can_claim_the_next_job_in_the_same_step(make: impl MakeQ
         .await
         .unwrap();
     let last = queue
-        .complete_and_claim(&next.lease, result(), "w")
+        .complete_and_claim(&next.lease, result())
         .await
         .unwrap()
         .expect("the third job");
     assert_eq!(last.lease.job_id, third);
     assert_eq!(
         queue
-            .complete_and_claim(&last.lease, result(), "w")
+            .complete_and_claim(&last.lease, result())
             .await
             .unwrap(),
         None
@@ -531,7 +512,7 @@ pub async fn release_returns_the_job_to_the_front_without_using_an_attempt(make:
     let queue = make.make(fast_settings()).await;
     let first = enqueue(&queue, 10_001).await;
     let _second = enqueue(&queue, 10_002).await;
-    let job = claim_one(&queue, "stopping").await.unwrap();
+    let job = claim_one(&queue).await.unwrap();
     assert_eq!(job.lease.job_id, first);
     queue
         .progress(&job.lease, &Progress::percent(60))
@@ -541,7 +522,7 @@ pub async fn release_returns_the_job_to_the_front_without_using_an_attempt(make:
     let record = queue.status(first).await.unwrap().unwrap();
     assert_eq!(record.phase, JobPhase::Queued);
     assert_eq!(record.progress.percent, 0);
-    let again = claim_one(&queue, "next").await.unwrap();
+    let again = claim_one(&queue).await.unwrap();
     assert_eq!(again.lease.job_id, first, "released jobs go first");
     assert_eq!(again.lease.attempt, 1, "a release does not use an attempt");
 }
@@ -556,7 +537,7 @@ pub async fn cancelling_a_queued_job_takes_it_out_of_the_queue(make: impl MakeQu
     let record = queue.status(job_id).await.unwrap().unwrap();
     assert_eq!(record.phase, JobPhase::Cancelled);
     assert!(record.finished_at.is_some());
-    assert!(claim_one(&queue, "w").await.is_none());
+    assert!(claim_one(&queue).await.is_none());
     assert_eq!(
         queue.cancel(job_id).await.unwrap(),
         CancelOutcome::AlreadyFinished(JobPhase::Cancelled)
@@ -566,7 +547,7 @@ pub async fn cancelling_a_queued_job_takes_it_out_of_the_queue(make: impl MakeQu
 pub async fn cancelling_a_running_job_fences_its_worker(make: impl MakeQueue) {
     let queue = make.make(fast_settings()).await;
     let job_id = enqueue(&queue, 12345).await;
-    let job = claim_one(&queue, "w").await.unwrap();
+    let job = claim_one(&queue).await.unwrap();
     assert_eq!(
         queue.cancel(job_id).await.unwrap(),
         CancelOutcome::Cancelled
@@ -581,7 +562,7 @@ pub async fn cancelling_a_running_job_fences_its_worker(make: impl MakeQueue) {
     );
     assert_eq!(phase(&queue, job_id).await, Some(JobPhase::Cancelled));
     // Nor does the job come back when its old lease would have expired.
-    assert!(claim_within(&queue, "w", Duration::from_millis(600))
+    assert!(claim_within(&queue, Duration::from_millis(600))
         .await
         .is_none());
 }
@@ -589,7 +570,7 @@ pub async fn cancelling_a_running_job_fences_its_worker(make: impl MakeQueue) {
 pub async fn a_retrying_job_can_be_cancelled(make: impl MakeQueue) {
     let queue = make.make(fast_settings()).await;
     let job_id = enqueue(&queue, 12345).await;
-    let job = claim_one(&queue, "w").await.unwrap();
+    let job = claim_one(&queue).await.unwrap();
     queue
         .fail(&job.lease, "boom", FailureKind::Transient)
         .await
@@ -598,7 +579,7 @@ pub async fn a_retrying_job_can_be_cancelled(make: impl MakeQueue) {
         queue.cancel(job_id).await.unwrap(),
         CancelOutcome::Cancelled
     );
-    assert!(claim_within(&queue, "w", Duration::from_millis(500))
+    assert!(claim_within(&queue, Duration::from_millis(500))
         .await
         .is_none());
     assert_eq!(phase(&queue, job_id).await, Some(JobPhase::Cancelled));
@@ -607,7 +588,7 @@ pub async fn a_retrying_job_can_be_cancelled(make: impl MakeQueue) {
 pub async fn finished_jobs_cannot_be_cancelled(make: impl MakeQueue) {
     let queue = make.make(fast_settings()).await;
     let job_id = enqueue(&queue, 12345).await;
-    let job = claim_one(&queue, "w").await.unwrap();
+    let job = claim_one(&queue).await.unwrap();
     queue.complete(&job.lease, result()).await.unwrap();
     assert_eq!(
         queue.cancel(job_id).await.unwrap(),
@@ -630,7 +611,7 @@ pub async fn an_idempotency_key_returns_the_job_it_created(make: impl MakeQueue)
     let other = queue.enqueue(new_job(12345), Some("key-2")).await.unwrap();
     assert_ne!(other.record.id, first.record.id);
     assert_eq!(
-        queue.claim("w", 10).await.unwrap().len(),
+        queue.claim(10).await.unwrap().len(),
         2,
         "no duplicate job was queued"
     );
@@ -643,7 +624,7 @@ pub async fn finished_records_expire_after_the_retention_period(make: impl MakeQ
         .await
         .unwrap();
     let job_id = first.record.id;
-    let job = claim_one(&queue, "w").await.unwrap();
+    let job = claim_one(&queue).await.unwrap();
     queue.complete(&job.lease, result()).await.unwrap();
     let unfinished = enqueue(&queue, 23456).await;
     assert!(queue.status(job_id).await.unwrap().is_some());
@@ -682,12 +663,12 @@ pub async fn an_enqueue_wakes_a_waiting_worker(make: impl MakeQueue) {
 pub async fn an_expiring_lease_wakes_a_waiting_worker(make: impl MakeQueue) {
     let queue = make.make(fast_settings()).await;
     let job_id = enqueue(&queue, 12345).await;
-    let _crashed = claim_one(&queue, "crashed").await.unwrap();
+    let _crashed = claim_one(&queue).await.unwrap();
     // An idle worker's loop: wait, claim. The 300 ms lease ends long before a 30 s wait would.
     let rerun = tokio::time::timeout(Duration::from_secs(5), async {
         loop {
             queue.wait_for_work(Duration::from_secs(30)).await;
-            if let Some(job) = claim_one(&queue, "waiter").await {
+            if let Some(job) = claim_one(&queue).await {
                 return job;
             }
         }
@@ -700,7 +681,7 @@ pub async fn an_expiring_lease_wakes_a_waiting_worker(make: impl MakeQueue) {
 pub async fn timestamps_are_consistent(make: impl MakeQueue) {
     let queue = make.make(fast_settings()).await;
     let job_id = enqueue(&queue, 12345).await;
-    let job = claim_one(&queue, "w").await.unwrap();
+    let job = claim_one(&queue).await.unwrap();
     queue.complete(&job.lease, result()).await.unwrap();
     let record = queue.status(job_id).await.unwrap().unwrap();
     let created: Timestamp = record.created_at;
@@ -712,7 +693,7 @@ pub async fn timestamps_are_consistent(make: impl MakeQueue) {
 pub async fn byte_progress_is_recorded_and_reset_by_a_new_attempt(make: impl MakeQueue) {
     let queue = make.make(fast_settings()).await;
     let job_id = enqueue(&queue, 12345).await;
-    let job = claim_one(&queue, "w").await.unwrap();
+    let job = claim_one(&queue).await.unwrap();
     let unknown_total = Progress {
         percent: 0,
         bytes_done: 1_000,
@@ -753,7 +734,7 @@ pub async fn byte_progress_is_recorded_and_reset_by_a_new_attempt(make: impl Mak
 pub async fn a_permanent_failure_spends_no_retries(make: impl MakeQueue) {
     let queue = make.make(fast_settings()).await;
     let job_id = enqueue(&queue, 12345).await;
-    let job = claim_one(&queue, "w").await.unwrap();
+    let job = claim_one(&queue).await.unwrap();
     assert_eq!(job.lease.attempt, 1);
     let outcome = queue
         .fail(
@@ -768,7 +749,7 @@ pub async fn a_permanent_failure_spends_no_retries(make: impl MakeQueue) {
     assert_eq!(record.phase, JobPhase::Failed);
     assert_eq!(record.attempt, 1);
     assert_eq!(record.error.as_deref(), Some("File 12345 does not exist."));
-    assert!(claim_one(&queue, "w").await.is_none());
+    assert!(claim_one(&queue).await.is_none());
 }
 
 pub async fn a_work_lock_has_one_holder_until_it_is_given_up_or_expires(make: impl MakeQueue) {
@@ -821,8 +802,8 @@ pub async fn depth_counts_unfinished_jobs_by_state(make: impl MakeQueue) {
     for file_id in [10001, 10002, 10003, 10004] {
         enqueue(&queue, file_id).await;
     }
-    let running = claim_one(&queue, "w").await.unwrap();
-    let failing = claim_one(&queue, "w").await.unwrap();
+    let running = claim_one(&queue).await.unwrap();
+    let failing = claim_one(&queue).await.unwrap();
     queue
         .fail(&failing.lease, "try later", FailureKind::Transient)
         .await
@@ -868,7 +849,7 @@ pub async fn clients_take_turns_so_one_client_cannot_starve_another(make: impl M
         .record
         .id;
     let mut order = Vec::new();
-    while let Some(job) = claim_one(&queue, "w").await {
+    while let Some(job) = claim_one(&queue).await {
         order.push(job.lease.job_id);
     }
     assert_eq!(order.len(), 202, "every job is claimed once");
@@ -921,7 +902,7 @@ pub async fn turns_survive_cancels_and_retries(make: impl MakeQueue) {
         .id;
     // B's only job is cancelled: B has no line any more.
     queue.cancel(b1).await.unwrap();
-    let first = claim_one(&queue, "w").await.unwrap();
+    let first = claim_one(&queue).await.unwrap();
     assert_eq!(first.lease.job_id, a1);
     queue
         .fail(&first.lease, "try again", FailureKind::Transient)
@@ -936,7 +917,7 @@ pub async fn turns_survive_cancels_and_retries(make: impl MakeQueue) {
     let mut rest = Vec::new();
     for _ in 0..3 {
         rest.push(
-            claim_within(&queue, "w", Duration::from_secs(2))
+            claim_within(&queue, Duration::from_secs(2))
                 .await
                 .unwrap()
                 .lease
@@ -946,7 +927,7 @@ pub async fn turns_survive_cancels_and_retries(make: impl MakeQueue) {
     assert_eq!(rest.len(), 3);
     assert!(rest.contains(&a1) && rest.contains(&a2) && rest.contains(&b2));
     assert!(!rest.contains(&b1), "a cancelled job is never claimed");
-    assert!(claim_one(&queue, "w").await.is_none());
+    assert!(claim_one(&queue).await.is_none());
     assert_eq!(queue.depth().await.unwrap().waiting, 0);
 }
 
@@ -986,7 +967,7 @@ pub async fn a_client_may_have_only_so_many_unfinished_jobs(make: impl MakeQueue
         "other clients are not affected"
     );
     // One running, one completed, one cancelled: two are no longer unfinished.
-    let running = claim_one(&queue, "w").await.unwrap();
+    let running = claim_one(&queue).await.unwrap();
     assert_eq!(
         queue.enqueue(new_job(10_201), None).await,
         Err(QueueError::TooManyActiveJobs { limit: 3 }),
@@ -1038,10 +1019,10 @@ pub async fn cancelled_and_failed_records_expire_before_completed_ones(make: imp
         })
         .await;
     let completed = enqueue(&queue, 10_001).await;
-    let job = claim_one(&queue, "w").await.unwrap();
+    let job = claim_one(&queue).await.unwrap();
     queue.complete(&job.lease, result()).await.unwrap();
     let failed = enqueue(&queue, 10_002).await;
-    let job = claim_one(&queue, "w").await.unwrap();
+    let job = claim_one(&queue).await.unwrap();
     queue
         .fail(&job.lease, "gone", FailureKind::Permanent)
         .await
@@ -1074,7 +1055,7 @@ pub async fn a_completed_job_reads_as_expired_once_its_result_is_removed(make: i
         .await;
     let first = queue.enqueue(new_job(12345), Some("again")).await.unwrap();
     let job_id = first.record.id;
-    let job = claim_one(&queue, "w").await.unwrap();
+    let job = claim_one(&queue).await.unwrap();
     queue.complete(&job.lease, result()).await.unwrap();
     let completed = queue.status(job_id).await.unwrap().unwrap();
     assert_eq!(completed.phase, JobPhase::Completed);

@@ -350,7 +350,7 @@ impl JobQueue for RedisQueue {
         })
     }
 
-    async fn claim(&self, _worker: &str, max: usize) -> Result<Vec<ClaimedJob>, QueueError> {
+    async fn claim(&self, max: usize) -> Result<Vec<ClaimedJob>, QueueError> {
         let mut invocation = self.scripts.claim.prepare_invoke();
         invocation
             .key(self.keys.turns())
@@ -437,7 +437,6 @@ impl JobQueue for RedisQueue {
         &self,
         lease: &Lease,
         result: JobResult,
-        _worker: &str,
     ) -> Result<Option<ClaimedJob>, QueueError> {
         let mut invocation = self.scripts.complete_claim.prepare_invoke();
         invocation
