@@ -3,7 +3,9 @@
 //! Handlers return `Result<_, AppError>` and use `?`. [`AppError::into_response`] only picks the
 //! status and the short name; [`crate::http::error_body`] then writes the JSON body
 //! `{"error", "message", "requestId"}`, because only the middleware knows the request id.
-//! Internal details are logged, never sent.
+//! Internal details travel with the error (the `detail` of the dependency failures) and are
+//! logged there, once, beside the request id; they are never sent. Conversions from the
+//! backends' errors only translate.
 
 use crate::{
     queue::QueueError,
@@ -52,7 +54,7 @@ pub enum AppError {
     #[error("the file behind this link no longer exists: start the download again")]
     ResultGone,
     #[error("the job queue is unavailable: try again in a few seconds")]
-    QueueUnavailable,
+    QueueUnavailable { detail: String },
     #[error("the job queue is full ({0} jobs waiting): try again in a few seconds")]
     QueueFull(u64),
     #[error("too many requests from your address: try again in {retry_after_secs} s")]
@@ -60,10 +62,10 @@ pub enum AppError {
     #[error("you already have {limit} downloads waiting or running, the most one client may have: wait for one to finish or cancel one, then try again")]
     TooManyActiveJobs { limit: u32 },
     #[error("Ferry cannot take new downloads right now because its job queue is full; downloads already started go on. Try again in a few minutes")]
-    QueueOutOfMemory,
+    QueueOutOfMemory { detail: String },
 
     #[error("file storage is unavailable: try again in a few seconds")]
-    StorageUnavailable,
+    StorageUnavailable { detail: String },
     #[error("the file server is unavailable: try again in a few seconds")]
     OriginUnavailable,
     #[error("there is nothing at this address: see /openapi.json for the API")]
@@ -71,7 +73,7 @@ pub enum AppError {
     #[error("this address does not accept that method")]
     MethodNotAllowed,
     #[error("something went wrong on our side; quote the request id when reporting it")]
-    Internal,
+    Internal { detail: String },
 }
 
 impl AppError {
@@ -97,16 +99,18 @@ impl AppError {
             Self::Link(LinkError::Invalid) => (StatusCode::FORBIDDEN, "LinkInvalid"),
             Self::Link(LinkError::Expired) => (StatusCode::FORBIDDEN, "LinkExpired"),
             Self::ResultGone => (StatusCode::NOT_FOUND, "ResultGone"),
-            Self::QueueUnavailable => (StatusCode::SERVICE_UNAVAILABLE, "QueueUnavailable"),
-            Self::StorageUnavailable => (StatusCode::SERVICE_UNAVAILABLE, "StorageUnavailable"),
+            Self::QueueUnavailable { .. } => (StatusCode::SERVICE_UNAVAILABLE, "QueueUnavailable"),
+            Self::StorageUnavailable { .. } => {
+                (StatusCode::SERVICE_UNAVAILABLE, "StorageUnavailable")
+            }
             Self::OriginUnavailable => (StatusCode::SERVICE_UNAVAILABLE, "OriginUnavailable"),
             Self::QueueFull(_) => (StatusCode::SERVICE_UNAVAILABLE, "QueueFull"),
             Self::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "RateLimited"),
             Self::TooManyActiveJobs { .. } => (StatusCode::TOO_MANY_REQUESTS, "TooManyActiveJobs"),
-            Self::QueueOutOfMemory => (StatusCode::SERVICE_UNAVAILABLE, "QueueOutOfMemory"),
+            Self::QueueOutOfMemory { .. } => (StatusCode::SERVICE_UNAVAILABLE, "QueueOutOfMemory"),
             Self::RouteNotFound => (StatusCode::NOT_FOUND, "NotFound"),
             Self::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "MethodNotAllowed"),
-            Self::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "InternalError"),
+            Self::Internal { .. } => (StatusCode::INTERNAL_SERVER_ERROR, "InternalError"),
         }
     }
 }
@@ -143,38 +147,49 @@ impl From<QueueError> for AppError {
     fn from(error: QueueError) -> Self {
         match error {
             QueueError::IdempotencyConflict => Self::IdempotencyConflict,
-            QueueError::TooManyActiveJobs { limit } => {
-                crate::metrics::active_job_cap_refused();
-                Self::TooManyActiveJobs { limit }
-            }
-            QueueError::OutOfMemory(detail) => {
-                tracing::error!(%detail, "queue out of memory: new jobs refused until records expire");
-                Self::QueueOutOfMemory
-            }
-            QueueError::Unavailable(detail) => {
-                tracing::error!(%detail, "queue unavailable");
-                Self::QueueUnavailable
-            }
-            QueueError::LeaseLost(job_id) => {
-                tracing::error!(%job_id, "lease error reached an HTTP handler");
-                Self::Internal
-            }
+            QueueError::TooManyActiveJobs { limit } => Self::TooManyActiveJobs { limit },
+            QueueError::OutOfMemory(detail) => Self::QueueOutOfMemory {
+                detail: format!(
+                    "queue out of memory, new jobs refused until records expire: {detail}"
+                ),
+            },
+            QueueError::Unavailable(detail) => Self::QueueUnavailable { detail },
+            // A handler never holds a lease: this is a bug, reported as one.
+            QueueError::LeaseLost(job_id) => Self::Internal {
+                detail: format!("the lease of job {job_id} reached an HTTP handler"),
+            },
         }
     }
 }
 
 impl From<StorageError> for AppError {
     fn from(error: StorageError) -> Self {
-        tracing::error!(%error, "storage failure");
-        Self::StorageUnavailable
+        Self::StorageUnavailable {
+            detail: error.to_string(),
+        }
     }
 }
 
-/// The part of an error response the middleware turns into the JSON body.
+impl AppError {
+    /// What went wrong inside, for the log: never shown to the client.
+    pub fn internal_detail(&self) -> Option<&str> {
+        match self {
+            Self::QueueUnavailable { detail }
+            | Self::QueueOutOfMemory { detail }
+            | Self::StorageUnavailable { detail }
+            | Self::Internal { detail } => Some(detail),
+            _ => None,
+        }
+    }
+}
+
+/// The part of an error response the middleware turns into the JSON body (and the log line).
 #[derive(Debug, Clone)]
 pub struct ErrorReply {
     pub name: &'static str,
     pub message: String,
+    /// What went wrong inside, logged beside the request id and never sent.
+    pub detail: Option<String>,
 }
 
 impl IntoResponse for AppError {
@@ -196,7 +211,32 @@ impl IntoResponse for AppError {
         response.extensions_mut().insert(ErrorReply {
             name,
             message: self.to_string(),
+            detail: self.internal_detail().map(str::to_owned),
         });
         response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn internal_detail_goes_to_the_log_never_to_the_client() {
+        let error = AppError::from(QueueError::Unavailable(
+            "connection refused (os error 111) at redis://:hunter2@10.0.0.5".into(),
+        ));
+        let response = error.into_response();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        let reply = response.extensions().get::<ErrorReply>().unwrap();
+        assert_eq!(reply.name, "QueueUnavailable");
+        assert!(!reply.message.contains("10.0.0.5"), "{}", reply.message);
+        assert!(reply.detail.as_deref().unwrap().contains("os error 111"));
+        // Refusals a client caused carry no hidden detail.
+        let refused = AppError::TooManyActiveJobs { limit: 20 }.into_response();
+        assert_eq!(
+            refused.extensions().get::<ErrorReply>().unwrap().detail,
+            None
+        );
     }
 }

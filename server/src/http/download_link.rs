@@ -57,9 +57,8 @@ pub async fn follow(
         return Err(AppError::ResultExpired(job_id, None));
     }
     let (link, _) = status::signed_link(&state, &record, &caller).await?;
-    let location = HeaderValue::from_str(&link.url).map_err(|_| {
-        tracing::error!(%job_id, "signed link is not a valid header value");
-        AppError::Internal
+    let location = HeaderValue::from_str(&link.url).map_err(|_| AppError::Internal {
+        detail: format!("the signed link of job {job_id} is not a valid header value"),
     })?;
     Ok((
         StatusCode::FOUND,

@@ -25,6 +25,7 @@ fn bare_error_reply(status: StatusCode) -> ErrorReply {
         StatusCode::SERVICE_UNAVAILABLE => ErrorReply {
             name: "ServiceUnavailable",
             message: "the server could not answer in time: try again in a few seconds".into(),
+            detail: None,
         },
         _ => ErrorReply {
             name: "HttpError",
@@ -32,6 +33,7 @@ fn bare_error_reply(status: StatusCode) -> ErrorReply {
                 "the request failed: {}",
                 status.canonical_reason().unwrap_or("unknown status")
             ),
+            detail: None,
         },
     }
 }
@@ -52,6 +54,10 @@ pub async fn render(request: Request, next: Next) -> Response {
         None if is_bare_error(&response) => bare_error_reply(response.status()),
         None => return response,
     };
+    // The one log line of a failure inside (the request span names the request id).
+    if let Some(detail) = &reply.detail {
+        tracing::error!(error = reply.name, %detail, "request failed");
+    }
     let body = ErrorBody {
         error: reply.name.to_owned(),
         message: reply.message,

@@ -1,7 +1,10 @@
 //! `POST /v1/download/initiate`: validates the request, queues a job, answers `202` at once.
 
 use super::{client::Caller, json::ApiJson, AppState};
-use crate::{error::AppError, queue::NewJob};
+use crate::{
+    error::AppError,
+    queue::{NewJob, QueueError},
+};
 use app::api::{ErrorBody, InitiateRequest, InitiateResponse};
 use axum::{
     extract::State,
@@ -79,7 +82,12 @@ pub async fn initiate(
             },
             idempotency_key,
         )
-        .await?;
+        .await
+        .inspect_err(|error| {
+            if matches!(error, QueueError::TooManyActiveJobs { .. }) {
+                crate::metrics::active_job_cap_refused();
+            }
+        })?;
     let job_id = enqueued.record.id;
     if enqueued.created {
         crate::metrics::job_enqueued();

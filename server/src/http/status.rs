@@ -181,9 +181,8 @@ async fn job_state(
 
 /// The archive of a completed job.
 pub fn result_of(record: &JobRecord) -> Result<&JobResult, AppError> {
-    record.result.as_ref().ok_or_else(|| {
-        tracing::error!(job_id = %record.id, "completed job has no result");
-        AppError::Internal
+    record.result.as_ref().ok_or_else(|| AppError::Internal {
+        detail: format!("completed job {} has no result", record.id),
     })
 }
 
