@@ -9,7 +9,8 @@ use std::{future::Future, time::Duration};
 /// `/health` must get an answer quickly.
 const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
 
-async fn check<E: std::fmt::Display>(
+/// Whether a dependency's `ping` succeeds within [`CHECK_TIMEOUT`]; a failure is logged.
+async fn answers_in_time<E: std::fmt::Display>(
     name: &str,
     probe: impl Future<Output = Result<(), E>>,
 ) -> CheckResult {
@@ -39,8 +40,8 @@ async fn check<E: std::fmt::Display>(
 )]
 pub async fn health(State(state): State<AppState>) -> (StatusCode, Json<HealthResponse>) {
     let (queue, storage) = tokio::join!(
-        check("queue", state.queue.ping()),
-        check("storage", state.store.check())
+        answers_in_time("queue", state.queue.ping()),
+        answers_in_time("storage", state.store.ping())
     );
     let healthy = queue == CheckResult::Ok && storage == CheckResult::Ok;
     let (code, status) = if healthy {

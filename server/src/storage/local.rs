@@ -304,7 +304,7 @@ impl ResultStore for LocalStore {
         }
     }
 
-    async fn check(&self) -> Result<(), StorageError> {
+    async fn ping(&self) -> Result<(), StorageError> {
         let meta = tokio::fs::metadata(self.root.join(INCOMING_DIR)).await?;
         if meta.is_dir() && !meta.permissions().readonly() {
             Ok(())
@@ -460,7 +460,7 @@ mod tests {
         assert!(!abandoned.exists());
         assert!(foreign.exists(), "files Ferry did not write are left alone");
         assert_eq!(size_of(&store, &fresh).await, Some(3));
-        store.check().await.unwrap();
+        store.ping().await.unwrap();
     }
 
     #[tokio::test]
@@ -496,7 +496,7 @@ mod tests {
             .unwrap()
             .count();
         assert_eq!(leftovers, 0, "an interrupted archive leaves nothing behind");
-        store.check().await.unwrap();
+        store.ping().await.unwrap();
     }
 
     #[tokio::test]

@@ -176,7 +176,7 @@ pub trait ResultStore: Send + Sync + 'static {
     async fn stored(&self, key: &ObjectKey) -> Result<Option<StoredArchive>, StorageError>;
 
     /// Cheap real round trip for `/health`.
-    async fn check(&self) -> Result<(), StorageError>;
+    async fn ping(&self) -> Result<(), StorageError>;
 }
 
 #[cfg(test)]

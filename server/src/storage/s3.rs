@@ -129,7 +129,7 @@ impl S3Store {
 
     /// Creates the bucket if it does not exist (another instance winning the race is fine).
     pub async fn ensure_bucket(&self) -> Result<(), StorageError> {
-        if self.check().await.is_ok() {
+        if self.ping().await.is_ok() {
             return Ok(());
         }
         match self
@@ -552,7 +552,7 @@ impl ResultStore for S3Store {
         }
     }
 
-    async fn check(&self) -> Result<(), StorageError> {
+    async fn ping(&self) -> Result<(), StorageError> {
         let probe = self.client.head_bucket().bucket(&self.bucket).send();
         match tokio::time::timeout(CHECK_TIMEOUT, probe).await {
             Ok(Ok(_)) => Ok(()),
