@@ -192,12 +192,12 @@ impl S3Store {
         // future mid-part, and the guard aborts it then; a killed process leaves it in the
         // journal for the next attempt.
         let guard = AbortOnDrop {
-            upload: Some((
-                self.client.clone(),
-                self.bucket.clone(),
-                key.clone(),
-                upload_id.clone(),
-            )),
+            upload: Some(OpenUpload {
+                client: self.client.clone(),
+                bucket: self.bucket.clone(),
+                key: key.clone(),
+                upload_id: upload_id.clone(),
+            }),
         };
         let uploaded = match journal.started(&upload_id).await {
             Ok(()) => self.upload_parts(key, &upload_id, first_part, parts).await,
@@ -206,7 +206,7 @@ impl S3Store {
         let upload = guard.disarm();
         match &uploaded {
             Ok(_) => journal.finished().await,
-            Err(_) => match abort(&upload.0, &upload.1, &upload.2, &upload.3).await {
+            Err(_) => match upload.abort().await {
                 Ok(()) => journal.finished().await,
                 Err(error) => tracing::warn!(%key, %error, "could not abort multipart upload"),
             },
@@ -415,24 +415,39 @@ async fn abort(
     }
 }
 
+/// A multipart upload that has been created and not completed: what aborting it takes.
+struct OpenUpload {
+    client: Client,
+    bucket: String,
+    key: ObjectKey,
+    upload_id: String,
+}
+
+impl OpenUpload {
+    async fn abort(&self) -> Result<(), StorageError> {
+        abort(&self.client, &self.bucket, &self.key, &self.upload_id).await
+    }
+}
+
 /// Aborts a multipart upload whose future was dropped before it finished (the attempt was
 /// cancelled mid-part), from a task of its own since `Drop` cannot wait.
 struct AbortOnDrop {
-    upload: Option<(Client, String, ObjectKey, String)>,
+    upload: Option<OpenUpload>,
 }
 
 impl AbortOnDrop {
     /// The upload ran to its end (completed or failed): the caller deals with it.
-    fn disarm(mut self) -> (Client, String, ObjectKey, String) {
+    fn disarm(mut self) -> OpenUpload {
         self.upload.take().expect("armed until disarmed")
     }
 }
 
 impl Drop for AbortOnDrop {
     fn drop(&mut self) {
-        if let Some((client, bucket, key, upload_id)) = self.upload.take() {
+        if let Some(upload) = self.upload.take() {
             tokio::spawn(async move {
-                match abort(&client, &bucket, &key, &upload_id).await {
+                let key = &upload.key;
+                match upload.abort().await {
                     Ok(()) => tracing::info!(%key, "aborted the upload of a cancelled attempt"),
                     Err(error) => tracing::warn!(%key, %error, "could not abort multipart upload"),
                 }
