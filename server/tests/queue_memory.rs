@@ -1,12 +1,12 @@
-//! The conformance suite against the embedded in-memory queue.
+//! The conformance suite against the embedded in-memory queue, on tokio's paused clock.
 
 mod queue_conformance;
 
-use ferry_server::queue::{memory::MemoryQueue, JobQueue, QueueSettings};
+use ferry_server::queue::{clock::TokioClock, memory::MemoryQueue, JobQueue, QueueSettings};
 use std::sync::Arc;
 
 async fn memory_queue(settings: QueueSettings) -> Arc<dyn JobQueue> {
-    Arc::new(MemoryQueue::new(settings))
+    Arc::new(MemoryQueue::with_clock(settings, Arc::new(TokioClock)))
 }
 
-queue_conformance::suite!(memory_queue);
+queue_conformance::suite!(paused: memory_queue);

@@ -6,16 +6,19 @@
 //! Jobs do not survive a restart of the process: that is what the Redis backend is for.
 
 use super::{
-    backoff, millis, new_lease_token, round_robin::RoundRobin, scoped_key, system_now,
-    CancelOutcome, ClaimedJob, Enqueued, FailOutcome, FailureKind, JobQueue, JobRecord, JobResult,
-    Lease, NewJob, Progress, QueueDepth, QueueError, QueueSettings, Upload, WorkLock,
+    backoff,
+    clock::{Clock, SystemClock},
+    millis, new_lease_token,
+    round_robin::RoundRobin,
+    scoped_key, CancelOutcome, ClaimedJob, Enqueued, FailOutcome, FailureKind, JobQueue, JobRecord,
+    JobResult, Lease, NewJob, Progress, QueueDepth, QueueError, QueueSettings, Upload, WorkLock,
     RECLAIMED_ERROR,
 };
 use app::api::{JobId, JobPhase, Timestamp};
 use async_trait::async_trait;
 use std::{
     collections::{BTreeSet, HashMap},
-    sync::Mutex,
+    sync::{Arc, Mutex},
     time::Duration,
 };
 use tokio::sync::Notify;
@@ -23,6 +26,8 @@ use tokio::sync::Notify;
 /// In-process [`JobQueue`].
 pub struct MemoryQueue {
     settings: QueueSettings,
+    /// What time it is (the system clock, or tokio's in tests: see [`super::clock`]).
+    clock: Arc<dyn Clock>,
     state: Mutex<State>,
     /// Wakes an idle worker when a job becomes claimable.
     work_available: Notify,
@@ -62,18 +67,25 @@ struct State {
     locks: HashMap<String, (String, u64)>,
 }
 
-fn now_ms() -> u64 {
-    system_now().unix_millis()
-}
-
 impl MemoryQueue {
-    /// An empty queue enforcing `settings`.
+    /// An empty queue enforcing `settings`, on the system clock.
     pub fn new(settings: QueueSettings) -> Self {
+        Self::with_clock(settings, Arc::new(SystemClock))
+    }
+
+    /// An empty queue enforcing `settings` that tells time by `clock`.
+    pub fn with_clock(settings: QueueSettings, clock: Arc<dyn Clock>) -> Self {
         Self {
             settings,
+            clock,
             state: Mutex::new(State::default()),
             work_available: Notify::new(),
         }
+    }
+
+    /// Milliseconds since the Unix epoch, by the queue's clock.
+    fn now_ms(&self) -> u64 {
+        self.clock.now().unix_millis()
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -218,7 +230,7 @@ impl JobQueue for MemoryQueue {
         job: NewJob,
         idempotency_key: Option<&str>,
     ) -> Result<Enqueued, QueueError> {
-        let now = now_ms();
+        let now = self.now_ms();
         let mut state = self.lock();
         state.purge_expired(now);
         let idempotency_key = idempotency_key.map(|key| scoped_key(&job.client, key));
@@ -286,7 +298,7 @@ impl JobQueue for MemoryQueue {
     }
 
     async fn claim(&self, max: usize) -> Result<Vec<ClaimedJob>, QueueError> {
-        let now = now_ms();
+        let now = self.now_ms();
         let mut state = self.lock();
         state.purge_expired(now);
         state.promote_due_retries(now);
@@ -322,7 +334,7 @@ impl JobQueue for MemoryQueue {
     }
 
     async fn renew(&self, leases: &[Lease]) -> Result<Vec<JobId>, QueueError> {
-        let now = now_ms();
+        let now = self.now_ms();
         let mut state = self.lock();
         let mut lost = Vec::new();
         for lease in leases {
@@ -336,7 +348,7 @@ impl JobQueue for MemoryQueue {
     }
 
     async fn progress(&self, lease: &Lease, progress: &Progress) -> Result<(), QueueError> {
-        let now = now_ms();
+        let now = self.now_ms();
         let mut state = self.lock();
         state.held(lease)?.record.progress = Progress {
             percent: progress.percent.min(100),
@@ -352,7 +364,7 @@ impl JobQueue for MemoryQueue {
     }
 
     async fn complete(&self, lease: &Lease, result: JobResult) -> Result<(), QueueError> {
-        let now = now_ms();
+        let now = self.now_ms();
         let mut state = self.lock();
         let job = state.held(lease)?;
         job.upload = None;
@@ -369,7 +381,7 @@ impl JobQueue for MemoryQueue {
         error: &str,
         kind: FailureKind,
     ) -> Result<FailOutcome, QueueError> {
-        let now = now_ms();
+        let now = self.now_ms();
         let mut state = self.lock();
         let job = state.held(lease)?;
         job.record.error = Some(error.to_owned());
@@ -414,7 +426,7 @@ impl JobQueue for MemoryQueue {
     }
 
     async fn cancel(&self, job_id: JobId) -> Result<CancelOutcome, QueueError> {
-        let now = now_ms();
+        let now = self.now_ms();
         let mut state = self.lock();
         state.purge_expired(now);
         let Some(job) = state.jobs.get(&job_id) else {
@@ -429,7 +441,7 @@ impl JobQueue for MemoryQueue {
     }
 
     async fn status(&self, job_id: JobId) -> Result<Option<JobRecord>, QueueError> {
-        let now = now_ms();
+        let now = self.now_ms();
         let state = self.lock();
         Ok(state
             .jobs
@@ -449,7 +461,7 @@ impl JobQueue for MemoryQueue {
                 .min();
             due.map_or(max_wait, |at| {
                 // A millisecond late, so the claim that follows finds the deadline passed.
-                max_wait.min(Duration::from_millis(at.saturating_sub(now_ms()) + 1))
+                max_wait.min(Duration::from_millis(at.saturating_sub(self.now_ms()) + 1))
             })
         };
         let _ = tokio::time::timeout(max_wait, self.work_available.notified()).await;
@@ -474,7 +486,7 @@ impl JobQueue for MemoryQueue {
         holder: &str,
         ttl: Duration,
     ) -> Result<WorkLock, QueueError> {
-        let now = now_ms();
+        let now = self.now_ms();
         let mut state = self.lock();
         state.locks.retain(|_, (_, deadline)| *deadline > now);
         match state.locks.get(name) {
@@ -497,7 +509,7 @@ impl JobQueue for MemoryQueue {
         holder: &str,
         ttl: Duration,
     ) -> Result<bool, QueueError> {
-        let now = now_ms();
+        let now = self.now_ms();
         let mut state = self.lock();
         match state.locks.get_mut(name) {
             Some((current, deadline)) if *deadline > now && current == holder => {

@@ -28,6 +28,7 @@
 //! - Every state change is one atomic step.
 
 pub mod backoff;
+pub mod clock;
 pub mod memory;
 pub mod redis;
 mod round_robin;

@@ -14,12 +14,7 @@ use ferry_server::queue::{
     QueueDepth, QueueError, QueueSettings, Upload, WorkLock,
 };
 use ferry_server::storage::ObjectKey;
-use std::{
-    collections::HashSet,
-    future::Future,
-    sync::Arc,
-    time::{Duration, SystemTime, UNIX_EPOCH},
-};
+use std::{collections::HashSet, future::Future, sync::Arc, time::Duration};
 
 /// Makes a fresh, empty queue with the given settings: what a backend's test file provides.
 pub trait MakeQueue {
@@ -66,11 +61,10 @@ fn job_for(client: &str, file_id: u64) -> NewJob {
     }
 }
 
+/// The time by the clock the embedded queue runs on in this suite (tokio's, which stands still
+/// under paused time), and real time for Redis.
 fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as u64
+    ferry_server::queue::clock::tokio_now().unix_millis()
 }
 
 async fn enqueue(queue: &Arc<dyn JobQueue>, file_id: u64) -> JobId {
@@ -1103,10 +1097,18 @@ pub async fn a_completed_job_reads_as_expired_once_its_result_is_removed(make: i
     assert_eq!(repeat.record.id, again.record.id);
 }
 
-/// Instantiates every check above as a `#[tokio::test]` for the backend made by `$make`.
+/// Instantiates every check above as a `#[tokio::test]` for the backend made by `$make`: on
+/// tokio's paused clock for a backend that tells time by it (`suite!(paused: make)`), so the
+/// time-based checks take no real time; on two real threads for the others.
 macro_rules! suite {
+    (paused: $make:path) => {
+        $crate::queue_conformance::suite!(@each $make; (start_paused = true));
+    };
     ($make:path) => {
-        $crate::queue_conformance::suite!(@tests $make;
+        $crate::queue_conformance::suite!(@each $make; (flavor = "multi_thread", worker_threads = 2));
+    };
+    (@each $make:path; $flavor:tt) => {
+        $crate::queue_conformance::suite!(@tests $make; $flavor;
             a_new_job_is_queued_with_its_first_attempt,
             unknown_jobs_have_no_status,
             jobs_are_claimed_oldest_first,
@@ -1143,9 +1145,9 @@ macro_rules! suite {
             a_completed_job_reads_as_expired_once_its_result_is_removed,
         );
     };
-    (@tests $make:path; $($check:ident),* $(,)?) => {
+    (@tests $make:path; $flavor:tt; $($check:ident),* $(,)?) => {
         $(
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            #[tokio::test $flavor]
             async fn $check() {
                 $crate::queue_conformance::$check($make).await;
             }
