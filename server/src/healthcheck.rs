@@ -3,18 +3,13 @@
 //! Container images run this as their `HEALTHCHECK`, so the slim runtime image needs no HTTP
 //! client of its own (no curl, no wget).
 
-use std::{
-    io::{Read, Write},
-    net::{SocketAddr, TcpStream},
-    process::ExitCode,
-    time::Duration,
-};
+use std::{net::SocketAddr, process::ExitCode, time::Duration};
 
 /// How long the check may take before it counts as failed.
 const TIMEOUT: Duration = Duration::from_secs(3);
 
 /// Checks the server at `LEPTOS_SITE_ADDR` (a wildcard address is asked on loopback).
-pub fn run() -> ExitCode {
+pub async fn run() -> ExitCode {
     let configured = std::env::var("LEPTOS_SITE_ADDR").unwrap_or_else(|_| "127.0.0.1:3000".into());
     let Ok(mut addr) = configured.parse::<SocketAddr>() else {
         eprintln!("LEPTOS_SITE_ADDR={configured:?} is not an address");
@@ -23,7 +18,7 @@ pub fn run() -> ExitCode {
     if addr.ip().is_unspecified() {
         addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
     }
-    match status_of_health(addr) {
+    match status_of_health(addr).await {
         Ok(200) => ExitCode::SUCCESS,
         Ok(status) => {
             eprintln!("/health answered {status}");
@@ -36,14 +31,8 @@ pub fn run() -> ExitCode {
     }
 }
 
-fn status_of_health(addr: SocketAddr) -> std::io::Result<u16> {
-    let mut stream = TcpStream::connect_timeout(&addr, TIMEOUT)?;
-    stream.set_read_timeout(Some(TIMEOUT))?;
-    stream.write_all(b"GET /health HTTP/1.0\r\nHost: localhost\r\n\r\n")?;
-    let mut head = [0u8; 12];
-    stream.read_exact(&mut head)?;
-    std::str::from_utf8(&head[9..12])
-        .ok()
-        .and_then(|code| code.parse().ok())
-        .ok_or_else(|| std::io::Error::other("not an HTTP answer"))
+async fn status_of_health(addr: SocketAddr) -> Result<u16, reqwest::Error> {
+    let client = reqwest::Client::builder().timeout(TIMEOUT).build()?;
+    let response = client.get(format!("http://{addr}/health")).send().await?;
+    Ok(response.status().as_u16())
 }

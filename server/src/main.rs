@@ -20,7 +20,7 @@ async fn main() -> ExitCode {
             }
             return ExitCode::SUCCESS;
         }
-        Some("--healthcheck") => return ferry_server::healthcheck::run(),
+        Some("--healthcheck") => return ferry_server::healthcheck::run().await,
         Some(other) => {
             eprintln!(
                 "unknown argument {other:?}: run without arguments to serve, or with \

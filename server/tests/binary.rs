@@ -5,13 +5,12 @@ mod common;
 
 use common::{
     ferry_process::{
-        http, job_id_of, post_json, server_command, start, wait_until_completed, Log, RunningServer,
+        http, job_id_of, post_json, request, server_command, start, wait_until_completed, Log,
+        RunningServer,
     },
     redis_server::RedisServer,
 };
 use std::{
-    io::{Read, Write},
-    net::TcpStream,
     process::{Command, Stdio},
     time::{Duration, Instant},
 };
@@ -223,19 +222,16 @@ fn json_logs_name_the_request_and_the_job_on_every_line_and_never_a_secret() {
         .expect("the address is a field")
         .to_owned();
 
-    let mut stream = TcpStream::connect(&addr).unwrap();
-    let body = r#"{"file_id": 12345}"#;
-    write!(
-        stream,
-        "POST /v1/download/initiate HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\
-         X-Request-Id: trace-me-42\r\nContent-Type: application/json\r\n\
-         Content-Length: {}\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    assert!(response.starts_with("HTTP/1.1 202"), "{response}");
+    let response = request(
+        &addr,
+        "POST",
+        "/v1/download/initiate",
+        r#"{"file_id": 12345}"#,
+        &[("x-request-id", "trace-me-42")],
+    );
+    assert_eq!(response.status(), 202);
+    // Answers keep their size (a browser shows a download's progress from it).
+    assert!(response.headers().contains_key("content-length"));
 
     // The handler's line sits in the request's span, which carries the client's request id.
     let queued = parse(log.wait_for("\"job queued\""));
@@ -262,18 +258,9 @@ fn json_logs_name_the_request_and_the_job_on_every_line_and_never_a_secret() {
     let url = status["url"].as_str().unwrap();
     let link = &url[url.find("/v1/files/").unwrap()..];
     let signature = link.split("signature=").nth(1).unwrap().to_owned();
-    let mut stream = TcpStream::connect(&addr).unwrap();
-    write!(
-        stream,
-        "GET {link} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut archive = Vec::new();
-    stream.read_to_end(&mut archive).unwrap();
-    assert!(
-        archive.starts_with(b"HTTP/1.1 200"),
-        "the link serves the archive"
-    );
+    let archive = request(&addr, "GET", link, "", &[]);
+    assert_eq!(archive.status(), 200, "the link serves the archive");
+    assert!(archive.headers().contains_key("content-length"));
     // The request's lines name its path (without the query).
     let served = parse(log.wait_for(r#""path":"/v1/files/downloads/12345.zip""#));
     assert_eq!(

@@ -69,7 +69,7 @@ async fn objects_stream_from_the_source_bucket_into_the_result_bucket() {
     assert_eq!(done["status"], "completed", "{done}");
     assert!(seen.windows(2).all(|w| w[0] <= w[1]), "{seen:?}");
 
-    let download = http_get(done["url"].as_str().unwrap());
+    let download = http_get(done["url"].as_str().unwrap()).await;
     assert_eq!(download.status, StatusCode::OK);
     let files = zip_entries(download.body);
     assert_eq!(files.len(), 2);
@@ -136,7 +136,7 @@ async fn a_single_object_is_reused_while_its_etag_holds() {
         .wait_for(&second, Duration::from_secs(30), terminal)
         .await;
     assert_eq!(done["status"], "completed", "{done}");
-    let download = http_get(done["url"].as_str().unwrap());
+    let download = http_get(done["url"].as_str().unwrap()).await;
     assert!(zip_entries(download.body)["30001"] == replaced);
 }
 

@@ -75,7 +75,7 @@ async fn a_result_lands_in_the_bucket_and_its_presigned_link_serves_the_exact_by
         Some("attachment; filename=\"12345.zip\"")
     );
 
-    let download = http_get(url);
+    let download = http_get(url).await;
     assert_eq!(download.status, StatusCode::OK);
     assert_eq!(download.body.len() as u64, done["size"].as_u64().unwrap());
     let mut archive = open_zip(download.body);
@@ -105,12 +105,12 @@ async fn the_s3_server_refuses_tampered_and_expired_links_and_the_stable_link_si
     let url = done["url"].as_str().unwrap().to_owned();
 
     let tampered = url.replace("23456.zip", "12345.zip");
-    assert_eq!(http_get(&tampered).status, StatusCode::FORBIDDEN);
+    assert_eq!(http_get(&tampered).await.status, StatusCode::FORBIDDEN);
 
     // The link lives one second: wait until the server calls it expired.
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     loop {
-        let status = http_get(&url).status;
+        let status = http_get(&url).await.status;
         if status == StatusCode::FORBIDDEN {
             break;
         }
@@ -121,7 +121,7 @@ async fn the_s3_server_refuses_tampered_and_expired_links_and_the_stable_link_si
     // A fresh poll signs a fresh link.
     let fresh = app.status(&job_id).await;
     assert_eq!(
-        http_get(fresh["url"].as_str().unwrap()).status,
+        http_get(fresh["url"].as_str().unwrap()).await.status,
         StatusCode::OK
     );
 
@@ -134,7 +134,7 @@ async fn the_s3_server_refuses_tampered_and_expired_links_and_the_stable_link_si
     assert!(location.starts_with(&s3.endpoint()), "{location}");
     assert!(location.contains("X-Amz-Signature="), "{location}");
     assert_ne!(location, url);
-    let download = http_get(location);
+    let download = http_get(location).await;
     assert_eq!(download.status, StatusCode::OK);
     assert_eq!(download.body.len() as u64, done["size"].as_u64().unwrap());
 
@@ -196,7 +196,7 @@ async fn a_64_mib_bundle_goes_up_in_parts_and_leaves_no_upload_behind() {
         "no orphaned multipart uploads"
     );
 
-    let download = http_get(done["url"].as_str().unwrap());
+    let download = http_get(done["url"].as_str().unwrap()).await;
     assert_eq!(download.status, StatusCode::OK);
     let mut archive = open_zip(download.body);
     assert_eq!(archive.len(), 65);
@@ -252,10 +252,10 @@ async fn links_are_signed_for_the_endpoint_browsers_reach() {
     let url = done["url"].as_str().unwrap();
     assert!(url.starts_with(&public), "{url}");
     // The signature covers the host: under the public name S3 serves the file …
-    let download = http_get(url);
+    let download = http_get(url).await;
     assert_eq!(download.status, StatusCode::OK);
     assert_eq!(download.body.len() as u64, done["size"].as_u64().unwrap());
     // … and under another name it refuses the same link.
-    let renamed = http_get(&url.replace("localhost", "127.0.0.1"));
+    let renamed = http_get(&url.replace("localhost", "127.0.0.1")).await;
     assert_eq!(renamed.status, StatusCode::FORBIDDEN);
 }

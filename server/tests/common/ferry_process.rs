@@ -1,9 +1,9 @@
 //! The server binary as a separate process, the way an operator runs it: start it with an
-//! environment, read its log lines as they come, talk HTTP to it without a client crate.
+//! environment, read its log lines as they come, talk HTTP to it (reqwest's blocking client: these
+//! tests run outside any async runtime).
 
 use std::{
-    io::{BufRead, BufReader, Read, Write},
-    net::TcpStream,
+    io::{BufRead, BufReader},
     process::{Child, Command, Stdio},
     sync::mpsc,
     time::{Duration, Instant},
@@ -127,25 +127,37 @@ pub fn signal(server: &RunningServer, signal: &str) {
     assert!(sent.success(), "kill -{signal} failed");
 }
 
-/// A minimal HTTP/1.1 exchange, so the test needs no HTTP client crate.
+/// One request to the server at `addr` (a JSON body when `body` is not empty): its status and
+/// body.
 pub fn http(addr: &str, method: &str, path: &str, body: &str) -> (u16, String) {
-    let mut stream = TcpStream::connect(addr).unwrap();
-    write!(
-        stream,
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\
-         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    let status = response[9..12].parse().unwrap();
-    let body = response
-        .split("\r\n\r\n")
-        .nth(1)
-        .unwrap_or_default()
-        .to_owned();
-    (status, body)
+    let response = request(addr, method, path, body, &[]);
+    let status = response.status().as_u16();
+    (status, response.text().unwrap())
+}
+
+/// One request with extra headers; the whole response, for tests that read its headers.
+pub fn request(
+    addr: &str,
+    method: &str,
+    path: &str,
+    body: &str,
+    headers: &[(&str, &str)],
+) -> reqwest::blocking::Response {
+    let client = reqwest::blocking::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(std::time::Duration::from_secs(30))
+        .build()
+        .unwrap();
+    let mut request = client.request(method.parse().unwrap(), format!("http://{addr}{path}"));
+    if !body.is_empty() {
+        request = request
+            .header("content-type", "application/json")
+            .body(body.to_owned());
+    }
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    request.send().unwrap()
 }
 
 pub fn post_json(addr: &str, path: &str, body: &str) -> (u16, String) {
