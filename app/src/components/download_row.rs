@@ -117,11 +117,9 @@ impl RowState {
     fn next_poll_delay_ms(self, hint_secs: Option<u32>) -> Option<u32> {
         self.status
             .try_with_untracked(|s| match s.as_ref().map(|s| &s.state) {
-                Some(JobState::Completed { expires_at, .. }) => {
-                    let until = expires_at.unix_millis().saturating_sub(now().unix_millis());
-                    // setTimeout takes at most 2^31 - 1 ms (about 24 days).
-                    Some(until.saturating_add(1_000).min(i32::MAX as u64) as u32)
-                }
+                Some(JobState::Completed { expires_at, .. }) => Some(
+                    polling::expiry_check_delay_ms(expires_at.unix_millis(), now().unix_millis()),
+                ),
                 Some(state) if state.phase().is_terminal() => None,
                 _ => Some(polling::next_poll_delay_ms(0, hint_secs)),
             })

@@ -31,6 +31,18 @@ pub fn next_poll_delay_ms(consecutive_failures: u32, hint_secs: Option<u32>) -> 
     }
 }
 
+/// When a completed row asks once more, to learn that its file was removed (due at
+/// `expires_at_ms` by the server's clock): a second after that, or — when the server still said
+/// "completed" after that time by this browser's clock, whose clock is then ahead — a minute
+/// later, so a skewed clock never turns into fast polling.
+pub fn expiry_check_delay_ms(expires_at_ms: u64, now_ms: u64) -> u32 {
+    match expires_at_ms.checked_sub(now_ms).filter(|until| *until > 0) {
+        // setTimeout takes at most 2^31 - 1 ms (about 24 days).
+        Some(until) => until.saturating_add(1_000).min(i32::MAX as u64) as u32,
+        None => MAX_HINTED_MS,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -43,6 +55,14 @@ mod tests {
             [2_000, 2_000, 4_000, 8_000, 16_000, 30_000, 30_000, 30_000]
         );
         assert_eq!(next_poll_delay_ms(u32::MAX, None), MAX_BACKOFF_MS);
+    }
+
+    #[test]
+    fn a_completed_row_asks_again_just_after_its_file_expires_and_never_fast() {
+        assert_eq!(expiry_check_delay_ms(10_000, 4_000), 7_000);
+        assert_eq!(expiry_check_delay_ms(4_000, 4_000), MAX_HINTED_MS);
+        assert_eq!(expiry_check_delay_ms(0, 4_000), MAX_HINTED_MS);
+        assert_eq!(expiry_check_delay_ms(u64::MAX, 0), i32::MAX as u32);
     }
 
     #[test]
