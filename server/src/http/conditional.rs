@@ -27,27 +27,6 @@ fn gzip_tag(tag: &str) -> String {
     format!("{}-gzip\"", tag.trim_end_matches('"'))
 }
 
-/// Whether the request accepts a gzip-encoded answer (`Accept-Encoding` names `gzip` or `*` with
-/// a quality above 0).
-fn accepts_gzip(request: &HeaderMap) -> bool {
-    request
-        .get_all(header::ACCEPT_ENCODING)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .any(|coding| {
-            let mut parts = coding.split(';');
-            let name = parts.next().unwrap_or_default().trim();
-            let refused = parts.any(|p| {
-                p.trim()
-                    .strip_prefix("q=")
-                    .and_then(|q| q.trim().parse::<f32>().ok())
-                    .is_some_and(|q| q <= 0.0)
-            });
-            (name.eq_ignore_ascii_case("gzip") || name == "*") && !refused
-        })
-}
-
 fn gzip(bytes: &[u8]) -> Vec<u8> {
     let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     encoder.write_all(bytes).expect("writing to memory");
@@ -69,7 +48,7 @@ pub fn none_match_hits(if_none_match: &str, tag: &str) -> bool {
 pub fn json<T: Serialize>(request: &HeaderMap, body: &T, retry_after: Option<u64>) -> Response {
     let identity = serde_json::to_vec(body).expect("API bodies serialize");
     let identity_tag = entity_tag(&identity);
-    let encoded = accepts_gzip(request);
+    let encoded = super::negotiate::accepts_gzip(request);
     let tag = if encoded {
         gzip_tag(&identity_tag)
     } else {
@@ -134,20 +113,7 @@ mod tests {
     }
 
     #[test]
-    fn gzip_is_sent_when_accepted_and_has_a_tag_of_its_own() {
-        let accepting = |value: &str| {
-            let mut headers = HeaderMap::new();
-            headers.insert(
-                header::ACCEPT_ENCODING,
-                HeaderValue::from_str(value).unwrap(),
-            );
-            headers
-        };
-        assert!(accepts_gzip(&accepting("gzip, deflate, br, zstd")));
-        assert!(accepts_gzip(&accepting("*")));
-        assert!(!accepts_gzip(&accepting("br;q=1, gzip;q=0")));
-        assert!(!accepts_gzip(&accepting("identity")));
-        assert!(!accepts_gzip(&HeaderMap::new()));
+    fn the_gzip_form_has_a_tag_of_its_own() {
         assert_eq!(gzip_tag("\"abc\""), "\"abc-gzip\"");
     }
 

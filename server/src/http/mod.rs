@@ -15,6 +15,7 @@ pub mod files;
 pub mod health;
 pub mod initiate;
 pub mod json;
+pub mod negotiate;
 pub mod not_found;
 pub mod openapi;
 pub mod operations;

@@ -12,7 +12,7 @@ use axum::{
 /// a way back; everything else gets the JSON error.
 pub async fn not_found(method: Method, headers: HeaderMap, page: Arc<str>) -> Response {
     let wants_html =
-        matches!(method, Method::GET | Method::HEAD) && super::root::prefers_html(&headers);
+        matches!(method, Method::GET | Method::HEAD) && super::negotiate::prefers_html(&headers);
     if wants_html {
         (
             StatusCode::NOT_FOUND,

@@ -2,46 +2,18 @@
 //!
 //! Clients of the service Ferry replaces probe `/` and parse the answer; an HTML page would stop
 //! them at their first check. Which answer a request gets follows its `Accept` header
-//! ([`prefers_html`], also what the 404 fallback goes by); both carry `Vary: Accept` so a cache
+//! ([`super::negotiate::prefers_html`], also what the 404 fallback goes by); both carry `Vary: Accept` so a cache
 //! never hands one to the other.
 
 use super::AppState;
 use app::api::ServiceDescription;
 use axum::{
     extract::Request,
-    http::{header, HeaderMap, HeaderValue, Method},
+    http::{header, HeaderValue, Method},
     middleware::Next,
     response::{IntoResponse, Response},
     Json,
 };
-
-/// Whether a request asks for HTML before JSON: it names `text/html` (or XHTML) itself, with a
-/// quality at least that of the best range JSON would match. A bare `*/*` (curl, fetch, most
-/// HTTP libraries) and a missing header are answered with JSON; browsers name `text/html` first.
-pub fn prefers_html(headers: &HeaderMap) -> bool {
-    let Some(accept) = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()) else {
-        return false;
-    };
-    let mut html = None::<f32>;
-    let mut json = 0f32;
-    for range in accept.split(',') {
-        let mut parts = range.split(';');
-        let media = parts.next().unwrap_or_default().trim().to_ascii_lowercase();
-        let quality = parts
-            .filter_map(|p| p.trim().strip_prefix("q=").or(p.trim().strip_prefix("Q=")))
-            .find_map(|q| q.trim().parse::<f32>().ok())
-            .unwrap_or(1.0)
-            .clamp(0.0, 1.0);
-        match media.as_str() {
-            "text/html" | "application/xhtml+xml" => {
-                html = Some(html.map_or(quality, |h| h.max(quality)));
-            }
-            "application/json" | "application/*" | "*/*" => json = json.max(quality),
-            _ => {}
-        }
-    }
-    html.is_some_and(|html| html > 0.0 && html >= json)
-}
 
 /// What `/` says to a client that does not ask for HTML.
 fn description() -> ServiceDescription {
@@ -61,7 +33,7 @@ pub async fn answer_api_clients(request: Request, next: Next) -> Response {
     if !is_root {
         return next.run(request).await;
     }
-    let mut response = if prefers_html(request.headers()) {
+    let mut response = if super::negotiate::prefers_html(request.headers()) {
         next.run(request).await
     } else {
         Json(description()).into_response()
@@ -90,29 +62,3 @@ pub async fn answer_api_clients(request: Request, next: Next) -> Response {
 )]
 #[allow(dead_code)]
 pub async fn root(_state: axum::extract::State<AppState>) {}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn accepts(value: &str) -> HeaderMap {
-        let mut headers = HeaderMap::new();
-        headers.insert(header::ACCEPT, HeaderValue::from_str(value).unwrap());
-        headers
-    }
-
-    #[test]
-    fn browsers_get_html_and_everything_else_json() {
-        let chromium = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,image/apng,*/*;q=0.8,application/signed-exchange;v=b3;q=0.7";
-        let firefox = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
-        assert!(prefers_html(&accepts(chromium)));
-        assert!(prefers_html(&accepts(firefox)));
-        assert!(prefers_html(&accepts("text/html")));
-        assert!(!prefers_html(&HeaderMap::new()));
-        assert!(!prefers_html(&accepts("*/*")));
-        assert!(!prefers_html(&accepts("application/json")));
-        assert!(!prefers_html(&accepts("application/json, text/html;q=0.5")));
-        assert!(!prefers_html(&accepts("text/html;q=0")));
-        assert!(!prefers_html(&accepts("text/plain")));
-    }
-}
