@@ -214,26 +214,18 @@ fn absolute_url(url: String, caller: &Caller) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::queue::Progress;
+    use crate::queue::NewJob;
     use app::api::FileId;
 
     fn record(phase: JobPhase, created_ms: u64) -> JobRecord {
-        JobRecord {
-            id: JobId::generate(),
+        let job = NewJob {
             client: "203.0.113.7".into(),
             file_ids: vec![FileId::new(12345).unwrap()],
             origin_params: String::new(),
+        };
+        JobRecord {
             phase,
-            progress: Progress::default(),
-            attempt: 1,
-            max_attempts: 4,
-            created_at: Timestamp::from_unix_millis(created_ms),
-            started_at: None,
-            error: None,
-            next_attempt_at: None,
-            finished_at: None,
-            result: None,
-            result_expires_at: None,
+            ..JobRecord::queued(job, 4, Timestamp::from_unix_millis(created_ms))
         }
     }
 

@@ -256,23 +256,11 @@ impl JobQueue for MemoryQueue {
         if state.unfinished.get(&job.client).copied().unwrap_or(0) >= limit {
             return Err(QueueError::TooManyActiveJobs { limit });
         }
-        let record = JobRecord {
-            id: JobId::generate(),
-            client: job.client,
-            file_ids: job.file_ids,
-            origin_params: job.origin_params,
-            phase: JobPhase::Queued,
-            progress: Progress::default(),
-            attempt: 1,
-            max_attempts: self.settings.max_attempts,
-            created_at: Timestamp::from_unix_millis(now),
-            started_at: None,
-            error: None,
-            next_attempt_at: None,
-            finished_at: None,
-            result: None,
-            result_expires_at: None,
-        };
+        let record = JobRecord::queued(
+            job,
+            self.settings.max_attempts,
+            Timestamp::from_unix_millis(now),
+        );
         if let Some(key) = &idempotency_key {
             state.idempotency.insert(key.clone(), record.id);
         }

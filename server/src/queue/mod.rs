@@ -185,6 +185,27 @@ pub struct JobRecord {
 }
 
 impl JobRecord {
+    /// A new job's record: queued for its first attempt, nothing done yet.
+    pub fn queued(job: NewJob, max_attempts: u32, created_at: Timestamp) -> Self {
+        Self {
+            id: JobId::generate(),
+            client: job.client,
+            file_ids: job.file_ids,
+            origin_params: job.origin_params,
+            phase: JobPhase::Queued,
+            progress: Progress::default(),
+            attempt: 1,
+            max_attempts,
+            created_at,
+            started_at: None,
+            error: None,
+            next_attempt_at: None,
+            finished_at: None,
+            result: None,
+            result_expires_at: None,
+        }
+    }
+
     /// The record as a reader at `now` sees it: a completed job whose result has been removed
     /// reads as [`JobPhase::Expired`]. Both backends store `completed` and apply this on read, so
     /// expiry needs no write at the moment it happens.
