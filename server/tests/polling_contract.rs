@@ -196,6 +196,59 @@ async fn a_304_costs_a_quarter_of_a_full_answer() {
 }
 
 #[tokio::test]
+async fn hostile_conditional_and_accept_headers_get_a_plain_full_answer() {
+    let app = spawn_app(&[("WORKER_CONCURRENCY", "0")]).await;
+    let job_id = app.initiate(r#"{"file_id": 12345}"#).await;
+    let tag = header(&poll(&app, &job_id, None).await, "etag")
+        .unwrap()
+        .to_owned();
+    let status = format!("/v1/download/status/{job_id}");
+    let raw = |name: &str, value: &[u8]| {
+        get(&status)
+            .header(name, axum::http::HeaderValue::from_bytes(value).unwrap())
+            .body(Body::empty())
+            .unwrap()
+    };
+    let near_misses: Vec<Vec<u8>> = vec![
+        // Not valid UTF-8 around the real tag: unreadable, so no match.
+        [b"\xff".as_slice(), tag.as_bytes()].concat(),
+        tag.trim_matches('"').as_bytes().to_vec(),
+        format!("{tag}x").into_bytes(),
+        ",".repeat(8_000).into_bytes(),
+        "W/".as_bytes().to_vec(),
+    ];
+    for value in &near_misses {
+        let reply = app.send(raw("if-none-match", value)).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::OK,
+            "{:?}",
+            String::from_utf8_lossy(value)
+        );
+        assert_eq!(header(&reply, "etag"), Some(tag.as_str()));
+    }
+    // Garbage in Accept-Encoding is no reason to encode, nor to refuse.
+    let reply = app.send(raw("accept-encoding", b"gzip;q=nan, \xfe")).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    // A hostile Accept at / gets the JSON description, never an error or the page.
+    for accept in [&b"text/html;q=-1, */*"[..], b"\xff\xfe", b";;;,,,text/htm"] {
+        let root = app
+            .send(
+                get("/")
+                    .header(
+                        "accept",
+                        axum::http::HeaderValue::from_bytes(accept).unwrap(),
+                    )
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await;
+        assert_eq!(root.status, StatusCode::OK);
+        assert_eq!(header(&root, "content-type"), Some("application/json"));
+    }
+}
+
+#[tokio::test]
 async fn retry_after_says_when_polling_again_is_worth_it() {
     let app = spawn_app(&[
         ("WORKER_CONCURRENCY", "1"),
