@@ -215,7 +215,7 @@ impl Application {
             router,
             workers,
             shutdown,
-            shutdown_grace: config.worker.shutdown_grace,
+            shutdown_grace: config.shutdown_grace,
             connection_limits: config.http.connection_limits,
         })
     }

@@ -3,6 +3,7 @@
 //! Container images run this as their `HEALTHCHECK`, so the slim runtime image needs no HTTP
 //! client of its own (no curl, no wget).
 
+use crate::config::variables::LEPTOS_SITE_ADDR;
 use std::{net::SocketAddr, process::ExitCode, time::Duration};
 
 /// How long the check may take before it counts as failed.
@@ -10,7 +11,8 @@ const TIMEOUT: Duration = Duration::from_secs(3);
 
 /// Checks the server at `LEPTOS_SITE_ADDR` (a wildcard address is asked on loopback).
 pub async fn run() -> ExitCode {
-    let configured = std::env::var("LEPTOS_SITE_ADDR").unwrap_or_else(|_| "127.0.0.1:3000".into());
+    let configured =
+        std::env::var(LEPTOS_SITE_ADDR.name).unwrap_or_else(|_| LEPTOS_SITE_ADDR.default_value());
     let Ok(mut addr) = configured.parse::<SocketAddr>() else {
         eprintln!("LEPTOS_SITE_ADDR={configured:?} is not an address");
         return ExitCode::FAILURE;

@@ -15,7 +15,7 @@ async fn main() -> ExitCode {
     match std::env::args().nth(1).as_deref() {
         None => {}
         Some("--print-config-keys") => {
-            for name in ferry_server::config::VARIABLES {
+            for name in ferry_server::config::reference::server_keys() {
                 println!("{name}");
             }
             return ExitCode::SUCCESS;

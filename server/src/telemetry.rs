@@ -3,6 +3,7 @@
 //! object per line, with the fields of every enclosing span — the request's `request_id`, a job's
 //! `job_id`, `file_ids` and `attempt`).
 
+use crate::config::{variables::RUST_LOG, ConfigError};
 use std::io::IsTerminal;
 use tracing_subscriber::{fmt, EnvFilter};
 
@@ -17,19 +18,19 @@ pub enum LogFormat {
 
 impl LogFormat {
     /// Reads `LOG_FORMAT`; an unknown value is an error naming the variable.
-    pub fn from_env() -> Result<Self, String> {
-        match std::env::var("LOG_FORMAT").ok().as_deref().map(str::trim) {
-            None | Some("") | Some("text") => Ok(Self::Text),
-            Some("json") => Ok(Self::Json),
-            Some(other) => Err(format!("LOG_FORMAT={other:?} is invalid: use text or json")),
-        }
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Ok(match crate::config::log_format()? {
+            "json" => Self::Json,
+            _ => Self::Text,
+        })
     }
 }
 
 /// Installs the global subscriber; call once, first thing in `main`. A bad `LOG_FORMAT` falls back
 /// to text and is returned, so `main` can report it and stop like any other configuration error.
-pub fn init() -> Result<(), String> {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+pub fn init() -> Result<(), ConfigError> {
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new(RUST_LOG.default_value()));
     let format = LogFormat::from_env();
     let builder = fmt().with_env_filter(filter).with_writer(std::io::stderr);
     match format {

@@ -1,29 +1,30 @@
 //! The queue's Redis: one server (`REDIS_URL`) or a cluster (`REDIS_CLUSTER_NODES`).
 
-use super::{ConfigError, Vars};
+use super::{
+    variables::{Var, REDIS_CLUSTER_NODES, REDIS_URL},
+    ConfigError, Vars,
+};
 use crate::queue::redis::RedisTarget;
 
 /// `REDIS_URL` (one server) or `REDIS_CLUSTER_NODES` (`host:port,...` of a cluster), not both.
 pub(super) fn redis_target(vars: &Vars<'_>) -> Result<Option<RedisTarget>, ConfigError> {
-    let check_url = |name: &'static str, url: &str| {
+    let check_url = |var: &Var, url: &str| {
         redis::IntoConnectionInfo::into_connection_info(url)
             .map(|_| ())
-            .map_err(|e| ConfigError::Invalid {
-                name,
-                // The error is printed at start-up: never with the password in it.
-                value: crate::queue::redis::redacted(url),
-                reason: format!("{e} (expected redis://[:password@]host[:port][/db])"),
+            // The error is printed at start-up: never with the password in it.
+            .map_err(|e| {
+                let reason = format!("{e} (expected redis://[:password@]host[:port][/db])");
+                vars.invalid(var, crate::queue::redis::redacted(url), reason)
             })
     };
-    match (vars.get("REDIS_URL"), vars.get("REDIS_CLUSTER_NODES")) {
-        (Some(_), Some(nodes)) => Err(ConfigError::Invalid {
-            name: "REDIS_CLUSTER_NODES",
-            value: nodes,
-            reason: "set REDIS_URL for one server or REDIS_CLUSTER_NODES for a cluster, not both"
-                .into(),
-        }),
+    match (vars.value(&REDIS_URL), vars.value(&REDIS_CLUSTER_NODES)) {
+        (Some(_), Some(nodes)) => Err(vars.invalid(
+            &REDIS_CLUSTER_NODES,
+            nodes,
+            "set REDIS_URL for one server or REDIS_CLUSTER_NODES for a cluster, not both",
+        )),
         (Some(url), None) => {
-            check_url("REDIS_URL", &url)?;
+            check_url(&REDIS_URL, &url)?;
             Ok(Some(RedisTarget::Server(url)))
         }
         (None, Some(nodes)) => {
@@ -39,15 +40,9 @@ pub(super) fn redis_target(vars: &Vars<'_>) -> Result<Option<RedisTarget>, Confi
                     }
                 })
                 .collect();
-            if urls.is_empty() {
-                return Err(ConfigError::Invalid {
-                    name: "REDIS_CLUSTER_NODES",
-                    value: nodes,
-                    reason: "list at least one node as host:port".into(),
-                });
-            }
+            vars.check(&REDIS_CLUSTER_NODES, &nodes, !urls.is_empty())?;
             for url in &urls {
-                check_url("REDIS_CLUSTER_NODES", url)?;
+                check_url(&REDIS_CLUSTER_NODES, url)?;
             }
             Ok(Some(RedisTarget::Cluster(urls)))
         }

@@ -1,7 +1,8 @@
 //! S3 for results (`S3_*`); without it the embedded local-directory store is used.
 
 use super::{
-    vars::{check_bucket, check_http_url},
+    variables::{Var, S3_ACCESS_KEY_ID, S3_BUCKET_NAME, S3_ENDPOINT, S3_FORCE_PATH_STYLE},
+    variables::{S3_PUBLIC_ENDPOINT, S3_REGION, S3_SECRET_ACCESS_KEY},
     ConfigError, Vars,
 };
 
@@ -23,40 +24,62 @@ pub struct S3Settings {
 
 impl S3Settings {
     pub(super) fn from_vars(vars: &Vars<'_>) -> Result<Option<Self>, ConfigError> {
-        let endpoint = vars.get("S3_ENDPOINT");
-        let bucket = vars.get("S3_BUCKET_NAME");
-        if endpoint.is_none() && bucket.is_none() {
+        let endpoint = vars.value(&S3_ENDPOINT);
+        if endpoint.is_none() && vars.value(&S3_BUCKET_NAME).is_none() {
             return Ok(None);
         }
-        for (name, url) in [
-            ("S3_ENDPOINT", &endpoint),
-            ("S3_PUBLIC_ENDPOINT", &vars.get("S3_PUBLIC_ENDPOINT")),
+        let public_endpoint = vars.value(&S3_PUBLIC_ENDPOINT);
+        for (var, url) in [
+            (&S3_ENDPOINT, &endpoint),
+            (&S3_PUBLIC_ENDPOINT, &public_endpoint),
         ] {
             if let Some(url) = url {
-                check_http_url(vars, name, url)?;
+                check_http_url(vars, var, url)?;
             }
         }
-        let bucket = bucket.unwrap_or_else(|| "downloads".into());
-        check_bucket(vars, "S3_BUCKET_NAME", &bucket)?;
-        let access_key_id = vars.get("S3_ACCESS_KEY_ID");
-        let secret_access_key = vars.get("S3_SECRET_ACCESS_KEY").map(Secret);
-        if access_key_id.is_some() != secret_access_key.is_some() {
-            return Err(ConfigError::Invalid {
-                name: "S3_SECRET_ACCESS_KEY",
-                value: "***".into(),
-                reason: "set S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY together, or neither".into(),
-            });
-        }
+        let bucket = vars.text(&S3_BUCKET_NAME);
+        check_bucket(vars, &S3_BUCKET_NAME, &bucket)?;
+        let (access_key_id, secret_access_key) =
+            credentials(vars, &S3_ACCESS_KEY_ID, &S3_SECRET_ACCESS_KEY)?;
         Ok(Some(Self {
-            public_endpoint: vars.get("S3_PUBLIC_ENDPOINT"),
-            region: vars.get("S3_REGION").unwrap_or_else(|| "us-east-1".into()),
-            force_path_style: vars.parse("S3_FORCE_PATH_STYLE", endpoint.is_some())?,
+            public_endpoint,
+            region: vars.text(&S3_REGION),
+            force_path_style: vars.flag(&S3_FORCE_PATH_STYLE, endpoint.is_some())?,
             endpoint,
             bucket,
             access_key_id,
             secret_access_key,
         }))
     }
+}
+
+/// Static credentials: an access key id and its secret together, or neither.
+pub(super) fn credentials(
+    vars: &Vars<'_>,
+    id: &Var,
+    secret: &Var,
+) -> Result<(Option<String>, Option<Secret>), ConfigError> {
+    let pair = (vars.value(id), vars.value(secret).map(Secret));
+    vars.check(secret, "***", pair.0.is_some() == pair.1.is_some())?;
+    Ok(pair)
+}
+
+/// An http:// or https:// URL.
+pub(super) fn check_http_url(vars: &Vars<'_>, var: &Var, url: &str) -> Result<(), ConfigError> {
+    vars.check(
+        var,
+        url,
+        url.starts_with("http://") || url.starts_with("https://"),
+    )
+}
+
+/// A bucket name S3 accepts.
+pub(super) fn check_bucket(vars: &Vars<'_>, var: &Var, bucket: &str) -> Result<(), ConfigError> {
+    let valid = (3..=63).contains(&bucket.len())
+        && bucket
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'-' | b'.'));
+    vars.check(var, bucket, valid)
 }
 
 /// A secret that never shows in logs or error messages.

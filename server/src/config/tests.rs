@@ -1,5 +1,6 @@
 //! Defaults, bounds and messages of every variable.
 
+use super::variables::{Kind, VARIABLES};
 use super::*;
 use crate::origin::simulated::SimulatedSettings;
 use std::collections::HashMap;
@@ -16,19 +17,41 @@ fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
 #[test]
 fn defaults_follow_the_design() {
     let c = config(&[]).unwrap();
-    assert_eq!(c.queue, QueueSettings::default());
+    // QueueSettings::default() and SimulatedSettings::default() are these same declared
+    // defaults, so the design's figures are spelled out here.
+    assert_eq!(
+        c.queue,
+        QueueSettings {
+            max_attempts: 4,
+            retry_backoff_base: Duration::from_millis(1_000),
+            lease_ttl: Duration::from_millis(15_000),
+            result_ttl: Duration::from_secs(86_400),
+            expired_record_ttl: Duration::from_secs(7 * 86_400),
+            finished_record_ttl: Duration::from_secs(3_600),
+            max_active_per_client: 20,
+        }
+    );
     assert_eq!(c.worker.concurrency, 5);
     assert_eq!(c.presign_ttl, Duration::from_secs(3_600));
+    assert_eq!(c.shutdown_grace, Duration::from_secs(10));
     let OriginSettings::Simulated(simulated) = c.origin else {
         panic!("the simulated origin is the default");
     };
-    assert_eq!(simulated, SimulatedSettings::default());
+    assert_eq!(
+        simulated,
+        SimulatedSettings {
+            delay_ms: (10_000, 120_000),
+            failure_rate: 0.0,
+            failing_file_ids: HashSet::new(),
+            file_bytes: 64 * 1024,
+        }
+    );
     assert_eq!(c.worker.max_job_bytes, 10 * 1024 * 1024 * 1024);
     assert_eq!(c.worker.max_files_per_job, 1000);
 }
 
 #[test]
-fn the_published_variable_list_is_exactly_what_the_parser_reads() {
+fn the_parser_reads_exactly_the_declared_variables() {
     let read = std::cell::RefCell::new(HashSet::new());
     // With a bucket set, the S3 branch is read too; each origin reads its own.
     for origin in ["simulated", "s3", "http"] {
@@ -45,16 +68,71 @@ fn the_published_variable_list_is_exactly_what_the_parser_reads() {
         .unwrap();
     }
     let read = read.into_inner();
-    let published: HashSet<String> = VARIABLES
+    let declared: HashSet<String> = VARIABLES
         .iter()
-        .filter(|name| {
-            // Leptos' own variables, except LEPTOS_WATCH, which the parser reads too.
-            (!name.starts_with("LEPTOS_") || **name == "LEPTOS_WATCH")
-                && !["RUST_LOG", "LOG_FORMAT"].contains(name)
-        })
-        .map(|name| (*name).to_owned())
+        // Others' variables, and LOG_FORMAT, which logging reads before the configuration.
+        .filter(|var| !matches!(var.kind, Kind::ReadBy { .. }) && var.name != LOG_FORMAT.name)
+        .map(|var| var.name.to_owned())
         .collect();
-    assert_eq!(read, published);
+    assert_eq!(read, declared);
+}
+
+#[test]
+fn every_declared_default_is_allowed_by_its_own_bounds() {
+    for var in VARIABLES {
+        let value = var.default_value();
+        let single = Config::from_lookup(|name| (name == var.name).then(|| value.clone()));
+        assert!(single.is_ok(), "{}={value}: {single:?}", var.name);
+    }
+    assert_eq!(
+        VARIABLES
+            .iter()
+            .map(|v| v.name)
+            .collect::<HashSet<_>>()
+            .len(),
+        VARIABLES.len(),
+        "each variable is declared once"
+    );
+}
+
+/// `.env.example` and the README's table are what the declarations generate; with
+/// `FERRY_WRITE_CONFIG_REFERENCE=1` the test rewrites them instead of failing.
+#[test]
+fn env_example_and_the_readme_table_are_generated_from_the_declarations() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let write = std::env::var_os("FERRY_WRITE_CONFIG_REFERENCE").is_some();
+    let env_path = root.join(".env.example");
+    let readme_path = root.join("README.md");
+    let env_example = reference::env_example();
+    let readme = std::fs::read_to_string(&readme_path).unwrap();
+    let (start, end) = (
+        readme
+            .find(reference::README_TABLE_START)
+            .expect("the README marks the table's start"),
+        readme
+            .find(reference::README_TABLE_END)
+            .expect("the README marks the table's end")
+            + reference::README_TABLE_END.len(),
+    );
+    let regenerated = format!(
+        "{}{}{}",
+        &readme[..start],
+        reference::readme_table(),
+        &readme[end..]
+    );
+    if write {
+        std::fs::write(&env_path, &env_example).unwrap();
+        std::fs::write(&readme_path, &regenerated).unwrap();
+    }
+    let hint = "run FERRY_WRITE_CONFIG_REFERENCE=1 cargo test -p server --lib config";
+    assert!(
+        std::fs::read_to_string(&env_path).unwrap() == env_example,
+        ".env.example is stale: {hint}"
+    );
+    assert!(
+        readme == regenerated || write,
+        "README's configuration table is stale: {hint}"
+    );
 }
 
 #[test]

@@ -37,13 +37,12 @@ pub struct SimulatedSettings {
     pub file_bytes: u64,
 }
 
+/// The settings of an unconfigured server: the declared defaults, so they are written once.
 impl Default for SimulatedSettings {
     fn default() -> Self {
-        Self {
-            delay_ms: (10_000, 120_000),
-            failure_rate: 0.0,
-            failing_file_ids: HashSet::new(),
-            file_bytes: DEFAULT_FILE_BYTES,
+        match crate::config::Config::defaults().origin {
+            crate::config::OriginSettings::Simulated(settings) => settings,
+            _ => unreachable!("the simulated origin is the default"),
         }
     }
 }

@@ -225,6 +225,10 @@ impl JobQueue for MemoryQueue {
         "in-memory (jobs are lost when the process stops; set REDIS_URL for durability)".into()
     }
 
+    fn lease_ttl(&self) -> Duration {
+        self.settings.lease_ttl
+    }
+
     async fn enqueue(
         &self,
         job: NewJob,

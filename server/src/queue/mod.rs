@@ -76,17 +76,10 @@ impl QueueSettings {
     }
 }
 
+/// The settings of an unconfigured server: the declared defaults, so they are written once.
 impl Default for QueueSettings {
     fn default() -> Self {
-        Self {
-            max_attempts: 4,
-            retry_backoff_base: Duration::from_millis(1_000),
-            lease_ttl: Duration::from_millis(15_000),
-            result_ttl: Duration::from_secs(86_400),
-            expired_record_ttl: Duration::from_secs(7 * 86_400),
-            finished_record_ttl: Duration::from_secs(3_600),
-            max_active_per_client: 20,
-        }
+        crate::config::Config::defaults().queue
     }
 }
 
@@ -319,6 +312,10 @@ pub enum QueueError {
 pub trait JobQueue: Send + Sync + 'static {
     /// A short description for the start-up log ("in-memory", "redis at …").
     fn describe(&self) -> String;
+
+    /// How long a lease lasts unless renewed: workers renew at a third of it, and wait on a
+    /// shared piece of work for about as long.
+    fn lease_ttl(&self) -> Duration;
 
     /// Adds a job, or returns the job an earlier request of the same client with the same
     /// idempotency key created. Refuses a client that has `max_active_per_client` unfinished jobs.

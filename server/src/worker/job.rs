@@ -199,7 +199,7 @@ async fn complete(
 
 /// Renews the lease until it is lost; returns only then.
 async fn keep_lease(context: &WorkerContext, lease: &Lease) {
-    let period = context.settings.lease_ttl / 3;
+    let period = context.queue.lease_ttl() / 3;
     loop {
         tokio::time::sleep(period).await;
         match context.queue.renew(std::slice::from_ref(lease)).await {
@@ -402,7 +402,7 @@ async fn reuse_or_lock(
         return Ok(Shared::Stored(result));
     }
     let holder = job.lease.job_id.to_string();
-    let ttl = context.settings.lease_ttl;
+    let ttl = context.queue.lease_ttl();
     let mut waited = false;
     loop {
         match context.queue.lock_work(key.as_str(), &holder, ttl).await {

@@ -31,10 +31,6 @@ pub struct WorkerSettings {
     /// A pause between storing the archive and recording completion, to rehearse a crash in
     /// that window (fault tests, chaos drills); zero otherwise.
     pub completion_delay: Duration,
-    /// The queue's lease length; workers renew at a third of it.
-    pub lease_ttl: Duration,
-    /// How long shutdown may take before work is abandoned.
-    pub shutdown_grace: Duration,
 }
 
 /// What every worker task shares.

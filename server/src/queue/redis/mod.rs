@@ -299,6 +299,10 @@ impl JobQueue for RedisQueue {
         format!("redis (keys {}*)", self.keys.prefix)
     }
 
+    fn lease_ttl(&self) -> Duration {
+        self.settings.lease_ttl
+    }
+
     async fn enqueue(
         &self,
         job: NewJob,
