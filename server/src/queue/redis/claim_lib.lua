@@ -1,12 +1,13 @@
 -- Shared by claim.lua and complete_claim.lua (prepended after the prelude).
 -- Promotes due retries, takes back jobs whose lease expired, then leases up to `max` waiting jobs,
--- clients in turn, with the tokens ARGV[first_token], ARGV[first_token + 1], ...
+-- clients in turn, with the tokens `tokens[1]`, `tokens[2]`, ...
 -- `retention_ms` is how long a job that runs out of attempts here keeps its failed record;
 -- `reclaimed_error` is what such a job's record says went wrong.
 -- Returns the number of expired leases taken back, then per claimed job: id, token, file ids,
 -- origin params, attempt, max attempts, and the upload an earlier attempt left unfinished with its
 -- key ('' and '' if none).
-local function claim_jobs(prefix, active_key, delayed_key, lease_ms, retention_ms, max, first_token, now, reclaimed_error)
+local function claim_jobs(prefix, active_key, delayed_key, lease_ms, retention_ms, max, tokens, now,
+    reclaimed_error)
   -- Jobs an instance of an older Ferry queued in the single line {p}:wait join their clients'
   -- lines (a rolling upgrade loses none).
   local legacy = prefix .. 'wait'
@@ -53,7 +54,7 @@ local function claim_jobs(prefix, active_key, delayed_key, lease_ms, retention_m
     -- knew the single line): skip it without spending one of the `max` claims.
     if redis.call('HGET', job_key, 'phase') == 'queued' then
       taken = taken + 1
-      local token = ARGV[first_token + taken - 1]
+      local token = tokens[taken]
       local deadline = now + lease_ms
       reset_progress(job_key)
       redis.call('HSET', job_key, 'phase', 'processing', 'startedAt', int(now),

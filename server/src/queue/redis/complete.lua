@@ -1,7 +1,5 @@
--- KEYS: job hash, active set
--- ARGV: prefix, job id, token, result key, result size, result retention ms,
---       expired-record retention ms
 -- Marks the job completed, for the lease holder only. Returns 'ok' or 'lost'.
-if not holds(KEYS[1], ARGV[3]) then return 'lost' end
-complete_job(ARGV[1], KEYS[1], KEYS[2], ARGV[2], ARGV[4], ARGV[5], now_ms(), ARGV[6], ARGV[7])
+if not holds(job_key, token) then return 'lost' end
+complete_job(prefix, job_key, active_key, job_id, result_key, result_size, now_ms(),
+  result_retention_ms, expired_retention_ms)
 return 'ok'

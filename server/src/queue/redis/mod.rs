@@ -28,6 +28,7 @@
 
 mod connection;
 mod record;
+mod scripts;
 
 pub use connection::{redacted, RedisTarget};
 
@@ -39,7 +40,7 @@ use super::{
 use app::api::{JobId, Timestamp};
 use async_trait::async_trait;
 use connection::{Connection, Connector};
-use redis::Script;
+use scripts::Scripts;
 use std::{collections::HashMap, future::Future, sync::Arc, time::Duration};
 use tokio::sync::Notify;
 
@@ -51,66 +52,6 @@ const WAKE_POLL: Duration = Duration::from_secs(1);
 const DUE_MARGIN: Duration = Duration::from_millis(2);
 /// The shortest blocking pop (a timeout of zero would mean "forever").
 const MIN_BLOCK: Duration = Duration::from_millis(10);
-
-/// A script: the shared prelude, then the given files in order. `script!(allow_oom; …)` marks it
-/// to run even when Redis is out of memory (see the module docs).
-macro_rules! script {
-    (allow_oom; $($file:literal),+) => {
-        Script::new(concat!(
-            "#!lua flags=allow-oom\n",
-            include_str!("prelude.lua"),
-            $("\n", include_str!($file)),+
-        ))
-    };
-    ($($file:literal),+) => {
-        Script::new(concat!(
-            include_str!("prelude.lua"),
-            $("\n", include_str!($file)),+
-        ))
-    };
-}
-
-/// The Lua scripts, loaded once per process (redis-rs sends `EVALSHA`, loading on `NOSCRIPT`).
-struct Scripts {
-    enqueue: Script,
-    claim: Script,
-    renew: Script,
-    progress: Script,
-    note_upload: Script,
-    complete: Script,
-    complete_claim: Script,
-    fail: Script,
-    release: Script,
-    cancel: Script,
-    next_due: Script,
-    depth: Script,
-    lock: Script,
-    renew_lock: Script,
-    unlock: Script,
-}
-
-impl Scripts {
-    fn load() -> Self {
-        Self {
-            // The one script Redis may refuse when full: new work waits until memory frees.
-            enqueue: script!("enqueue.lua"),
-            claim: script!(allow_oom; "claim_lib.lua", "claim.lua"),
-            renew: script!(allow_oom; "renew.lua"),
-            progress: script!(allow_oom; "progress.lua"),
-            note_upload: script!(allow_oom; "note_upload.lua"),
-            complete: script!(allow_oom; "complete.lua"),
-            complete_claim: script!(allow_oom; "claim_lib.lua", "complete_claim.lua"),
-            fail: script!(allow_oom; "fail.lua"),
-            release: script!(allow_oom; "release.lua"),
-            next_due: script!(allow_oom; "next_due.lua"),
-            depth: script!(allow_oom; "depth.lua"),
-            cancel: script!(allow_oom; "cancel.lua"),
-            lock: script!(allow_oom; "lock.lua"),
-            renew_lock: script!(allow_oom; "renew_lock.lua"),
-            unlock: script!(allow_oom; "unlock.lua"),
-        }
-    }
-}
 
 /// Names of the queue's keys for one prefix.
 #[derive(Debug, Clone)]
@@ -201,8 +142,11 @@ async fn bounded<T>(
 impl RedisQueue {
     /// How long until a lease expires or a retry falls due (`None`: neither, or Redis is away).
     async fn next_due(&self) -> Option<Duration> {
-        let mut invocation = self.scripts.next_due.prepare_invoke();
-        invocation.key(self.keys.active()).key(self.keys.delayed());
+        let invocation = scripts::NextDue {
+            active_key: &self.keys.active(),
+            delayed_key: &self.keys.delayed(),
+        }
+        .invocation(&self.scripts.next_due);
         let mut connection = self.connection().await.ok()?;
         let millis: i64 = bounded(invocation.invoke_async(&mut connection))
             .await
@@ -311,26 +255,24 @@ impl JobQueue for RedisQueue {
         let id = JobId::generate();
         let scoped = scoped_key(&job.client, idempotency_key.unwrap_or_default());
         let mut connection = self.connection().await?;
-        let reply: Vec<String> = bounded(
-            self.scripts
-                .enqueue
-                .key(self.keys.turns())
-                .key(self.keys.job(id))
-                .key(self.keys.idempotency(&scoped))
-                .key(self.keys.wake())
-                .key(self.keys.unfinished(&job.client))
-                .arg(&self.keys.prefix)
-                .arg(id.to_string())
-                .arg(record::file_ids_field(&job.file_ids))
-                .arg(&job.origin_params)
-                .arg(self.settings.max_attempts)
-                .arg(if idempotency_key.is_some() { "1" } else { "0" })
-                .arg(&scoped)
-                .arg(&job.client)
-                .arg(self.settings.max_active_per_client)
-                .invoke_async(&mut connection),
-        )
-        .await?;
+        let invocation = scripts::Enqueue {
+            turns_key: &self.keys.turns(),
+            job_key: &self.keys.job(id),
+            idempotency_key: &self.keys.idempotency(&scoped),
+            wake_key: &self.keys.wake(),
+            unfinished_key: &self.keys.unfinished(&job.client),
+            prefix: &self.keys.prefix,
+            job_id: &id.to_string(),
+            file_ids: &record::file_ids_field(&job.file_ids),
+            origin_params: &job.origin_params,
+            max_attempts: &self.settings.max_attempts,
+            has_idempotency_key: &if idempotency_key.is_some() { "1" } else { "0" },
+            scoped_key: &scoped,
+            client: &job.client,
+            max_unfinished: &self.settings.max_active_per_client,
+        }
+        .invocation(&self.scripts.enqueue);
+        let reply: Vec<String> = bounded(invocation.invoke_async(&mut connection)).await?;
         let (outcome, fields) = reply
             .split_first()
             .ok_or_else(|| unavailable("empty reply"))?;
@@ -355,16 +297,17 @@ impl JobQueue for RedisQueue {
     }
 
     async fn claim(&self, max: usize) -> Result<Vec<ClaimedJob>, QueueError> {
-        let mut invocation = self.scripts.claim.prepare_invoke();
-        invocation
-            .key(self.keys.turns())
-            .key(self.keys.active())
-            .key(self.keys.delayed())
-            .arg(&self.keys.prefix)
-            .arg(self.lease_ms())
-            .arg(self.finished_retention_ms())
-            .arg(max)
-            .arg(RECLAIMED_ERROR);
+        let mut invocation = scripts::Claim {
+            turns_key: &self.keys.turns(),
+            active_key: &self.keys.active(),
+            delayed_key: &self.keys.delayed(),
+            prefix: &self.keys.prefix,
+            lease_ms: &self.lease_ms(),
+            retention_ms: &self.finished_retention_ms(),
+            max: &max,
+            reclaimed_error: &RECLAIMED_ERROR,
+        }
+        .invocation(&self.scripts.claim);
         for _ in 0..max {
             invocation.arg(new_lease_token());
         }
@@ -377,11 +320,12 @@ impl JobQueue for RedisQueue {
         if leases.is_empty() {
             return Ok(Vec::new());
         }
-        let mut invocation = self.scripts.renew.prepare_invoke();
-        invocation
-            .key(self.keys.active())
-            .arg(&self.keys.prefix)
-            .arg(self.lease_ms());
+        let mut invocation = scripts::Renew {
+            active_key: &self.keys.active(),
+            prefix: &self.keys.prefix,
+            lease_ms: &self.lease_ms(),
+        }
+        .invocation(&self.scripts.renew);
         for lease in leases {
             invocation.arg(lease.job_id.to_string()).arg(&lease.token);
         }
@@ -393,47 +337,48 @@ impl JobQueue for RedisQueue {
     }
 
     async fn progress(&self, lease: &Lease, progress: &Progress) -> Result<(), QueueError> {
-        let mut invocation = self.scripts.progress.prepare_invoke();
-        invocation
-            .key(self.keys.job(lease.job_id))
-            .key(self.keys.active())
-            .arg(lease.job_id.to_string())
-            .arg(&lease.token)
-            .arg(progress.percent.min(100))
-            .arg(self.lease_ms())
-            .arg(progress.bytes_done)
-            .arg(
-                progress
-                    .bytes_total
-                    .map(|n| n.to_string())
-                    .unwrap_or_default(),
-            )
-            .arg(progress.files_done);
+        let invocation = scripts::Progress {
+            job_key: &self.keys.job(lease.job_id),
+            active_key: &self.keys.active(),
+            job_id: &lease.job_id.to_string(),
+            token: &lease.token,
+            percent: &progress.percent.min(100),
+            lease_ms: &self.lease_ms(),
+            bytes_done: &progress.bytes_done,
+            bytes_total: &progress
+                .bytes_total
+                .map(|n| n.to_string())
+                .unwrap_or_default(),
+            files_done: &progress.files_done,
+        }
+        .invocation(&self.scripts.progress);
         self.fenced(lease, invocation).await
     }
 
     async fn note_upload(&self, lease: &Lease, upload: Option<&Upload>) -> Result<(), QueueError> {
-        let mut invocation = self.scripts.note_upload.prepare_invoke();
-        invocation
-            .key(self.keys.job(lease.job_id))
-            .arg(&lease.token)
-            .arg(upload.map_or("", |u| u.id.as_str()))
-            .arg(upload.map_or("", |u| u.key.as_str()));
+        let invocation = scripts::NoteUpload {
+            job_key: &self.keys.job(lease.job_id),
+            token: &lease.token,
+            upload_id: &upload.map_or("", |u| u.id.as_str()),
+            upload_key: &upload.map_or("", |u| u.key.as_str()),
+        }
+        .invocation(&self.scripts.note_upload);
         self.fenced(lease, invocation).await
     }
 
     async fn complete(&self, lease: &Lease, result: JobResult) -> Result<(), QueueError> {
-        let mut invocation = self.scripts.complete.prepare_invoke();
-        invocation
-            .key(self.keys.job(lease.job_id))
-            .key(self.keys.active())
-            .arg(&self.keys.prefix)
-            .arg(lease.job_id.to_string())
-            .arg(&lease.token)
-            .arg(result.key.as_str())
-            .arg(result.size)
-            .arg(self.result_retention_ms())
-            .arg(self.expired_retention_ms());
+        let invocation = scripts::Complete {
+            job_key: &self.keys.job(lease.job_id),
+            active_key: &self.keys.active(),
+            prefix: &self.keys.prefix,
+            job_id: &lease.job_id.to_string(),
+            token: &lease.token,
+            result_key: &result.key.as_str(),
+            result_size: &result.size,
+            result_retention_ms: &self.result_retention_ms(),
+            expired_retention_ms: &self.expired_retention_ms(),
+        }
+        .invocation(&self.scripts.complete);
         self.fenced(lease, invocation).await
     }
 
@@ -442,23 +387,24 @@ impl JobQueue for RedisQueue {
         lease: &Lease,
         result: JobResult,
     ) -> Result<Option<ClaimedJob>, QueueError> {
-        let mut invocation = self.scripts.complete_claim.prepare_invoke();
-        invocation
-            .key(self.keys.job(lease.job_id))
-            .key(self.keys.turns())
-            .key(self.keys.active())
-            .key(self.keys.delayed())
-            .arg(&self.keys.prefix)
-            .arg(lease.job_id.to_string())
-            .arg(&lease.token)
-            .arg(result.key.as_str())
-            .arg(result.size)
-            .arg(self.result_retention_ms())
-            .arg(self.lease_ms())
-            .arg(new_lease_token())
-            .arg(self.finished_retention_ms())
-            .arg(self.expired_retention_ms())
-            .arg(RECLAIMED_ERROR);
+        let invocation = scripts::CompleteClaim {
+            job_key: &self.keys.job(lease.job_id),
+            turns_key: &self.keys.turns(),
+            active_key: &self.keys.active(),
+            delayed_key: &self.keys.delayed(),
+            prefix: &self.keys.prefix,
+            job_id: &lease.job_id.to_string(),
+            token: &lease.token,
+            result_key: &result.key.as_str(),
+            result_size: &result.size,
+            result_retention_ms: &self.result_retention_ms(),
+            lease_ms: &self.lease_ms(),
+            fresh_token: &new_lease_token(),
+            retention_ms: &self.finished_retention_ms(),
+            expired_retention_ms: &self.expired_retention_ms(),
+            reclaimed_error: &RECLAIMED_ERROR,
+        }
+        .invocation(&self.scripts.complete_claim);
         let mut connection = self.connection().await?;
         let reply: Vec<String> = bounded(invocation.invoke_async(&mut connection)).await?;
         match reply.split_first() {
@@ -474,28 +420,26 @@ impl JobQueue for RedisQueue {
         kind: FailureKind,
     ) -> Result<FailOutcome, QueueError> {
         let mut connection = self.connection().await?;
-        let reply: Vec<String> = bounded(
-            self.scripts
-                .fail
-                .key(self.keys.job(lease.job_id))
-                .key(self.keys.active())
-                .key(self.keys.delayed())
-                .arg(&self.keys.prefix)
-                .arg(lease.job_id.to_string())
-                .arg(&lease.token)
-                .arg(error)
-                .arg(millis(backoff::random_retry_delay(
-                    self.settings.retry_backoff_base,
-                    lease.attempt,
-                )))
-                .arg(self.finished_retention_ms())
-                .arg(match kind {
-                    FailureKind::Permanent => "1",
-                    FailureKind::Transient => "0",
-                })
-                .invoke_async(&mut connection),
-        )
-        .await?;
+        let invocation = scripts::Fail {
+            job_key: &self.keys.job(lease.job_id),
+            active_key: &self.keys.active(),
+            delayed_key: &self.keys.delayed(),
+            prefix: &self.keys.prefix,
+            job_id: &lease.job_id.to_string(),
+            token: &lease.token,
+            error_message: &error,
+            wait_ms: &millis(backoff::random_retry_delay(
+                self.settings.retry_backoff_base,
+                lease.attempt,
+            )),
+            retention_ms: &self.finished_retention_ms(),
+            permanent: &match kind {
+                FailureKind::Permanent => "1",
+                FailureKind::Transient => "0",
+            },
+        }
+        .invocation(&self.scripts.fail);
+        let reply: Vec<String> = bounded(invocation.invoke_async(&mut connection)).await?;
         match reply.as_slice() {
             [outcome] if outcome == "failed" => Ok(FailOutcome::Failed),
             [outcome, attempt, next] if outcome == "retrying" => Ok(FailOutcome::Retrying {
@@ -507,14 +451,15 @@ impl JobQueue for RedisQueue {
     }
 
     async fn release(&self, lease: &Lease) -> Result<(), QueueError> {
-        let mut invocation = self.scripts.release.prepare_invoke();
-        invocation
-            .key(self.keys.job(lease.job_id))
-            .key(self.keys.active())
-            .key(self.keys.turns())
-            .arg(lease.job_id.to_string())
-            .arg(&lease.token)
-            .arg(&self.keys.prefix);
+        let invocation = scripts::Release {
+            job_key: &self.keys.job(lease.job_id),
+            active_key: &self.keys.active(),
+            turns_key: &self.keys.turns(),
+            job_id: &lease.job_id.to_string(),
+            token: &lease.token,
+            prefix: &self.keys.prefix,
+        }
+        .invocation(&self.scripts.release);
         self.fenced(lease, invocation).await?;
         self.work_available.notify_one();
         Ok(())
@@ -522,19 +467,17 @@ impl JobQueue for RedisQueue {
 
     async fn cancel(&self, job_id: JobId) -> Result<CancelOutcome, QueueError> {
         let mut connection = self.connection().await?;
-        let reply: String = bounded(
-            self.scripts
-                .cancel
-                .key(self.keys.job(job_id))
-                .key(self.keys.turns())
-                .key(self.keys.active())
-                .key(self.keys.delayed())
-                .arg(&self.keys.prefix)
-                .arg(job_id.to_string())
-                .arg(self.finished_retention_ms())
-                .invoke_async(&mut connection),
-        )
-        .await?;
+        let invocation = scripts::Cancel {
+            job_key: &self.keys.job(job_id),
+            turns_key: &self.keys.turns(),
+            active_key: &self.keys.active(),
+            delayed_key: &self.keys.delayed(),
+            prefix: &self.keys.prefix,
+            job_id: &job_id.to_string(),
+            retention_ms: &self.finished_retention_ms(),
+        }
+        .invocation(&self.scripts.cancel);
+        let reply: String = bounded(invocation.invoke_async(&mut connection)).await?;
         match (reply.as_str(), reply.strip_prefix("finished:")) {
             ("ok", _) => Ok(CancelOutcome::Cancelled),
             ("not_found", _) => Ok(CancelOutcome::NotFound),
@@ -603,15 +546,14 @@ impl JobQueue for RedisQueue {
 
     async fn depth(&self) -> Result<QueueDepth, QueueError> {
         let mut connection = self.connection().await?;
-        let (waiting, retrying, processing): (u64, u64, u64) = bounded(
-            self.scripts
-                .depth
-                .key(self.keys.waiting())
-                .key(self.keys.delayed())
-                .key(self.keys.active())
-                .invoke_async(&mut connection),
-        )
-        .await?;
+        let invocation = scripts::Depth {
+            waiting_key: &self.keys.waiting(),
+            delayed_key: &self.keys.delayed(),
+            active_key: &self.keys.active(),
+        }
+        .invocation(&self.scripts.depth);
+        let (waiting, retrying, processing): (u64, u64, u64) =
+            bounded(invocation.invoke_async(&mut connection)).await?;
         Ok(QueueDepth {
             waiting,
             retrying,
@@ -632,15 +574,13 @@ impl JobQueue for RedisQueue {
         ttl: Duration,
     ) -> Result<WorkLock, QueueError> {
         let mut connection = self.connection().await?;
-        let reply: String = bounded(
-            self.scripts
-                .lock
-                .key(self.keys.lock(name))
-                .arg(holder)
-                .arg(millis(ttl).max(1))
-                .invoke_async(&mut connection),
-        )
-        .await?;
+        let invocation = scripts::Lock {
+            lock_key: &self.keys.lock(name),
+            holder: &holder,
+            ttl_ms: &millis(ttl).max(1),
+        }
+        .invocation(&self.scripts.lock);
+        let reply: String = bounded(invocation.invoke_async(&mut connection)).await?;
         Ok(if reply == "ok" {
             WorkLock::Acquired
         } else {
@@ -655,28 +595,24 @@ impl JobQueue for RedisQueue {
         ttl: Duration,
     ) -> Result<bool, QueueError> {
         let mut connection = self.connection().await?;
-        let renewed: i64 = bounded(
-            self.scripts
-                .renew_lock
-                .key(self.keys.lock(name))
-                .arg(holder)
-                .arg(millis(ttl).max(1))
-                .invoke_async(&mut connection),
-        )
-        .await?;
+        let invocation = scripts::RenewLock {
+            lock_key: &self.keys.lock(name),
+            holder: &holder,
+            ttl_ms: &millis(ttl).max(1),
+        }
+        .invocation(&self.scripts.renew_lock);
+        let renewed: i64 = bounded(invocation.invoke_async(&mut connection)).await?;
         Ok(renewed == 1)
     }
 
     async fn unlock_work(&self, name: &str, holder: &str) -> Result<(), QueueError> {
         let mut connection = self.connection().await?;
-        let _: i64 = bounded(
-            self.scripts
-                .unlock
-                .key(self.keys.lock(name))
-                .arg(holder)
-                .invoke_async(&mut connection),
-        )
-        .await?;
+        let invocation = scripts::Unlock {
+            lock_key: &self.keys.lock(name),
+            holder: &holder,
+        }
+        .invocation(&self.scripts.unlock);
+        let _: i64 = bounded(invocation.invoke_async(&mut connection)).await?;
         Ok(())
     }
 }

@@ -2,6 +2,18 @@
 -- server's clock, so app hosts with skewed clocks still agree on deadlines.
 -- Numbers are written with int() so they are stored and returned as plain integers.
 
+-- KEYS and ARGV by name: each script's header (generated from its declaration in scripts.rs)
+-- takes them in declaration order, so positions are written in one place.
+local key_index, arg_index = 0, 0
+local function take_key()
+  key_index = key_index + 1
+  return KEYS[key_index]
+end
+local function take_arg()
+  arg_index = arg_index + 1
+  return ARGV[arg_index]
+end
+
 local function int(x)
   return string.format('%d', x)
 end

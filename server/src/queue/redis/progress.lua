@@ -1,14 +1,13 @@
--- KEYS: job hash, active set
--- ARGV: job id, token, percent, lease ttl ms, bytes done, bytes total ('' when unknown), files done
--- Records progress and extends the lease, for the lease holder only. Returns 'ok' or 'lost'.
-if not holds(KEYS[1], ARGV[2]) then return 'lost' end
-local deadline = now_ms() + tonumber(ARGV[4])
-redis.call('HSET', KEYS[1], 'progress', ARGV[3], 'leaseDeadline', int(deadline),
-  'bytesDone', ARGV[5], 'filesDone', ARGV[7])
-if ARGV[6] == '' then
-  redis.call('HDEL', KEYS[1], 'bytesTotal')
+-- Records progress and extends the lease, for the lease holder only (`bytes_total` is '' when
+-- unknown). Returns 'ok' or 'lost'.
+if not holds(job_key, token) then return 'lost' end
+local deadline = now_ms() + tonumber(lease_ms)
+redis.call('HSET', job_key, 'progress', percent, 'leaseDeadline', int(deadline),
+  'bytesDone', bytes_done, 'filesDone', files_done)
+if bytes_total == '' then
+  redis.call('HDEL', job_key, 'bytesTotal')
 else
-  redis.call('HSET', KEYS[1], 'bytesTotal', ARGV[6])
+  redis.call('HSET', job_key, 'bytesTotal', bytes_total)
 end
-redis.call('ZADD', KEYS[2], deadline, ARGV[1])
+redis.call('ZADD', active_key, deadline, job_id)
 return 'ok'

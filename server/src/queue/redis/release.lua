@@ -1,10 +1,8 @@
--- KEYS: job hash, active set, turns list
--- ARGV: job id, token, prefix
 -- Gives a held job back to the front of the line without using an attempt. Returns 'ok'/'lost'.
-if not holds(KEYS[1], ARGV[2]) then return 'lost' end
-redis.call('ZREM', KEYS[2], ARGV[1])
-redis.call('HSET', KEYS[1], 'phase', 'queued')
-reset_progress(KEYS[1])
-redis.call('HDEL', KEYS[1], 'token', 'leaseDeadline', 'startedAt')
-wait_front(ARGV[3], client_of(KEYS[1]), ARGV[1])
+if not holds(job_key, token) then return 'lost' end
+redis.call('ZREM', active_key, job_id)
+redis.call('HSET', job_key, 'phase', 'queued')
+reset_progress(job_key)
+redis.call('HDEL', job_key, 'token', 'leaseDeadline', 'startedAt')
+wait_front(prefix, client_of(job_key), job_id)
 return 'ok'
