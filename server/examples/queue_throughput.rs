@@ -64,14 +64,18 @@ async fn main() {
             tokio::spawn(async move {
                 let mut done = 0usize;
                 // As the worker pool does: claim once, then each completion claims the next job.
-                let mut next = queue.claim(1).await.unwrap().pop();
+                let mut next = queue.claim(1).await.unwrap().first();
                 while let Some(job) = next {
                     let result = JobResult {
                         key: ferry_server::storage::ObjectKey::parse("downloads/bench.zip")
                             .unwrap(),
                         size: 0,
                     };
-                    next = queue.complete_and_claim(&job.lease, result).await.unwrap();
+                    next = queue
+                        .complete_and_claim(&job.lease, result)
+                        .await
+                        .unwrap()
+                        .first();
                     done += 1;
                 }
                 done

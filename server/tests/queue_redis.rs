@@ -64,7 +64,7 @@ async fn finished_jobs_leave_no_keys_behind_after_retention() {
         queue.enqueue(job, Some(&format!("key-{n}"))).await.unwrap();
     }
     loop {
-        let batch = queue.claim(50).await.unwrap();
+        let batch = queue.claim(50).await.unwrap().jobs;
         if batch.is_empty() {
             break;
         }

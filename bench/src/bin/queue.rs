@@ -98,7 +98,7 @@ async fn ferry(
                     let done = done.clone();
                     tokio::spawn(async move {
                         while done.load(Ordering::Relaxed) < jobs {
-                            let Some(job) = queue.claim(1).await.unwrap().pop() else {
+                            let Some(job) = queue.claim(1).await.unwrap().first() else {
                                 queue.wait_for_work(Duration::from_millis(50)).await;
                                 continue;
                             };
@@ -115,7 +115,8 @@ async fn ferry(
                                 next = queue
                                     .complete_and_claim(&job.lease, result)
                                     .await
-                                    .unwrap();
+                                    .unwrap()
+                                    .first();
                                 done.fetch_add(1, Ordering::Relaxed);
                             }
                         }

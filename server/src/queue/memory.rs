@@ -10,9 +10,9 @@ use super::{
     clock::{Clock, SystemClock},
     millis, new_lease_token,
     round_robin::RoundRobin,
-    scoped_key, CancelOutcome, ClaimedJob, Enqueued, FailOutcome, FailureKind, JobQueue, JobRecord,
-    JobResult, Lease, NewJob, Progress, QueueDepth, QueueError, QueueSettings, Upload, WorkLock,
-    RECLAIMED_ERROR,
+    scoped_key, CancelOutcome, Claimed, ClaimedJob, Enqueued, FailOutcome, FailureKind, JobQueue,
+    JobRecord, JobResult, Lease, NewJob, Progress, QueueDepth, QueueError, QueueSettings, Upload,
+    WorkLock, RECLAIMED_ERROR,
 };
 use app::api::{JobId, JobPhase, Timestamp};
 use async_trait::async_trait;
@@ -132,8 +132,8 @@ impl State {
     }
 
     /// Takes back jobs whose holder stopped renewing: each runs again as its next attempt, or
-    /// fails if it has none left.
-    fn reclaim_expired_leases(&mut self, now: u64, settings: &QueueSettings) {
+    /// fails if it has none left. Returns how many it took back.
+    fn reclaim_expired_leases(&mut self, now: u64, settings: &QueueSettings) -> u64 {
         let before = self.active.len();
         let mut reclaimed = Vec::new();
         while let Some(&(deadline, job_id)) = self.active.first() {
@@ -143,7 +143,7 @@ impl State {
             self.active.pop_first();
             reclaimed.push(job_id);
         }
-        crate::metrics::leases_reclaimed((before - self.active.len()) as u64);
+        let count = (before - self.active.len()) as u64;
         for job_id in reclaimed.into_iter().rev() {
             let Some(job) = self.jobs.get_mut(&job_id) else {
                 continue;
@@ -160,6 +160,7 @@ impl State {
                 self.finish(job_id, JobPhase::Failed, now, settings);
             }
         }
+        count
     }
 
     /// Puts a job in a terminal phase and starts its retention clock.
@@ -289,12 +290,12 @@ impl JobQueue for MemoryQueue {
         })
     }
 
-    async fn claim(&self, max: usize) -> Result<Vec<ClaimedJob>, QueueError> {
+    async fn claim(&self, max: usize) -> Result<Claimed, QueueError> {
         let now = self.now_ms();
         let mut state = self.lock();
         state.purge_expired(now);
         state.promote_due_retries(now);
-        state.reclaim_expired_leases(now, &self.settings);
+        let leases_reclaimed = state.reclaim_expired_leases(now, &self.settings);
         let mut claimed = Vec::new();
         while claimed.len() < max {
             let Some(job_id) = state.waiting.pop() else {
@@ -322,7 +323,10 @@ impl JobQueue for MemoryQueue {
             });
             state.active.insert((deadline, job_id));
         }
-        Ok(claimed)
+        Ok(Claimed {
+            jobs: claimed,
+            leases_reclaimed,
+        })
     }
 
     async fn renew(&self, leases: &[Lease]) -> Result<Vec<JobId>, QueueError> {

@@ -219,6 +219,21 @@ pub struct Lease {
     pub attempt: u32,
 }
 
+/// What a claim hands out: the jobs, and how many expired leases it took back on the way, which
+/// the caller counts (`ferry_lease_reclaims_total`), so the backends only report it.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Claimed {
+    pub jobs: Vec<ClaimedJob>,
+    pub leases_reclaimed: u64,
+}
+
+impl Claimed {
+    /// The first job handed out, if any.
+    pub fn first(self) -> Option<ClaimedJob> {
+        self.jobs.into_iter().next()
+    }
+}
+
 /// A job handed to a worker by [`JobQueue::claim`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClaimedJob {
@@ -327,7 +342,7 @@ pub trait JobQueue: Send + Sync + 'static {
 
     /// Hands out up to `max` jobs, first promoting due retries and taking back jobs whose lease
     /// expired. The lease token is what identifies the holder from then on.
-    async fn claim(&self, max: usize) -> Result<Vec<ClaimedJob>, QueueError>;
+    async fn claim(&self, max: usize) -> Result<Claimed, QueueError>;
 
     /// Extends each lease still held; returns the jobs whose lease is gone (abort them).
     async fn renew(&self, leases: &[Lease]) -> Result<Vec<JobId>, QueueError>;
@@ -343,20 +358,20 @@ pub trait JobQueue: Send + Sync + 'static {
     async fn complete(&self, lease: &Lease, result: JobResult) -> Result<(), QueueError>;
 
     /// Completes the job like [`JobQueue::complete`] and claims the next waiting job in the same
-    /// step (`None`: nothing waits), so a busy worker spends one round trip per job.
+    /// step (no job: nothing waits), so a busy worker spends one round trip per job.
     /// A completion that is refused is an error and claims nothing.
     async fn complete_and_claim(
         &self,
         lease: &Lease,
         result: JobResult,
-    ) -> Result<Option<ClaimedJob>, QueueError> {
+    ) -> Result<Claimed, QueueError> {
         self.complete(lease, result).await?;
         match self.claim(1).await {
-            Ok(mut jobs) => Ok(jobs.pop()),
+            Ok(claimed) => Ok(claimed),
             // The completion stands; the worker's loop claims again.
             Err(error) => {
                 tracing::warn!(%error, "job completed, but the next one could not be claimed");
-                Ok(None)
+                Ok(Claimed::default())
             }
         }
     }

@@ -193,7 +193,9 @@ async fn complete(
     if context.shutdown.is_cancelled() {
         context.queue.complete(lease, result).await.map(|()| None)
     } else {
-        context.queue.complete_and_claim(lease, result).await
+        let claimed = context.queue.complete_and_claim(lease, result).await?;
+        super::count_reclaims(&claimed);
+        Ok(claimed.first())
     }
 }
 

@@ -7,7 +7,11 @@
 
 pub mod job;
 
-use crate::{origin::Origin, queue::JobQueue, storage::ResultStore};
+use crate::{
+    origin::Origin,
+    queue::{Claimed, JobQueue},
+    storage::ResultStore,
+};
 use std::{sync::Arc, time::Duration};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -66,18 +70,23 @@ impl WorkerPool {
     }
 }
 
+/// Counts the leases a claim took back from workers that stopped renewing them.
+pub(crate) fn count_reclaims(claimed: &Claimed) {
+    crate::metrics::leases_reclaimed(claimed.leases_reclaimed);
+}
+
 async fn work_loop(context: WorkerContext, worker_name: String) {
     tracing::debug!(worker = %worker_name, "worker started");
     while !context.shutdown.is_cancelled() {
-        match context.queue.claim(1).await {
-            Ok(jobs) if jobs.is_empty() => {
+        match context.queue.claim(1).await.inspect(count_reclaims) {
+            Ok(claimed) if claimed.jobs.is_empty() => {
                 tokio::select! {
                     _ = context.queue.wait_for_work(IDLE_POLL) => {}
                     _ = context.shutdown.cancelled() => {}
                 }
             }
-            Ok(jobs) => {
-                for claimed in jobs {
+            Ok(claimed) => {
+                for claimed in claimed.jobs {
                     // Finishing a job may hand over the next one (see `JobQueue::complete_and_claim`).
                     let mut next = Some(claimed);
                     while let Some(job) = next {

@@ -10,8 +10,8 @@
 
 use app::api::{FileId, JobId, JobPhase, Timestamp};
 use ferry_server::queue::{
-    CancelOutcome, ClaimedJob, FailOutcome, FailureKind, JobQueue, JobResult, NewJob, Progress,
-    QueueDepth, QueueError, QueueSettings, Upload, WorkLock,
+    CancelOutcome, Claimed, ClaimedJob, FailOutcome, FailureKind, JobQueue, JobResult, NewJob,
+    Progress, QueueDepth, QueueError, QueueSettings, Upload, WorkLock,
 };
 use ferry_server::storage::ObjectKey;
 use std::{collections::HashSet, future::Future, sync::Arc, time::Duration};
@@ -77,17 +77,24 @@ async fn enqueue(queue: &Arc<dyn JobQueue>, file_id: u64) -> JobId {
 }
 
 async fn claim_one(queue: &Arc<dyn JobQueue>) -> Option<ClaimedJob> {
-    let mut jobs = queue.claim(1).await.unwrap();
+    let mut jobs = queue.claim(1).await.unwrap().jobs;
     assert!(jobs.len() <= 1);
     jobs.pop()
 }
 
 /// Claims until a job comes back or `within` passes.
 async fn claim_within(queue: &Arc<dyn JobQueue>, within: Duration) -> Option<ClaimedJob> {
+    claims_within(queue, within).await.and_then(Claimed::first)
+}
+
+/// The first claim of one job within `within` that hands one out, with what it reports.
+async fn claims_within(queue: &Arc<dyn JobQueue>, within: Duration) -> Option<Claimed> {
     let deadline = tokio::time::Instant::now() + within;
     loop {
-        if let Some(job) = claim_one(queue).await {
-            return Some(job);
+        let claimed = queue.claim(1).await.unwrap();
+        assert!(claimed.jobs.len() <= 1);
+        if !claimed.jobs.is_empty() {
+            return Some(claimed);
         }
         if tokio::time::Instant::now() >= deadline {
             return None;
@@ -142,6 +149,7 @@ pub async fn jobs_are_claimed_oldest_first(make: impl MakeQueue) {
         .claim(2)
         .await
         .unwrap()
+        .jobs
         .into_iter()
         .map(|j| j.lease.job_id)
         .collect();
@@ -208,13 +216,19 @@ pub async fn lease_expiry_hands_the_job_to_another_claimer(make: impl MakeQueue)
     let queue = make.make(fast_settings()).await;
     let job_id = enqueue(&queue, 12345).await;
     let crashed = claim_one(&queue).await.unwrap();
-    assert!(
-        claim_one(&queue).await.is_none(),
-        "a live lease is exclusive"
+    assert_eq!(
+        queue.claim(1).await.unwrap(),
+        Claimed::default(),
+        "a live lease is exclusive, and nothing was taken back"
     );
-    let taken_over = claim_within(&queue, Duration::from_secs(3))
+    let claimed = claims_within(&queue, Duration::from_secs(3))
         .await
         .expect("the expired lease is handed to another claimer");
+    assert_eq!(
+        claimed.leases_reclaimed, 1,
+        "the claim reports what it took back"
+    );
+    let taken_over = claimed.first().unwrap();
     assert_eq!(taken_over.lease.job_id, job_id);
     assert_ne!(taken_over.lease.token, crashed.lease.token);
     assert_eq!(
@@ -463,6 +477,7 @@ pub async fn completing_can_claim_the_next_job_in_the_same_step(make: impl MakeQ
         .complete_and_claim(&job.lease, result())
         .await
         .unwrap()
+        .first()
         .expect("the waiting job is handed over");
     let record = queue.status(first).await.unwrap().unwrap();
     assert_eq!(record.phase, JobPhase::Completed);
@@ -490,13 +505,15 @@ pub async fn completing_can_claim_the_next_job_in_the_same_step(make: impl MakeQ
         .complete_and_claim(&next.lease, result())
         .await
         .unwrap()
+        .first()
         .expect("the third job");
     assert_eq!(last.lease.job_id, third);
     assert_eq!(
         queue
             .complete_and_claim(&last.lease, result())
             .await
-            .unwrap(),
+            .unwrap()
+            .first(),
         None
     );
     assert_eq!(phase(&queue, third).await, Some(JobPhase::Completed));
@@ -605,7 +622,7 @@ pub async fn an_idempotency_key_returns_the_job_it_created(make: impl MakeQueue)
     let other = queue.enqueue(new_job(12345), Some("key-2")).await.unwrap();
     assert_ne!(other.record.id, first.record.id);
     assert_eq!(
-        queue.claim(10).await.unwrap().len(),
+        queue.claim(10).await.unwrap().jobs.len(),
         2,
         "no duplicate job was queued"
     );

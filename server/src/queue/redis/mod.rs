@@ -33,7 +33,7 @@ mod scripts;
 pub use connection::{redacted, RedisTarget};
 
 use super::{
-    backoff, millis, new_lease_token, scoped_key, system_now, CancelOutcome, ClaimedJob, Enqueued,
+    backoff, millis, new_lease_token, scoped_key, system_now, CancelOutcome, Claimed, Enqueued,
     FailOutcome, FailureKind, JobQueue, JobRecord, JobResult, Lease, NewJob, Progress, QueueDepth,
     QueueError, QueueSettings, Upload, WorkLock, RECLAIMED_ERROR,
 };
@@ -113,16 +113,19 @@ fn unavailable(error: impl std::fmt::Display) -> QueueError {
     QueueError::Unavailable(error.to_string())
 }
 
-/// Parses what the claim scripts answer: the number of leases taken back (counted in the
-/// metrics), then the fields of each claimed job.
-fn claimed_jobs(reply: &[String]) -> Result<Vec<ClaimedJob>, QueueError> {
+/// Parses what the claim scripts answer: the number of leases taken back, then the fields of
+/// each claimed job.
+fn claimed_jobs(reply: &[String]) -> Result<Claimed, QueueError> {
     let (reclaimed, jobs) = reply
         .split_first()
         .ok_or_else(|| unavailable("empty reply from a claim script"))?;
-    crate::metrics::leases_reclaimed(reclaimed.parse().unwrap_or(0));
-    jobs.chunks(record::CLAIMED_FIELDS)
-        .map(|job| record::claimed(job).map_err(unavailable))
-        .collect()
+    Ok(Claimed {
+        leases_reclaimed: reclaimed.parse().map_err(unavailable)?,
+        jobs: jobs
+            .chunks(record::CLAIMED_FIELDS)
+            .map(|job| record::claimed(job).map_err(unavailable))
+            .collect::<Result<_, _>>()?,
+    })
 }
 
 /// Runs a Redis operation with the operation timeout, mapping every failure to `Unavailable`.
@@ -296,7 +299,7 @@ impl JobQueue for RedisQueue {
         })
     }
 
-    async fn claim(&self, max: usize) -> Result<Vec<ClaimedJob>, QueueError> {
+    async fn claim(&self, max: usize) -> Result<Claimed, QueueError> {
         let mut invocation = scripts::Claim {
             turns_key: &self.keys.turns(),
             active_key: &self.keys.active(),
@@ -386,7 +389,7 @@ impl JobQueue for RedisQueue {
         &self,
         lease: &Lease,
         result: JobResult,
-    ) -> Result<Option<ClaimedJob>, QueueError> {
+    ) -> Result<Claimed, QueueError> {
         let invocation = scripts::CompleteClaim {
             job_key: &self.keys.job(lease.job_id),
             turns_key: &self.keys.turns(),
@@ -408,7 +411,7 @@ impl JobQueue for RedisQueue {
         let mut connection = self.connection().await?;
         let reply: Vec<String> = bounded(invocation.invoke_async(&mut connection)).await?;
         match reply.split_first() {
-            Some((outcome, claim)) if outcome == "ok" => Ok(claimed_jobs(claim)?.pop()),
+            Some((outcome, claim)) if outcome == "ok" => claimed_jobs(claim),
             _ => Err(QueueError::LeaseLost(lease.job_id)),
         }
     }
