@@ -242,6 +242,34 @@ fn describe_files(status: Option<&JobStatus>, job_id: JobId) -> String {
 }
 
 /// A row of the download list, following `job_id` until it finishes.
+/// How a finished row offers to start its files again, as a new job that takes the row's place:
+/// Retry after a failure or a cancel, Prepare again (the main action) once the file expired.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct StartAgain {
+    label: &'static str,
+    /// Completes "Could not …" when starting fails.
+    verb: &'static str,
+    class: &'static str,
+}
+
+impl StartAgain {
+    fn offered_in(phase: JobPhase) -> Option<Self> {
+        match phase {
+            JobPhase::Failed | JobPhase::Cancelled => Some(Self {
+                label: "Retry",
+                verb: "retry",
+                class: "button",
+            }),
+            JobPhase::Expired => Some(Self {
+                label: "Prepare again",
+                verb: "prepare it again",
+                class: "button primary",
+            }),
+            _ => None,
+        }
+    }
+}
+
 #[component]
 pub fn DownloadRow(
     job_id: JobId,
@@ -400,8 +428,7 @@ pub fn DownloadRow(
         })
     };
     let can_cancel = move || phase().is_some_and(|p| !p.is_terminal()) && !unknown();
-    let can_retry = move || matches!(phase(), Some(JobPhase::Failed | JobPhase::Cancelled));
-    let can_prepare_again = move || phase() == Some(JobPhase::Expired);
+    let offer_again = move || phase().and_then(StartAgain::offered_in);
     let can_remove = move || phase().is_some_and(|p| p.is_terminal()) || unknown();
 
     view! {
@@ -457,26 +484,21 @@ pub fn DownloadRow(
                             "Cancel"
                         </button>
                     </Show>
-                    <Show when=can_retry>
-                        <button
-                            type="button"
-                            class="button"
-                            on:click=move |_| start_again("retry")
-                            disabled=move || acting.get()
-                        >
-                            "Retry"
-                        </button>
-                    </Show>
-                    <Show when=can_prepare_again>
-                        <button
-                            type="button"
-                            class="button primary"
-                            on:click=move |_| start_again("prepare it again")
-                            disabled=move || acting.get()
-                        >
-                            "Prepare again"
-                        </button>
-                    </Show>
+                    {move || {
+                        offer_again()
+                            .map(|offer| {
+                                view! {
+                                    <button
+                                        type="button"
+                                        class=offer.class
+                                        on:click=move |_| start_again(offer.verb)
+                                        disabled=move || acting.get()
+                                    >
+                                        {offer.label}
+                                    </button>
+                                }
+                            })
+                    }}
                     <Show when=can_remove>
                         <button type="button" class="button quiet" on:click=remove>
                             "Remove"
