@@ -3,7 +3,7 @@
 
 use crate::{
     config::{Config, OriginSettings},
-    http::{self, rate_limit::ClientRateLimit, AppState, SharedState},
+    http::{self, admin::AdminAccess, rate_limit::ClientRateLimit, AppState, SharedState},
     origin::{
         http::{HttpOrigin, HttpOriginError},
         s3::S3Origin,
@@ -209,6 +209,10 @@ impl Application {
                 }),
                 config.live_reload,
             ),
+            admin: config
+                .admin
+                .as_ref()
+                .map(|admin| AdminAccess::new(admin.token.clone(), admin.session_ttl)),
         }));
         Ok(Self {
             listener,

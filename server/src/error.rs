@@ -72,6 +72,12 @@ pub enum AppError {
     RouteNotFound,
     #[error("this address does not accept that method")]
     MethodNotAllowed,
+    #[error("sign in to the operator console first")]
+    AdminSignInRequired,
+    #[error("that is not this deployment's admin token")]
+    AdminTokenRejected,
+    #[error("this change needs the console session's CSRF token in the x-csrf-token header: reload the console and try again")]
+    CsrfTokenInvalid,
     #[error("something went wrong on our side; quote the request id when reporting it")]
     Internal { detail: String },
 }
@@ -110,6 +116,9 @@ impl AppError {
             Self::QueueOutOfMemory { .. } => (StatusCode::SERVICE_UNAVAILABLE, "QueueOutOfMemory"),
             Self::RouteNotFound => (StatusCode::NOT_FOUND, "NotFound"),
             Self::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "MethodNotAllowed"),
+            Self::AdminSignInRequired => (StatusCode::UNAUTHORIZED, "SignInRequired"),
+            Self::AdminTokenRejected => (StatusCode::UNAUTHORIZED, "WrongAdminToken"),
+            Self::CsrfTokenInvalid => (StatusCode::FORBIDDEN, "CsrfTokenInvalid"),
             Self::Internal { .. } => (StatusCode::INTERNAL_SERVER_ERROR, "InternalError"),
         }
     }

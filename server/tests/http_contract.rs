@@ -506,13 +506,32 @@ const CONTRACT: &[(&str, &str)] = &[
     ("get", "/health"),
     ("get", "/metrics"),
     ("get", "/openapi.json"),
+    ("post", "/admin/api/session"),
+    ("get", "/admin/api/session"),
+    ("post", "/admin/api/sign-out"),
+    ("get", "/admin/api/overview"),
 ];
 
 #[tokio::test]
 async fn the_openapi_document_covers_every_route_and_each_route_exists() {
-    let app = spawn_app(&[("WORKER_CONCURRENCY", "0")]).await;
+    // With the console on, so that its routes answer (a 404 while it is off).
+    let app = spawn_app(&[
+        ("WORKER_CONCURRENCY", "0"),
+        ("ADMIN_TOKEN", "a-console-token-for-tests"),
+    ])
+    .await;
     let document: Value = app.get("/openapi.json").await.json();
     assert!(document["openapi"].as_str().unwrap().starts_with("3.1"));
+    let scheme = &document["components"]["securitySchemes"]["admin_session"];
+    assert_eq!(
+        (
+            scheme["type"].as_str(),
+            scheme["in"].as_str(),
+            scheme["name"].as_str()
+        ),
+        (Some("apiKey"), Some("cookie"), Some("ferry_admin")),
+        "{scheme}"
+    );
 
     let documented: BTreeSet<(String, String)> = document["paths"]
         .as_object()

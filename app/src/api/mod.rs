@@ -7,13 +7,16 @@
 //! - [`ids`]: the values a body carries — file ids, job ids, instants — each checked once when it
 //!   is made.
 //! - [`bodies`]: the requests and responses, route by route.
+//! - [`admin`]: the operator console's bodies.
 //! - `schemas` (server only): the OpenAPI schemas that derive macros cannot express.
 
+pub mod admin;
 pub mod bodies;
 pub mod ids;
 #[cfg(feature = "ssr")]
 mod schemas;
 
+pub use admin::*;
 pub use bodies::*;
 pub use ids::*;
 

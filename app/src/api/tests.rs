@@ -289,3 +289,27 @@ fn error_body_matches_the_contract() {
         json!({"error": "InvalidRequest", "message": "m", "requestId": "r"})
     );
 }
+
+#[test]
+fn console_bodies_match_the_contract_and_hide_the_token() {
+    let sign_in: AdminSignIn = serde_json::from_value(json!({"token": "s3cret-token"})).unwrap();
+    assert_eq!(sign_in.token, "s3cret-token");
+    assert!(!format!("{sign_in:?}").contains("s3cret"));
+    let session = AdminSession {
+        csrf_token: "ab12".into(),
+        expires_at: at("2026-12-01T12:00:00.000Z"),
+    };
+    assert_eq!(
+        serde_json::to_value(session).unwrap(),
+        json!({"csrfToken": "ab12", "expiresAt": "2026-12-01T12:00:00.000Z"})
+    );
+    let overview = AdminOverview {
+        queued: 3,
+        retrying: 1,
+        processing: 2,
+    };
+    assert_eq!(
+        serde_json::to_value(overview).unwrap(),
+        json!({"queued": 3, "retrying": 1, "processing": 2})
+    );
+}

@@ -66,6 +66,8 @@ pub struct Config {
     pub local_storage_secret: Option<String>,
     /// What the HTTP layer promises every client: CORS, rate limits, backpressure.
     pub http: HttpSettings,
+    /// The operator console's access (`ADMIN_TOKEN`); `None` turns the console off.
+    pub admin: Option<AdminSettings>,
     /// `cargo leptos watch` is serving the page (`LEPTOS_WATCH` set): the page opens a reload
     /// WebSocket, which its Content-Security-Policy must allow.
     pub live_reload: bool,
@@ -74,6 +76,27 @@ pub struct Config {
 /// `LOG_FORMAT`, read before anything else so that even configuration errors are logged in it.
 pub fn log_format() -> Result<&'static str, ConfigError> {
     Vars(&|name| std::env::var(name).ok()).one_of(&LOG_FORMAT)
+}
+
+/// Who may use the operator console, and for how long a sign-in holds.
+#[derive(Debug, Clone)]
+pub struct AdminSettings {
+    pub token: Secret,
+    pub session_ttl: Duration,
+}
+
+impl AdminSettings {
+    fn from_vars(vars: &Vars<'_>) -> Result<Option<Self>, ConfigError> {
+        let Some(token) = vars.value(&ADMIN_TOKEN) else {
+            return Ok(None);
+        };
+        // A short token could be guessed despite the sign-in rate limit; stars, never the value.
+        vars.check(&ADMIN_TOKEN, "***", token.chars().count() >= 16)?;
+        Ok(Some(Self {
+            token: Secret::new(token),
+            session_ttl: vars.duration(&ADMIN_SESSION_TTL_SECS)?,
+        }))
+    }
 }
 
 impl Config {
@@ -138,6 +161,7 @@ impl Config {
             local_storage_dir: PathBuf::from(vars.text(&LOCAL_STORAGE_DIR)),
             local_storage_secret: vars.value(&LOCAL_STORAGE_SECRET),
             http: HttpSettings::from_vars(&vars)?,
+            admin: AdminSettings::from_vars(&vars)?,
             live_reload: vars.value(&LEPTOS_WATCH).is_some(),
             s3,
         })

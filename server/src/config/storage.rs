@@ -87,6 +87,11 @@ pub(super) fn check_bucket(vars: &Vars<'_>, var: &Var, bucket: &str) -> Result<(
 pub struct Secret(pub(super) String);
 
 impl Secret {
+    /// Wraps a secret that does not come from the environment (tests, derived keys).
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
     /// The secret itself, for the one place that must send it.
     pub fn expose(&self) -> &str {
         &self.0

@@ -62,6 +62,7 @@ fn the_parser_reads_exactly_the_declared_variables() {
                 "ORIGIN" => Some(origin.to_owned()),
                 "ORIGIN_S3_BUCKET" => Some("files".to_owned()),
                 "ORIGIN_URL_TEMPLATE" => Some("http://files.internal/{file_id}".to_owned()),
+                "ADMIN_TOKEN" => Some("sixteen-characters".to_owned()),
                 _ => None,
             }
         })
@@ -377,4 +378,21 @@ fn redis_settings_are_validated() {
         let error = config(&[(name, value)]).unwrap_err();
         assert!(error.to_string().starts_with(name), "{error}");
     }
+}
+
+#[test]
+fn the_console_is_off_without_a_token_and_refuses_a_short_one() {
+    assert!(config(&[]).unwrap().admin.is_none());
+    let admin = config(&[("ADMIN_TOKEN", "a-long-enough-token")])
+        .unwrap()
+        .admin
+        .unwrap();
+    assert_eq!(admin.token.expose(), "a-long-enough-token");
+    assert_eq!(admin.session_ttl, Duration::from_secs(12 * 3_600));
+    assert!(!format!("{admin:?}").contains("a-long-enough-token"));
+    let error = config(&[("ADMIN_TOKEN", "hunter2")])
+        .unwrap_err()
+        .to_string();
+    assert!(error.starts_with("ADMIN_TOKEN"), "{error}");
+    assert!(!error.contains("hunter2"), "{error}");
 }

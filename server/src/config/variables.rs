@@ -181,6 +181,10 @@ pub const HTTP: Section = Section {
     title: "HTTP",
     about: &[],
 };
+pub const CONSOLE: Section = Section {
+    title: "Operator console",
+    about: &["/admin and its API exist only when ADMIN_TOKEN is set; otherwise they are a 404."],
+};
 pub const LOGS: Section = Section {
     title: "Logs",
     about: &[],
@@ -369,6 +373,12 @@ declare! {
         HTTP_HEADER_TIMEOUT_MS: number(10_000, 100, 300_000, Unit::Millis);
         /// Connections served at once; beyond, new ones wait in the kernel's backlog.
         HTTP_MAX_CONNECTIONS: number(10_000, 1, 1_000_000, Unit::Count);
+    }
+    CONSOLE => {
+        /// The token an operator signs in with (a secret: never logged). Unset: no console.
+        ADMIN_TOKEN: text("", "at least 16 characters");
+        /// How long a console session lasts before signing in again.
+        ADMIN_SESSION_TTL_SECS: number(12 * 3_600, 60, 7 * DAY_SECS, Unit::Seconds);
     }
     LOGS => {
         /// Log filter, e.g. info, debug, ferry_server=debug,tower_http=info.

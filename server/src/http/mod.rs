@@ -3,6 +3,7 @@
 //! [`app()`](fn@app) builds the whole router; tests drive it with `oneshot` and the binary serves it.
 //! Request path of a download: [`initiate`] → queue → worker → storage → [`status`].
 
+pub mod admin;
 pub mod cancel;
 pub mod check;
 pub mod client;
@@ -105,6 +106,8 @@ pub struct SharedState {
     pub metrics: PrometheusHandle,
     /// The pages' Content-Security-Policy (its nonce is drawn per response).
     pub content_security: content_security::ContentSecurityPolicy,
+    /// The operator console's access; `None` (no `ADMIN_TOKEN`) turns the console off.
+    pub admin: Option<admin::AdminAccess>,
 }
 
 /// Leptos finds its options in the router state through this.
@@ -129,10 +132,12 @@ pub fn app(state: AppState) -> Router {
             (move |method, headers| not_found::not_found(method, headers, missing_page.clone()))
                 .into_service(),
         );
-    let (api, _) = openapi::api_routes().split_for_parts();
+    let (api, _) = openapi::public_routes().split_for_parts();
+    let (console_api, _) = openapi::admin_routes().split_for_parts();
 
     let routes = Router::new()
         .merge(api)
+        .merge(console_api)
         // The page: Leptos lists its routes (just "/") and renders them with the shell.
         .leptos_routes(
             &state,
@@ -145,6 +150,9 @@ pub fn app(state: AppState) -> Router {
         .fallback_service(assets)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn(root::answer_api_clients))
+        // Around every route and fallback, so that any /admin request (a method or a path no
+        // console route takes included) is a 404 while the console is off.
+        .layer(middleware::from_fn_with_state(state.clone(), admin::guard))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES));
 
     // Zip archives are compressed already; everything else (HTML, JSON, JS, WASM, CSS) shrinks.

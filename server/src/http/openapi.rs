@@ -2,7 +2,8 @@
 //! the router and to the document by the same line, so neither can miss the other.
 
 use super::{
-    cancel, check, download_link, files, health, initiate, operations, root, status, AppState,
+    admin, cancel, check, download_link, files, health, initiate, operations, root, status,
+    AppState,
 };
 use std::sync::OnceLock;
 use utoipa::OpenApi;
@@ -16,15 +17,46 @@ use utoipa_axum::{router::OpenApiRouter, routes};
         license(name = "MIT"),
     ),
     paths(root::root),
+    modifiers(&AdminSessionScheme),
     tags(
         (name = "downloads", description = "Start, follow, cancel and fetch downloads"),
         (name = "operations", description = "Health, metrics and this document"),
+        (name = "admin", description = "The operator console (only with ADMIN_TOKEN set; a 404 otherwise). Sign in for the session cookie; changes also send its CSRF token in x-csrf-token"),
     )
 )]
 struct ApiDoc;
 
-/// Every API route, each registered with its OpenAPI operation.
+/// The console's security scheme: the `HttpOnly` session cookie signing in sets.
+struct AdminSessionScheme;
+
+impl utoipa::Modify for AdminSessionScheme {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
+        openapi
+            .components
+            .get_or_insert_with(Default::default)
+            .add_security_scheme(
+                "admin_session",
+                SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(admin::session::COOKIE))),
+            );
+    }
+}
+
+/// Every route of the document: the public API and the console's.
 pub fn api_routes() -> OpenApiRouter<AppState> {
+    public_routes().merge(admin_routes())
+}
+
+/// The console's routes; the router puts [`admin::guard`] in front of them.
+pub fn admin_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(admin::sign_in, admin::current_session))
+        .routes(routes!(admin::sign_out))
+        .routes(routes!(admin::overview))
+}
+
+/// The public API's routes, each registered with its OpenAPI operation.
+pub fn public_routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(initiate::initiate))
         .routes(routes!(status::status))

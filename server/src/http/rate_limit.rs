@@ -1,8 +1,9 @@
 //! Rate limiting per client, with the `ratelimit-*` headers of the IETF draft on every response.
 //!
-//! Two budgets, each per [`ClientId`]: creating jobs (initiate, `INITIATE_RATE_LIMIT_*`) is much
+//! Three budgets, each per [`ClientId`]: creating jobs (initiate, `INITIATE_RATE_LIMIT_*`) is much
 //! dearer than reading (status, check, the page: `RATE_LIMIT_*`), so it gets its own, smaller
-//! allowance, and a client that polls a lot can still start a download. Each is enforced by
+//! allowance, and a client that polls a lot can still start a download. Signing in to the
+//! operator console gets the smallest ([`SIGN_IN_BUDGET`]), so its token cannot be guessed. Each is enforced by
 //! `governor`'s GCRA: a client may spend the whole allowance at once, and it refills evenly over
 //! the window (no cliff at a window boundary where a client could send twice the limit).
 //!
@@ -45,6 +46,13 @@ pub const FULL_ANSWER_CELLS: u32 = 4;
 
 /// See [`FULL_ANSWER_CELLS`].
 pub const NOT_MODIFIED_CELLS: u32 = 1;
+
+/// Console sign-in attempts per client: a person mistyping the token a few times gets through,
+/// a guesser gets five tries a minute.
+pub const SIGN_IN_BUDGET: RateBudget = RateBudget {
+    max_requests: 5,
+    window: Duration::from_secs(60),
+};
 
 /// One allowance per client, and what the headers say about it.
 struct Budget {
@@ -103,6 +111,7 @@ impl Budget {
 pub struct ClientRateLimit {
     reads: Arc<Budget>,
     initiates: Arc<Budget>,
+    sign_ins: Arc<Budget>,
 }
 
 /// Marks a request whose client is over its limit; [`enforce`] refuses it.
@@ -117,12 +126,13 @@ impl ClientRateLimit {
         Self {
             reads: Arc::new(Budget::new(settings.rate_limit)),
             initiates: Arc::new(Budget::new(settings.initiate_rate_limit)),
+            sign_ins: Arc::new(Budget::new(SIGN_IN_BUDGET)),
         }
     }
 
     /// Forgets clients whose allowance is full again, so the tables do not grow without bound.
     pub fn forget_idle_clients(&self) {
-        for budget in [&self.reads, &self.initiates] {
+        for budget in [&self.reads, &self.initiates, &self.sign_ins] {
             budget.limiter.retain_recent();
             budget.limiter.shrink_to_fit();
         }
@@ -132,15 +142,15 @@ impl ClientRateLimit {
     /// Clients the limiters remember now (both budgets): what `/metrics` reports, so an operator
     /// sees the table stay small however many addresses clients claim to have.
     pub fn tracked_clients(&self) -> usize {
-        self.reads.limiter.len() + self.initiates.limiter.len()
+        self.reads.limiter.len() + self.initiates.limiter.len() + self.sign_ins.limiter.len()
     }
 
-    /// Which allowance a request spends: creating a job, or anything else.
+    /// Which allowance a request spends: creating a job, signing in, or anything else.
     fn budget_for(&self, request: &Request) -> &Arc<Budget> {
-        if request.method() == Method::POST && request.uri().path() == super::initiate::PATH {
-            &self.initiates
-        } else {
-            &self.reads
+        match (request.method(), request.uri().path()) {
+            (&Method::POST, super::initiate::PATH) => &self.initiates,
+            (&Method::POST, super::admin::SESSION_PATH) => &self.sign_ins,
+            _ => &self.reads,
         }
     }
 }

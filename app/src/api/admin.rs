@@ -1,0 +1,41 @@
+//! The operator console's bodies (`/admin/api/…`), shared by the server and the console page.
+
+use super::Timestamp;
+use serde::{Deserialize, Serialize};
+
+/// Body of `POST /admin/api/session`: signing in with the deployment's `ADMIN_TOKEN`.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct AdminSignIn {
+    pub token: String,
+}
+
+/// Never prints the token (request logs, panics).
+impl std::fmt::Debug for AdminSignIn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AdminSignIn { token: *** }")
+    }
+}
+
+/// A signed-in session, as `POST` and `GET /admin/api/session` describe it: the CSRF token every
+/// state-changing request must send in `x-csrf-token`, and when the session ends.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct AdminSession {
+    pub csrf_token: String,
+    pub expires_at: Timestamp,
+}
+
+/// `200` body of `GET /admin/api/overview`: the unfinished jobs by state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct AdminOverview {
+    /// Waiting for a worker.
+    pub queued: u64,
+    /// Waiting for their next attempt.
+    pub retrying: u64,
+    /// Held by a worker now.
+    pub processing: u64,
+}

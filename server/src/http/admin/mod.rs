@@ -1,0 +1,231 @@
+//! The operator console's API (`/admin/api/…`): signing in and out, and what the console shows.
+//!
+//! It exists only when `ADMIN_TOKEN` is set; otherwise every `/admin` path is the plain 404 any
+//! unknown path gets. [`guard`] decides who gets through, in one place: signing in needs nothing
+//! but the sign-in allowance of the rate limit, everything else a valid session cookie, and every
+//! request that is not a read also the session's CSRF token. Every sign-in and every action is
+//! logged under the target `ferry::audit`, with who (the client), when and what.
+
+pub mod session;
+
+use super::{client::Caller, json::ApiJson, AppState};
+use crate::{config::Secret, error::AppError, queue::system_now};
+use app::api::{AdminOverview, AdminSession, AdminSignIn, ErrorBody, Timestamp};
+use axum::{
+    extract::{Request, State},
+    http::{header, HeaderMap, HeaderValue, Method},
+    middleware::Next,
+    response::{IntoResponse, Response},
+    Extension, Json,
+};
+use session::{AdminKeys, Session, COOKIE, CSRF_HEADER};
+use std::time::Duration;
+
+/// Where the console's API lives.
+pub const API_PREFIX: &str = "/admin/api/";
+/// Where an operator signs in.
+pub const SESSION_PATH: &str = "/admin/api/session";
+
+/// What signing in checks against, present when `ADMIN_TOKEN` is set.
+#[derive(Debug, Clone)]
+pub struct AdminAccess {
+    token: Secret,
+    keys: AdminKeys,
+}
+
+impl AdminAccess {
+    /// Access for `token`, with sessions that last `session_lifetime`.
+    pub fn new(token: Secret, session_lifetime: Duration) -> Self {
+        Self {
+            keys: AdminKeys::new(&token, session_lifetime),
+            token,
+        }
+    }
+}
+
+fn now_secs() -> u64 {
+    system_now().unix_millis() / 1_000
+}
+
+/// The value of the session cookie among a request's `Cookie` headers.
+fn session_cookie(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .find_map(|pair| pair.trim().strip_prefix(COOKIE)?.strip_prefix('='))
+}
+
+/// Lets a request to the console through, or answers it: `404` for anything under `/admin`
+/// while the console is off, and for the API `401` without a valid session (except to sign in)
+/// and `403` for a change without the CSRF token. Other requests pass untouched.
+pub async fn guard(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+    let path = request.uri().path();
+    if !(path == "/admin" || path.starts_with("/admin/")) {
+        return next.run(request).await;
+    }
+    let Some(access) = state.admin.as_ref() else {
+        return AppError::RouteNotFound.into_response();
+    };
+    if !request.uri().path().starts_with(API_PREFIX) {
+        return next.run(request).await;
+    }
+    if request.uri().path() == SESSION_PATH && request.method() == Method::POST {
+        return next.run(request).await;
+    }
+    let Some(session) =
+        session_cookie(request.headers()).and_then(|c| access.keys.verify(c, now_secs()))
+    else {
+        return AppError::AdminSignInRequired.into_response();
+    };
+    let reads = [Method::GET, Method::HEAD];
+    if !reads.contains(request.method()) {
+        let offered = request
+            .headers()
+            .get(CSRF_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        if !access.keys.csrf_matches(&session, offered) {
+            return AppError::CsrfTokenInvalid.into_response();
+        }
+    }
+    request.extensions_mut().insert(session);
+    next.run(request).await
+}
+
+/// The `Set-Cookie` value for a session (or, with `None`, one that removes it).
+fn set_cookie(access: &AdminAccess, session: Option<&Session>, caller: &Caller) -> HeaderValue {
+    let (value, max_age) = match session {
+        Some(session) => (
+            access.keys.cookie_value(session),
+            access.keys.lifetime().as_secs(),
+        ),
+        None => (String::new(), 0),
+    };
+    // Secure whenever the client reached Ferry over https (directly or through a trusted proxy);
+    // over plain http a browser would drop a Secure cookie.
+    let secure = if caller.origin.scheme == "https" {
+        "; Secure"
+    } else {
+        ""
+    };
+    HeaderValue::from_str(&format!(
+        "{COOKIE}={value}; Path=/admin; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}"
+    ))
+    .expect("the cookie is printable ASCII")
+}
+
+fn describe(access: &AdminAccess, session: &Session) -> AdminSession {
+    AdminSession {
+        csrf_token: access.keys.csrf_token(session),
+        expires_at: Timestamp::from_unix_millis(session.expires_at.saturating_mul(1_000)),
+    }
+}
+
+/// Signs an operator in with the deployment's token.
+#[utoipa::path(
+    post,
+    path = "/admin/api/session",
+    tag = "admin",
+    request_body = AdminSignIn,
+    responses(
+        (status = 200, description = "Signed in: the session cookie is set", body = AdminSession),
+        (status = 400, description = "Not a sign-in body", body = ErrorBody),
+        (status = 401, description = "Not the token", body = ErrorBody),
+        (status = 404, description = "The console is off (no ADMIN_TOKEN)", body = ErrorBody),
+        (status = 415, description = "Not JSON", body = ErrorBody),
+        (status = 429, description = "Too many sign-in attempts", body = ErrorBody),
+    )
+)]
+pub async fn sign_in(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    ApiJson(body): ApiJson<AdminSignIn>,
+) -> Result<Response, AppError> {
+    let access = state.admin.as_ref().ok_or(AppError::RouteNotFound)?;
+    if !access.keys.token_matches(&body.token, &access.token) {
+        tracing::warn!(target: "ferry::audit", client = %caller.client, action = "sign-in", outcome = "refused");
+        return Err(AppError::AdminTokenRejected);
+    }
+    let session = access.keys.open(now_secs());
+    tracing::info!(target: "ferry::audit", client = %caller.client, action = "sign-in", outcome = "signed in");
+    let mut response = Json(describe(access, &session)).into_response();
+    response.headers_mut().insert(
+        header::SET_COOKIE,
+        set_cookie(access, Some(&session), &caller),
+    );
+    Ok(response)
+}
+
+/// The current session, so the console can learn its CSRF token after a reload.
+#[utoipa::path(
+    get,
+    path = "/admin/api/session",
+    tag = "admin",
+    security(("admin_session" = [])),
+    responses(
+        (status = 200, description = "Signed in", body = AdminSession),
+        (status = 401, description = "Not signed in, or the session ended", body = ErrorBody),
+        (status = 404, description = "The console is off (no ADMIN_TOKEN)", body = ErrorBody),
+        (status = 429, description = "Rate limited", body = ErrorBody),
+    )
+)]
+pub async fn current_session(
+    State(state): State<AppState>,
+    Extension(session): Extension<Session>,
+) -> Result<Json<AdminSession>, AppError> {
+    let access = state.admin.as_ref().ok_or(AppError::RouteNotFound)?;
+    Ok(Json(describe(access, &session)))
+}
+
+/// Signs the operator out: the browser forgets the cookie.
+#[utoipa::path(
+    post,
+    path = "/admin/api/sign-out",
+    tag = "admin",
+    security(("admin_session" = [])),
+    params(("x-csrf-token" = String, Header, description = "The session's CSRF token")),
+    responses(
+        (status = 204, description = "Signed out"),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 403, description = "Without the session's CSRF token", body = ErrorBody),
+        (status = 404, description = "The console is off (no ADMIN_TOKEN)", body = ErrorBody),
+        (status = 429, description = "Rate limited", body = ErrorBody),
+    )
+)]
+pub async fn sign_out(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+) -> Result<Response, AppError> {
+    let access = state.admin.as_ref().ok_or(AppError::RouteNotFound)?;
+    tracing::info!(target: "ferry::audit", client = %caller.client, action = "sign-out");
+    let mut response = axum::http::StatusCode::NO_CONTENT.into_response();
+    response
+        .headers_mut()
+        .insert(header::SET_COOKIE, set_cookie(access, None, &caller));
+    Ok(response)
+}
+
+/// The unfinished jobs by state.
+#[utoipa::path(
+    get,
+    path = "/admin/api/overview",
+    tag = "admin",
+    security(("admin_session" = [])),
+    responses(
+        (status = 200, description = "The queue now", body = AdminOverview),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 404, description = "The console is off (no ADMIN_TOKEN)", body = ErrorBody),
+        (status = 429, description = "Rate limited", body = ErrorBody),
+        (status = 503, description = "Queue unavailable", body = ErrorBody),
+    )
+)]
+pub async fn overview(State(state): State<AppState>) -> Result<Json<AdminOverview>, AppError> {
+    let depth = state.queue.depth().await?;
+    Ok(Json(AdminOverview {
+        queued: depth.waiting,
+        retrying: depth.retrying,
+        processing: depth.processing,
+    }))
+}

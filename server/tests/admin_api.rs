@@ -1,0 +1,207 @@
+//! The operator console's API: off without `ADMIN_TOKEN`, a session cookie after signing in with
+//! it, the CSRF token on every change, and a small sign-in allowance.
+
+mod common;
+
+use axum::{
+    body::Body,
+    http::{Method, Request, StatusCode},
+};
+use common::{spawn_app, Reply, TestApp};
+
+const TOKEN: &str = "a-console-token-for-tests";
+
+async fn console() -> TestApp {
+    spawn_app(&[("ADMIN_TOKEN", TOKEN), ("WORKER_CONCURRENCY", "0")]).await
+}
+
+/// A console request, with the session cookie and CSRF token when given.
+async fn send(
+    app: &TestApp,
+    method: Method,
+    uri: &str,
+    cookie: Option<&str>,
+    csrf: Option<&str>,
+    body: Option<String>,
+) -> Reply {
+    let mut request = Request::builder()
+        .method(method)
+        .uri(uri)
+        .header("host", "ferry.test");
+    if let Some(cookie) = cookie {
+        request = request.header("cookie", format!("theme=dark; ferry_admin={cookie}"));
+    }
+    if let Some(csrf) = csrf {
+        request = request.header("x-csrf-token", csrf);
+    }
+    let request = match body {
+        Some(body) => request
+            .header("content-type", "application/json")
+            .body(Body::from(body)),
+        None => request.body(Body::empty()),
+    };
+    app.send(request.unwrap()).await
+}
+
+async fn sign_in_with(app: &TestApp, token: &str) -> Reply {
+    let body = serde_json::json!({ "token": token }).to_string();
+    send(
+        app,
+        Method::POST,
+        "/admin/api/session",
+        None,
+        None,
+        Some(body),
+    )
+    .await
+}
+
+/// Signs in; returns the cookie's value and the CSRF token.
+async fn sign_in(app: &TestApp) -> (String, String) {
+    let reply = sign_in_with(app, TOKEN).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    let set_cookie = reply.headers["set-cookie"].to_str().unwrap();
+    let value = set_cookie
+        .strip_prefix("ferry_admin=")
+        .and_then(|rest| rest.split(';').next())
+        .unwrap()
+        .to_owned();
+    let csrf = reply.json()["csrfToken"].as_str().unwrap().to_owned();
+    (value, csrf)
+}
+
+#[tokio::test]
+async fn without_admin_token_every_console_route_is_a_plain_404() {
+    let app = spawn_app(&[]).await;
+    let body = serde_json::json!({ "token": TOKEN }).to_string();
+    for (method, uri, body) in [
+        (Method::POST, "/admin/api/session", Some(body)),
+        (Method::GET, "/admin/api/session", None),
+        (Method::GET, "/admin/api/overview", None),
+        (Method::POST, "/admin/api/sign-out", None),
+        // A method no console route takes says nothing about the console either.
+        (Method::PUT, "/admin/api/session", None),
+        (Method::GET, "/admin/api/no-such-thing", None),
+        (Method::DELETE, "/admin", None),
+    ] {
+        let reply = send(&app, method, uri, Some("1.2.3"), Some("x"), body).await;
+        assert_eq!(reply.status, StatusCode::NOT_FOUND, "{uri}");
+        assert_eq!(reply.error_name(), "NotFound", "{uri}");
+        assert!(!reply.headers.contains_key("set-cookie"));
+    }
+}
+
+#[tokio::test]
+async fn signing_in_takes_the_token_and_sets_a_strict_http_only_cookie() {
+    let app = console().await;
+    for wrong in ["", "a-console-token-for-test", "A-CONSOLE-TOKEN-FOR-TESTS"] {
+        let reply = sign_in_with(&app, wrong).await;
+        assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{wrong:?}");
+        assert_eq!(reply.error_name(), "WrongAdminToken");
+        assert!(!reply.headers.contains_key("set-cookie"));
+    }
+    let reply = sign_in_with(&app, TOKEN).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    let cookie = reply.headers["set-cookie"].to_str().unwrap();
+    for attribute in [
+        "HttpOnly",
+        "SameSite=Strict",
+        "Path=/admin",
+        "Max-Age=43200",
+    ] {
+        assert!(cookie.contains(attribute), "{attribute} in {cookie}");
+    }
+    assert!(!cookie.contains("Secure"), "plain http: {cookie}");
+    let body = reply.json();
+    assert!(body["csrfToken"].as_str().unwrap().len() >= 32, "{body}");
+    assert!(body["expiresAt"].as_str().unwrap().ends_with('Z'), "{body}");
+
+    // Behind the (trusted) proxy that terminates https, the cookie is Secure.
+    let request = Request::post("/admin/api/session")
+        .header("host", "ferry.test")
+        .header("x-forwarded-proto", "https")
+        .header("content-type", "application/json")
+        .body(Body::from(
+            serde_json::json!({ "token": TOKEN }).to_string(),
+        ))
+        .unwrap();
+    let reply = app.send(request).await;
+    let cookie = reply.headers["set-cookie"].to_str().unwrap();
+    assert!(cookie.ends_with("; Secure"), "{cookie}");
+}
+
+#[tokio::test]
+async fn reads_need_the_session_and_changes_its_csrf_token() {
+    let app = console().await;
+    for _ in 0..3 {
+        app.initiate(r#"{"file_id": 12345}"#).await;
+    }
+    let overview = "/admin/api/overview";
+    let reply = send(&app, Method::GET, overview, None, None, None).await;
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(reply.error_name(), "SignInRequired");
+
+    let (cookie, csrf) = sign_in(&app).await;
+    // A cookie of another token, a longer life or a changed nonce is no session.
+    let (expires, rest) = cookie.split_once('.').unwrap();
+    let later = format!("{}.{rest}", expires.parse::<u64>().unwrap() + 86_400);
+    for forged in [later.as_str(), "1.2.3", "", &cookie[..cookie.len() - 1]] {
+        let reply = send(&app, Method::GET, overview, Some(forged), None, None).await;
+        assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{forged:?}");
+    }
+
+    let reply = send(&app, Method::GET, overview, Some(&cookie), None, None).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(
+        reply.json(),
+        serde_json::json!({"queued": 3, "retrying": 0, "processing": 0})
+    );
+    let reply = send(
+        &app,
+        Method::GET,
+        "/admin/api/session",
+        Some(&cookie),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(reply.json()["csrfToken"], csrf.as_str());
+
+    let sign_out = "/admin/api/sign-out";
+    for offered in [None, Some("wrong"), Some(&csrf[..csrf.len() - 2])] {
+        let reply = send(&app, Method::POST, sign_out, Some(&cookie), offered, None).await;
+        assert_eq!(reply.status, StatusCode::FORBIDDEN, "{offered:?}");
+        assert_eq!(reply.error_name(), "CsrfTokenInvalid");
+    }
+    let reply = send(
+        &app,
+        Method::POST,
+        sign_out,
+        Some(&cookie),
+        Some(&csrf),
+        None,
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::NO_CONTENT);
+    let cleared = reply.headers["set-cookie"].to_str().unwrap();
+    assert!(
+        cleared.starts_with("ferry_admin=;") && cleared.contains("Max-Age=0"),
+        "{cleared}"
+    );
+}
+
+#[tokio::test]
+async fn sign_in_attempts_have_their_own_small_allowance() {
+    let app = console().await;
+    for attempt in 1..=5 {
+        let reply = sign_in_with(&app, "guess").await;
+        assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "attempt {attempt}");
+    }
+    // The sixth is refused before the token is looked at, right or wrong.
+    let reply = sign_in_with(&app, TOKEN).await;
+    assert_eq!(reply.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(reply.error_name(), "RateLimited");
+    assert!(reply.headers.contains_key("retry-after"));
+    // Reading is another allowance.
+    assert_eq!(app.get("/health").await.status, StatusCode::OK);
+}
