@@ -150,12 +150,32 @@ async fn reads_need_the_session_and_changes_its_csrf_token() {
         assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{forged:?}");
     }
 
+    let cancelled = app.initiate(r#"{"file_id": 23456}"#).await;
+    assert_eq!(
+        app.delete(&format!("/v1/download/{cancelled}"))
+            .await
+            .status,
+        StatusCode::OK
+    );
     let reply = send(&app, Method::GET, overview, Some(&cookie), None, None).await;
     assert_eq!(reply.status, StatusCode::OK);
+    let body = reply.json();
     assert_eq!(
-        reply.json(),
-        serde_json::json!({"queued": 3, "retrying": 0, "processing": 0})
+        (&body["queued"], &body["retrying"], &body["processing"]),
+        (
+            &serde_json::json!(3),
+            &serde_json::json!(0),
+            &serde_json::json!(0)
+        ),
+        "{body}"
     );
+    let minutes = body["finishedPerMinute"].as_array().unwrap();
+    assert_eq!(minutes.len(), 60);
+    let cancelled_in_the_hour: u64 = minutes
+        .iter()
+        .map(|m| m["cancelled"].as_u64().unwrap())
+        .sum();
+    assert_eq!(cancelled_in_the_hour, 1);
     let reply = send(
         &app,
         Method::GET,

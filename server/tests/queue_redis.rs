@@ -85,8 +85,22 @@ async fn finished_jobs_leave_no_keys_behind_after_retention() {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     loop {
         let left = keys_under(&prefix).await;
-        // Only the bounded wake-up list may remain.
-        if left.iter().all(|k| k.ends_with(":wake")) {
+        // Only the bounded wake-up list may remain, and the per-minute counts of finished jobs,
+        // which expire on their own (checked below).
+        if left
+            .iter()
+            .all(|k| k.ends_with(":wake") || k.contains(":minute:"))
+        {
+            let client = redis::Client::open(redis_url()).unwrap();
+            let mut connection = client.get_multiplexed_async_connection().await.unwrap();
+            for key in left.iter().filter(|k| k.contains(":minute:")) {
+                let ttl: i64 = redis::cmd("TTL")
+                    .arg(key)
+                    .query_async(&mut connection)
+                    .await
+                    .unwrap();
+                assert!((1..=7_200).contains(&ttl), "{key} expires: {ttl}");
+            }
             break;
         }
         assert!(

@@ -27,8 +27,9 @@ pub struct AdminSession {
     pub expires_at: Timestamp,
 }
 
-/// `200` body of `GET /admin/api/overview`: the unfinished jobs by state.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// `200` body of `GET /admin/api/overview`: the unfinished jobs by state, and the jobs finished
+/// in each minute of the last hour.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct AdminOverview {
@@ -38,4 +39,18 @@ pub struct AdminOverview {
     pub retrying: u64,
     /// Held by a worker now.
     pub processing: u64,
+    /// The last 60 minutes, oldest first, ending with the current one.
+    pub finished_per_minute: Vec<FinishedInMinute>,
+}
+
+/// The jobs that finished within one minute, by how they finished.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct FinishedInMinute {
+    /// When the minute began.
+    pub minute: Timestamp,
+    pub completed: u64,
+    pub failed: u64,
+    pub cancelled: u64,
 }

@@ -11,13 +11,13 @@ use super::{
     millis, new_lease_token,
     round_robin::RoundRobin,
     scoped_key, CancelOutcome, Claimed, ClaimedJob, Enqueued, FailOutcome, FailureKind, JobQueue,
-    JobRecord, JobResult, Lease, NewJob, Progress, QueueDepth, QueueError, QueueSettings, Upload,
-    WorkLock, RECLAIMED_ERROR,
+    JobRecord, JobResult, Lease, MinuteCounts, NewJob, Progress, QueueDepth, QueueError,
+    QueueSettings, Upload, WorkLock, FINISHED_COUNTS_KEPT_MINUTES, RECLAIMED_ERROR,
 };
 use app::api::{JobId, JobPhase, Timestamp};
 use async_trait::async_trait;
 use std::{
-    collections::{BTreeSet, HashMap},
+    collections::{BTreeMap, BTreeSet, HashMap},
     sync::{Arc, Mutex},
     time::Duration,
 };
@@ -65,6 +65,9 @@ struct State {
     idempotency: HashMap<String, JobId>,
     /// Work locks: name → holder and deadline (ms).
     locks: HashMap<String, (String, u64)>,
+    /// Finished jobs per minute (since the epoch): completed, failed, cancelled; the last
+    /// [`FINISHED_COUNTS_KEPT_MINUTES`] only.
+    finished_per_minute: BTreeMap<u64, [u64; 3]>,
 }
 
 impl MemoryQueue {
@@ -183,6 +186,21 @@ impl State {
         }
         job.record.phase = phase;
         job.record.finished_at = Some(Timestamp::from_unix_millis(now));
+        let minute = now / 60_000;
+        let counts = self.finished_per_minute.entry(minute).or_default();
+        match phase {
+            JobPhase::Completed => counts[0] += 1,
+            JobPhase::Failed => counts[1] += 1,
+            _ => counts[2] += 1,
+        }
+        let kept_from = minute.saturating_sub(u64::from(FINISHED_COUNTS_KEPT_MINUTES) - 1);
+        while self
+            .finished_per_minute
+            .first_key_value()
+            .is_some_and(|(&oldest, _)| oldest < kept_from)
+        {
+            self.finished_per_minute.pop_first();
+        }
         if phase == JobPhase::Completed {
             job.record.result_expires_at = Some(Timestamp::from_unix_millis(
                 now.saturating_add(millis(settings.result_ttl)),
@@ -470,6 +488,27 @@ impl JobQueue for MemoryQueue {
             retrying: state.delayed.len() as u64,
             processing: state.active.len() as u64,
         })
+    }
+
+    async fn finished_per_minute(&self, minutes: u32) -> Result<Vec<MinuteCounts>, QueueError> {
+        let this_minute = self.now_ms() / 60_000;
+        let minutes = u64::from(minutes.clamp(1, FINISHED_COUNTS_KEPT_MINUTES));
+        let state = self.lock();
+        Ok((this_minute.saturating_sub(minutes - 1)..=this_minute)
+            .map(|minute| {
+                let [completed, failed, cancelled] = state
+                    .finished_per_minute
+                    .get(&minute)
+                    .copied()
+                    .unwrap_or_default();
+                MinuteCounts {
+                    minute: Timestamp::from_unix_millis(minute * 60_000),
+                    completed,
+                    failed,
+                    cancelled,
+                }
+            })
+            .collect())
     }
 
     async fn ping(&self) -> Result<(), QueueError> {

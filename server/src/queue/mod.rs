@@ -254,6 +254,20 @@ pub struct Upload {
     pub id: String,
 }
 
+/// How long the per-minute counts of finished jobs are kept, in minutes: the console shows the
+/// last hour, with room for a slow clock.
+pub const FINISHED_COUNTS_KEPT_MINUTES: u32 = 120;
+
+/// The jobs that finished within one minute, by how they finished.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MinuteCounts {
+    /// When the minute began.
+    pub minute: Timestamp,
+    pub completed: u64,
+    pub failed: u64,
+    pub cancelled: u64,
+}
+
 /// How many jobs the queue holds in each unfinished state: for backpressure and `/metrics`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct QueueDepth {
@@ -401,6 +415,11 @@ pub trait JobQueue: Send + Sync + 'static {
 
     /// The number of unfinished jobs by state, read in one consistent step.
     async fn depth(&self) -> Result<QueueDepth, QueueError>;
+
+    /// The jobs that finished in each of the last `minutes` minutes (1 to
+    /// [`FINISHED_COUNTS_KEPT_MINUTES`]), oldest first and ending with the current one, counted
+    /// when they finish: what the console charts. Reading it touches no job.
+    async fn finished_per_minute(&self, minutes: u32) -> Result<Vec<MinuteCounts>, QueueError>;
 
     /// Cheap round trip for `/health`.
     async fn ping(&self) -> Result<(), QueueError>;

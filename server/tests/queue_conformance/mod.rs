@@ -10,8 +10,9 @@
 
 use app::api::{FileId, JobId, JobPhase, Timestamp};
 use ferry_server::queue::{
-    CancelOutcome, Claimed, ClaimedJob, FailOutcome, FailureKind, JobQueue, JobResult, NewJob,
-    Progress, QueueDepth, QueueError, QueueSettings, Upload, WorkLock,
+    CancelOutcome, Claimed, ClaimedJob, FailOutcome, FailureKind, JobQueue, JobResult,
+    MinuteCounts, NewJob, Progress, QueueDepth, QueueError, QueueSettings, Upload, WorkLock,
+    FINISHED_COUNTS_KEPT_MINUTES,
 };
 use ferry_server::storage::ObjectKey;
 use std::{collections::HashSet, future::Future, sync::Arc, time::Duration};
@@ -1117,6 +1118,58 @@ pub async fn a_completed_job_reads_as_expired_once_its_result_is_removed(make: i
 /// Instantiates every check above as a `#[tokio::test]` for the backend made by `$make`: on
 /// tokio's paused clock for a backend that tells time by it (`suite!(paused: make)`), so the
 /// time-based checks take no real time; on two real threads for the others.
+/// Every finished job counts once in the minute it finished, by how it finished; the counts come
+/// as consecutive whole minutes ending with the current one.
+pub async fn finished_jobs_are_counted_per_minute(make: impl MakeQueue) {
+    let queue = make.make(fast_settings()).await;
+    let before = queue.finished_per_minute(60).await.unwrap();
+    assert_eq!(before.len(), 60);
+    assert!(before
+        .iter()
+        .all(|m| m.completed + m.failed + m.cancelled == 0));
+    assert_eq!(before[0].minute.unix_millis() % 60_000, 0, "whole minutes");
+    for pair in before.windows(2) {
+        assert_eq!(
+            pair[1].minute.unix_millis() - pair[0].minute.unix_millis(),
+            60_000
+        );
+    }
+    let last = before.last().unwrap().minute.unix_millis();
+    assert!(last.abs_diff(now_ms()) < 120_000, "ends now: {last}");
+
+    enqueue(&queue, 10001).await;
+    enqueue(&queue, 10002).await;
+    let cancelled = enqueue(&queue, 10003).await;
+    let completing = claim_one(&queue).await.unwrap();
+    queue.complete(&completing.lease, result()).await.unwrap();
+    let failing = claim_one(&queue).await.unwrap();
+    queue
+        .fail(&failing.lease, "gone", FailureKind::Permanent)
+        .await
+        .unwrap();
+    queue.cancel(cancelled).await.unwrap();
+    // A job still running counts nowhere.
+    enqueue(&queue, 10004).await;
+    claim_one(&queue).await.unwrap();
+
+    let after = queue.finished_per_minute(60).await.unwrap();
+    let total = |count: fn(&MinuteCounts) -> u64| after.iter().map(count).sum::<u64>();
+    assert_eq!(
+        (
+            total(|m| m.completed),
+            total(|m| m.failed),
+            total(|m| m.cancelled)
+        ),
+        (1, 1, 1)
+    );
+    assert_eq!(queue.finished_per_minute(0).await.unwrap().len(), 1);
+    assert_eq!(
+        queue.finished_per_minute(10_000).await.unwrap().len(),
+        FINISHED_COUNTS_KEPT_MINUTES as usize,
+        "no more than are kept"
+    );
+}
+
 macro_rules! suite {
     (paused: $make:path) => {
         $crate::queue_conformance::suite!(@each $make; (start_paused = true));
@@ -1160,6 +1213,7 @@ macro_rules! suite {
             idempotency_keys_belong_to_their_client,
             cancelled_and_failed_records_expire_before_completed_ones,
             a_completed_job_reads_as_expired_once_its_result_is_removed,
+            finished_jobs_are_counted_per_minute,
         );
     };
     (@tests $make:path; $flavor:tt; $($check:ident),* $(,)?) => {

@@ -10,7 +10,7 @@ pub mod session;
 
 use super::{client::Caller, json::ApiJson, AppState};
 use crate::{config::Secret, error::AppError, queue::system_now};
-use app::api::{AdminOverview, AdminSession, AdminSignIn, ErrorBody, Timestamp};
+use app::api::{AdminOverview, AdminSession, AdminSignIn, ErrorBody, FinishedInMinute, Timestamp};
 use axum::{
     extract::{Request, State},
     http::{header, HeaderMap, HeaderValue, Method},
@@ -207,7 +207,10 @@ pub async fn sign_out(
     Ok(response)
 }
 
-/// The unfinished jobs by state.
+/// Minutes of finished-job counts the overview shows: the last hour.
+const OVERVIEW_MINUTES: u32 = 60;
+
+/// The unfinished jobs by state, and the jobs finished per minute over the last hour.
 #[utoipa::path(
     get,
     path = "/admin/api/overview",
@@ -223,9 +226,19 @@ pub async fn sign_out(
 )]
 pub async fn overview(State(state): State<AppState>) -> Result<Json<AdminOverview>, AppError> {
     let depth = state.queue.depth().await?;
+    let minutes = state.queue.finished_per_minute(OVERVIEW_MINUTES).await?;
     Ok(Json(AdminOverview {
         queued: depth.waiting,
         retrying: depth.retrying,
         processing: depth.processing,
+        finished_per_minute: minutes
+            .into_iter()
+            .map(|m| FinishedInMinute {
+                minute: m.minute,
+                completed: m.completed,
+                failed: m.failed,
+                cancelled: m.cancelled,
+            })
+            .collect(),
     }))
 }

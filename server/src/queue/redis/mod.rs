@@ -15,6 +15,7 @@
 //! | `{p}:idem:<client>#<key>` | string | the job a client's idempotency key created |
 //! | `{p}:wake` | list | one entry per enqueued job, popped by idle instances to wake up |
 //! | `{p}:lock:<name>` | string | the holder of a work lock (expires unless renewed) |
+//! | `{p}:minute:<n>` | hash | jobs finished in minute `n` since the epoch, by phase (`completed`, `failed`, `cancelled`), for the console; expires after two hours |
 //!
 //! Finished job records and their idempotency keys get a Redis expiry (a completed record
 //! `result_ttl + expired_record_ttl`, reading as expired after its `resultExpiresAt`, and its key
@@ -34,8 +35,9 @@ pub use connection::{redacted, RedisTarget};
 
 use super::{
     backoff, millis, new_lease_token, scoped_key, system_now, CancelOutcome, Claimed, Enqueued,
-    FailOutcome, FailureKind, JobQueue, JobRecord, JobResult, Lease, NewJob, Progress, QueueDepth,
-    QueueError, QueueSettings, Upload, WorkLock, RECLAIMED_ERROR,
+    FailOutcome, FailureKind, JobQueue, JobRecord, JobResult, Lease, MinuteCounts, NewJob,
+    Progress, QueueDepth, QueueError, QueueSettings, Upload, WorkLock,
+    FINISHED_COUNTS_KEPT_MINUTES, RECLAIMED_ERROR,
 };
 use app::api::{JobId, Timestamp};
 use async_trait::async_trait;
@@ -562,6 +564,27 @@ impl JobQueue for RedisQueue {
             retrying,
             processing,
         })
+    }
+
+    async fn finished_per_minute(&self, minutes: u32) -> Result<Vec<MinuteCounts>, QueueError> {
+        let minutes = minutes.clamp(1, FINISHED_COUNTS_KEPT_MINUTES);
+        let mut connection = self.connection().await?;
+        let invocation = scripts::FinishedPerMinute {
+            turns_key: &self.keys.turns(),
+            prefix: &self.keys.prefix,
+            minutes: &minutes,
+        }
+        .invocation(&self.scripts.finished_per_minute);
+        let reply: Vec<u64> = bounded(invocation.invoke_async(&mut connection)).await?;
+        Ok(reply
+            .chunks_exact(4)
+            .map(|c| MinuteCounts {
+                minute: Timestamp::from_unix_millis(c[0]),
+                completed: c[1],
+                failed: c[2],
+                cancelled: c[3],
+            })
+            .collect())
     }
 
     async fn ping(&self) -> Result<(), QueueError> {

@@ -96,6 +96,10 @@ end
 -- jobs ({p}:unfinished:<client>, a set of ids). The caller has already taken the job out of the
 -- waiting line and the active/delayed sets.
 local function finish(prefix, job_key, phase, now, retention_ms, idem_retention_ms)
+  -- The console's throughput: finished jobs per minute and phase, each minute kept two hours.
+  local minute_key = prefix .. 'minute:' .. int(math.floor(now / 60000))
+  redis.call('HINCRBY', minute_key, phase, 1)
+  redis.call('EXPIRE', minute_key, 7200)
   redis.call('HSET', job_key, 'phase', phase, 'finishedAt', int(now))
   redis.call('HDEL', job_key, 'token', 'leaseDeadline', 'nextAttemptAt')
   redis.call('PEXPIRE', job_key, retention_ms)

@@ -146,6 +146,12 @@ scripts! {
     depth: Depth [allow_oom] from "depth.lua";
         keys { waiting_key, delayed_key, active_key }
         args {}
+    /// The jobs finished per minute and phase over the last minutes. It reads keys it derives
+    /// from the prefix; `turns_key` (unused) names the queue's slot, so Redis Cluster runs it on
+    /// the node that has them.
+    finished_per_minute: FinishedPerMinute [allow_oom] from "finished_per_minute.lua";
+        keys { turns_key }
+        args { prefix, minutes }
     /// Takes (or extends) a work lock.
     lock: Lock [allow_oom] from "lock.lua";
         keys { lock_key }
