@@ -225,3 +225,42 @@ async fn sign_in_attempts_have_their_own_small_allowance() {
     // Reading is another allowance.
     assert_eq!(app.get("/health").await.status, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn pausing_from_the_console_holds_new_jobs_until_it_resumes() {
+    let app = spawn_app(&[("ADMIN_TOKEN", TOKEN), ("WORKER_CONCURRENCY", "1")]).await;
+    let (cookie, csrf) = sign_in(&app).await;
+    let pause = "/admin/api/queue/pause";
+    let reply = send(&app, Method::POST, pause, Some(&cookie), None, None).await;
+    assert_eq!(
+        reply.status,
+        StatusCode::FORBIDDEN,
+        "a change needs the CSRF token"
+    );
+    let reply = send(&app, Method::POST, pause, Some(&cookie), Some(&csrf), None).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(reply.json(), serde_json::json!({"paused": true}));
+
+    let job = app.initiate(r#"{"file_id": 12345}"#).await;
+    let overview = send(
+        &app,
+        Method::GET,
+        "/admin/api/overview",
+        Some(&cookie),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(overview.json()["paused"], true);
+    assert_eq!(overview.json()["queued"], 1);
+    // The worker is idle, but a paused queue gives it nothing.
+    assert_eq!(app.status(&job).await["status"], "queued");
+
+    let resume = "/admin/api/queue/resume";
+    let reply = send(&app, Method::POST, resume, Some(&cookie), Some(&csrf), None).await;
+    assert_eq!(reply.json(), serde_json::json!({"paused": false}));
+    let done = app
+        .wait_for(&job, std::time::Duration::from_secs(10), common::terminal)
+        .await;
+    assert_eq!(done["status"], "completed", "{done}");
+}

@@ -510,6 +510,8 @@ const CONTRACT: &[(&str, &str)] = &[
     ("get", "/admin/api/session"),
     ("post", "/admin/api/sign-out"),
     ("get", "/admin/api/overview"),
+    ("post", "/admin/api/queue/pause"),
+    ("post", "/admin/api/queue/resume"),
 ];
 
 #[tokio::test]

@@ -39,8 +39,17 @@ pub struct AdminOverview {
     pub retrying: u64,
     /// Held by a worker now.
     pub processing: u64,
+    /// Paused from the console: no worker starts a job until it is resumed.
+    pub paused: bool,
     /// The last 60 minutes, oldest first, ending with the current one.
     pub finished_per_minute: Vec<FinishedInMinute>,
+}
+
+/// `200` body of `POST /admin/api/queue/pause` and `…/resume`: the queue's state afterwards.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct AdminQueueState {
+    pub paused: bool,
 }
 
 /// The jobs that finished within one minute, by how they finished.

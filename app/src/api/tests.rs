@@ -307,6 +307,7 @@ fn console_bodies_match_the_contract_and_hide_the_token() {
         queued: 3,
         retrying: 1,
         processing: 2,
+        paused: false,
         finished_per_minute: vec![FinishedInMinute {
             minute: at("2026-12-01T12:00:00.000Z"),
             completed: 4,
@@ -316,7 +317,7 @@ fn console_bodies_match_the_contract_and_hide_the_token() {
     };
     assert_eq!(
         serde_json::to_value(overview).unwrap(),
-        json!({"queued": 3, "retrying": 1, "processing": 2, "finishedPerMinute": [
+        json!({"queued": 3, "retrying": 1, "processing": 2, "paused": false, "finishedPerMinute": [
             {"minute": "2026-12-01T12:00:00.000Z", "completed": 4, "failed": 1, "cancelled": 0}
         ]})
     );

@@ -53,6 +53,8 @@ pub fn admin_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(admin::sign_in, admin::current_session))
         .routes(routes!(admin::sign_out))
         .routes(routes!(admin::overview))
+        .routes(routes!(admin::pause))
+        .routes(routes!(admin::resume))
 }
 
 /// The public API's routes, each registered with its OpenAPI operation.

@@ -68,6 +68,8 @@ struct State {
     /// Finished jobs per minute (since the epoch): completed, failed, cancelled; the last
     /// [`FINISHED_COUNTS_KEPT_MINUTES`] only.
     finished_per_minute: BTreeMap<u64, [u64; 3]>,
+    /// Paused by the console: claims hand out nothing.
+    paused: bool,
 }
 
 impl MemoryQueue {
@@ -314,6 +316,7 @@ impl JobQueue for MemoryQueue {
         state.purge_expired(now);
         state.promote_due_retries(now);
         let leases_reclaimed = state.reclaim_expired_leases(now, &self.settings);
+        let max = if state.paused { 0 } else { max };
         let mut claimed = Vec::new();
         while claimed.len() < max {
             let Some(job_id) = state.waiting.pop() else {
@@ -488,6 +491,18 @@ impl JobQueue for MemoryQueue {
             retrying: state.delayed.len() as u64,
             processing: state.active.len() as u64,
         })
+    }
+
+    async fn set_paused(&self, paused: bool) -> Result<(), QueueError> {
+        self.lock().paused = paused;
+        if !paused {
+            self.work_available.notify_waiters();
+        }
+        Ok(())
+    }
+
+    async fn is_paused(&self) -> Result<bool, QueueError> {
+        Ok(self.lock().paused)
     }
 
     async fn finished_per_minute(&self, minutes: u32) -> Result<Vec<MinuteCounts>, QueueError> {

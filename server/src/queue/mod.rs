@@ -416,6 +416,14 @@ pub trait JobQueue: Send + Sync + 'static {
     /// The number of unfinished jobs by state, read in one consistent step.
     async fn depth(&self) -> Result<QueueDepth, QueueError>;
 
+    /// Stops every instance from claiming jobs (`true`) until resumed (`false`): running jobs
+    /// go on and finish, queued ones wait. The console's pause; with Redis it holds across
+    /// restarts.
+    async fn set_paused(&self, paused: bool) -> Result<(), QueueError>;
+
+    /// Whether the queue is paused.
+    async fn is_paused(&self) -> Result<bool, QueueError>;
+
     /// The jobs that finished in each of the last `minutes` minutes (1 to
     /// [`FINISHED_COUNTS_KEPT_MINUTES`]), oldest first and ending with the current one, counted
     /// when they finish: what the console charts. Reading it touches no job.

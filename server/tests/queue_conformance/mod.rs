@@ -1170,6 +1170,45 @@ pub async fn finished_jobs_are_counted_per_minute(make: impl MakeQueue) {
     );
 }
 
+/// The console's pause: no claim hands out a job, running jobs still finish, and resuming lets
+/// the waiting jobs out in their order.
+pub async fn a_paused_queue_hands_out_no_job_until_resumed(make: impl MakeQueue) {
+    let queue = make.make(fast_settings()).await;
+    assert!(!queue.is_paused().await.unwrap());
+    enqueue(&queue, 10001).await;
+    let second = enqueue(&queue, 10002).await;
+    let third = enqueue(&queue, 10003).await;
+    let running = claim_one(&queue).await.unwrap();
+
+    queue.set_paused(true).await.unwrap();
+    assert!(queue.is_paused().await.unwrap());
+    assert!(
+        claim_one(&queue).await.is_none(),
+        "paused: nothing is handed out"
+    );
+    let handed = queue
+        .complete_and_claim(&running.lease, result())
+        .await
+        .unwrap();
+    assert!(
+        handed.jobs.is_empty(),
+        "a finishing worker gets nothing either"
+    );
+    assert_eq!(
+        phase(&queue, running.lease.job_id).await,
+        Some(JobPhase::Completed)
+    );
+    assert_eq!(phase(&queue, second).await, Some(JobPhase::Queued));
+    queue.set_paused(true).await.unwrap();
+    assert!(queue.is_paused().await.unwrap(), "pausing twice is pausing");
+
+    queue.set_paused(false).await.unwrap();
+    assert!(!queue.is_paused().await.unwrap());
+    let next = claim_one(&queue).await.unwrap();
+    assert_eq!(next.lease.job_id, second, "the line kept its order");
+    assert_eq!(claim_one(&queue).await.unwrap().lease.job_id, third);
+}
+
 macro_rules! suite {
     (paused: $make:path) => {
         $crate::queue_conformance::suite!(@each $make; (start_paused = true));
@@ -1214,6 +1253,7 @@ macro_rules! suite {
             cancelled_and_failed_records_expire_before_completed_ones,
             a_completed_job_reads_as_expired_once_its_result_is_removed,
             finished_jobs_are_counted_per_minute,
+            a_paused_queue_hands_out_no_job_until_resumed,
         );
     };
     (@tests $make:path; $flavor:tt; $($check:ident),* $(,)?) => {

@@ -10,7 +10,10 @@ pub mod session;
 
 use super::{client::Caller, json::ApiJson, AppState};
 use crate::{config::Secret, error::AppError, queue::system_now};
-use app::api::{AdminOverview, AdminSession, AdminSignIn, ErrorBody, FinishedInMinute, Timestamp};
+use app::api::{
+    AdminOverview, AdminQueueState, AdminSession, AdminSignIn, ErrorBody, FinishedInMinute,
+    Timestamp,
+};
 use axum::{
     extract::{Request, State},
     http::{header, HeaderMap, HeaderValue, Method},
@@ -231,6 +234,7 @@ pub async fn overview(State(state): State<AppState>) -> Result<Json<AdminOvervie
         queued: depth.waiting,
         retrying: depth.retrying,
         processing: depth.processing,
+        paused: state.queue.is_paused().await?,
         finished_per_minute: minutes
             .into_iter()
             .map(|m| FinishedInMinute {
@@ -241,4 +245,62 @@ pub async fn overview(State(state): State<AppState>) -> Result<Json<AdminOvervie
             })
             .collect(),
     }))
+}
+
+/// Pauses or resumes the queue for every instance, and logs who did.
+async fn set_paused(
+    state: &AppState,
+    caller: &Caller,
+    paused: bool,
+) -> Result<Json<AdminQueueState>, AppError> {
+    state.queue.set_paused(paused).await?;
+    let action = if paused { "pause" } else { "resume" };
+    tracing::info!(target: "ferry::audit", client = %caller.client, action, "queue {action}d");
+    Ok(Json(AdminQueueState { paused }))
+}
+
+/// Pauses the queue: workers start no job until it is resumed; running jobs finish.
+#[utoipa::path(
+    post,
+    path = "/admin/api/queue/pause",
+    tag = "admin",
+    security(("admin_session" = [])),
+    params(("x-csrf-token" = String, Header, description = "The session's CSRF token")),
+    responses(
+        (status = 200, description = "Paused", body = AdminQueueState),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 403, description = "Without the session's CSRF token", body = ErrorBody),
+        (status = 404, description = "The console is off (no ADMIN_TOKEN)", body = ErrorBody),
+        (status = 429, description = "Rate limited", body = ErrorBody),
+        (status = 503, description = "Queue unavailable", body = ErrorBody),
+    )
+)]
+pub async fn pause(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+) -> Result<Json<AdminQueueState>, AppError> {
+    set_paused(&state, &caller, true).await
+}
+
+/// Resumes the queue: workers take the waiting jobs again, in their order.
+#[utoipa::path(
+    post,
+    path = "/admin/api/queue/resume",
+    tag = "admin",
+    security(("admin_session" = [])),
+    params(("x-csrf-token" = String, Header, description = "The session's CSRF token")),
+    responses(
+        (status = 200, description = "Resumed", body = AdminQueueState),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 403, description = "Without the session's CSRF token", body = ErrorBody),
+        (status = 404, description = "The console is off (no ADMIN_TOKEN)", body = ErrorBody),
+        (status = 429, description = "Rate limited", body = ErrorBody),
+        (status = 503, description = "Queue unavailable", body = ErrorBody),
+    )
+)]
+pub async fn resume(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+) -> Result<Json<AdminQueueState>, AppError> {
+    set_paused(&state, &caller, false).await
 }

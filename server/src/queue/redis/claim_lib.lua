@@ -46,6 +46,8 @@ local function claim_jobs(prefix, active_key, delayed_key, lease_ms, retention_m
 
   local claimed = {tostring(#expired)}
   local taken = 0
+  -- A paused queue (the console's pause) hands out nothing; the bookkeeping above still runs.
+  if redis.call('EXISTS', prefix .. 'paused') == 1 then max = 0 end
   while taken < max do
     local id = wait_pop(prefix)
     if not id then break end

@@ -15,6 +15,7 @@
 //! | `{p}:idem:<client>#<key>` | string | the job a client's idempotency key created |
 //! | `{p}:wake` | list | one entry per enqueued job, popped by idle instances to wake up |
 //! | `{p}:lock:<name>` | string | the holder of a work lock (expires unless renewed) |
+//! | `{p}:paused` | string | present while the queue is paused: claims hand out nothing |
 //! | `{p}:minute:<n>` | hash | jobs finished in minute `n` since the epoch, by phase (`completed`, `failed`, `cancelled`), for the console; expires after two hours |
 //!
 //! Finished job records and their idempotency keys get a Redis expiry (a completed record
@@ -85,6 +86,9 @@ impl Keys {
     }
     fn delayed(&self) -> String {
         format!("{}delayed", self.prefix)
+    }
+    fn paused(&self) -> String {
+        format!("{}paused", self.prefix)
     }
     fn wake(&self) -> String {
         format!("{}wake", self.prefix)
@@ -564,6 +568,31 @@ impl JobQueue for RedisQueue {
             retrying,
             processing,
         })
+    }
+
+    async fn set_paused(&self, paused: bool) -> Result<(), QueueError> {
+        let mut connection = self.connection().await?;
+        let invocation = scripts::Pause {
+            paused_key: &self.keys.paused(),
+            wake_key: &self.keys.wake(),
+            paused: &if paused { "1" } else { "0" },
+        }
+        .invocation(&self.scripts.pause);
+        let _: String = bounded(invocation.invoke_async(&mut connection)).await?;
+        if !paused {
+            self.work_available.notify_waiters();
+        }
+        Ok(())
+    }
+
+    async fn is_paused(&self) -> Result<bool, QueueError> {
+        let mut connection = self.connection().await?;
+        bounded(
+            redis::cmd("EXISTS")
+                .arg(self.keys.paused())
+                .query_async(&mut connection),
+        )
+        .await
     }
 
     async fn finished_per_minute(&self, minutes: u32) -> Result<Vec<MinuteCounts>, QueueError> {

@@ -152,6 +152,10 @@ scripts! {
     finished_per_minute: FinishedPerMinute [allow_oom] from "finished_per_minute.lua";
         keys { turns_key }
         args { prefix, minutes }
+    /// Pauses or resumes the queue.
+    pause: Pause [allow_oom] from "pause.lua";
+        keys { paused_key, wake_key }
+        args { paused }
     /// Takes (or extends) a work lock.
     lock: Lock [allow_oom] from "lock.lua";
         keys { lock_key }
