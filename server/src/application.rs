@@ -10,6 +10,7 @@ use crate::{
         simulated::SimulatedOrigin,
         Origin,
     },
+    presence::{start_heartbeat, RunningJobs},
     queue::{memory::MemoryQueue, redis::RedisQueue, JobQueue, QueueError},
     storage::{local::LocalStore, s3::S3Store, ResultStore, StorageError},
     worker::{WorkerContext, WorkerPool},
@@ -168,11 +169,20 @@ impl Application {
                 shutdown.clone(),
             );
         }
+        let running = RunningJobs::default();
+        start_heartbeat(
+            queue.clone(),
+            u32::try_from(config.worker.concurrency).unwrap_or(u32::MAX),
+            running.clone(),
+            shutdown.clone(),
+        )
+        .await;
         let workers = WorkerPool::spawn(WorkerContext {
             queue: queue.clone(),
             store: store.clone(),
             origin: origin.clone(),
             settings: Arc::new(config.worker.clone()),
+            running,
             shutdown: shutdown.clone(),
         });
         let addr = leptos_options.site_addr;

@@ -26,6 +26,7 @@ pub mod healthcheck;
 pub mod http;
 pub mod metrics;
 pub mod origin;
+pub mod presence;
 pub mod queue;
 pub mod shutdown;
 pub mod site;

@@ -169,6 +169,11 @@ async fn reads_need_the_session_and_changes_its_csrf_token() {
         ),
         "{body}"
     );
+    // This process announced itself: no workers (WORKER_CONCURRENCY=0), nothing running.
+    let instances = body["instances"].as_array().unwrap();
+    assert_eq!(instances.len(), 1, "{body}");
+    assert_eq!(instances[0]["concurrency"], 0);
+    assert_eq!(instances[0]["running"], serde_json::json!([]));
     let minutes = body["finishedPerMinute"].as_array().unwrap();
     assert_eq!(minutes.len(), 60);
     let cancelled_in_the_hour: u64 = minutes

@@ -1,6 +1,6 @@
 //! The operator console's bodies (`/admin/api/…`), shared by the server and the console page.
 
-use super::Timestamp;
+use super::{JobId, Timestamp};
 use serde::{Deserialize, Serialize};
 
 /// Body of `POST /admin/api/session`: signing in with the deployment's `ADMIN_TOKEN`.
@@ -43,6 +43,24 @@ pub struct AdminOverview {
     pub paused: bool,
     /// The last 60 minutes, oldest first, ending with the current one.
     pub finished_per_minute: Vec<FinishedInMinute>,
+    /// The instances alive (their heartbeat has not run out), by id.
+    pub instances: Vec<AdminInstance>,
+}
+
+/// One running Ferry process, as its heartbeat describes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct AdminInstance {
+    pub id: String,
+    pub host: String,
+    /// Jobs it processes at once (0: API only).
+    pub concurrency: u32,
+    /// The jobs it is processing now.
+    pub running: Vec<JobId>,
+    pub started_at: Timestamp,
+    /// Its last heartbeat.
+    pub seen_at: Timestamp,
 }
 
 /// `200` body of `POST /admin/api/queue/pause` and `…/resume`: the queue's state afterwards.

@@ -10,8 +10,8 @@ use super::{
     clock::{Clock, SystemClock},
     millis, new_lease_token,
     round_robin::RoundRobin,
-    scoped_key, CancelOutcome, Claimed, ClaimedJob, Enqueued, FailOutcome, FailureKind, JobQueue,
-    JobRecord, JobResult, Lease, MinuteCounts, NewJob, Progress, QueueDepth, QueueError,
+    scoped_key, CancelOutcome, Claimed, ClaimedJob, Enqueued, FailOutcome, FailureKind, Instance,
+    JobQueue, JobRecord, JobResult, Lease, MinuteCounts, NewJob, Progress, QueueDepth, QueueError,
     QueueSettings, Upload, WorkLock, FINISHED_COUNTS_KEPT_MINUTES, RECLAIMED_ERROR,
 };
 use app::api::{JobId, JobPhase, Timestamp};
@@ -70,6 +70,8 @@ struct State {
     finished_per_minute: BTreeMap<u64, [u64; 3]>,
     /// Paused by the console: claims hand out nothing.
     paused: bool,
+    /// The instances alive, with the time (ms) their last heartbeat runs out.
+    instances: HashMap<String, (Instance, u64)>,
 }
 
 impl MemoryQueue {
@@ -491,6 +493,35 @@ impl JobQueue for MemoryQueue {
             retrying: state.delayed.len() as u64,
             processing: state.active.len() as u64,
         })
+    }
+
+    async fn heartbeat(&self, instance: &Instance, ttl: Duration) -> Result<(), QueueError> {
+        let now = self.now_ms();
+        let seen = Instance {
+            seen_at: Timestamp::from_unix_millis(now),
+            ..instance.clone()
+        };
+        let mut state = self.lock();
+        state.instances.retain(|_, (_, until)| *until > now);
+        state.instances.insert(
+            instance.id.clone(),
+            (seen, now.saturating_add(millis(ttl).max(1))),
+        );
+        Ok(())
+    }
+
+    async fn leave(&self, instance_id: &str) -> Result<(), QueueError> {
+        self.lock().instances.remove(instance_id);
+        Ok(())
+    }
+
+    async fn instances(&self) -> Result<Vec<Instance>, QueueError> {
+        let now = self.now_ms();
+        let mut state = self.lock();
+        state.instances.retain(|_, (_, until)| *until > now);
+        let mut alive: Vec<Instance> = state.instances.values().map(|(i, _)| i.clone()).collect();
+        alive.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(alive)
     }
 
     async fn set_paused(&self, paused: bool) -> Result<(), QueueError> {

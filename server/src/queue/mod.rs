@@ -254,6 +254,21 @@ pub struct Upload {
     pub id: String,
 }
 
+/// One running Ferry process, as the console lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Instance {
+    /// Unique per process: `<host>-<pid>-<random>`.
+    pub id: String,
+    pub host: String,
+    /// Jobs it processes at once (`WORKER_CONCURRENCY`; 0 for an API-only instance).
+    pub concurrency: u32,
+    /// The jobs it is processing now.
+    pub running: Vec<JobId>,
+    pub started_at: Timestamp,
+    /// When its last heartbeat arrived (filled in by the queue).
+    pub seen_at: Timestamp,
+}
+
 /// How long the per-minute counts of finished jobs are kept, in minutes: the console shows the
 /// last hour, with room for a slow clock.
 pub const FINISHED_COUNTS_KEPT_MINUTES: u32 = 120;
@@ -415,6 +430,16 @@ pub trait JobQueue: Send + Sync + 'static {
 
     /// The number of unfinished jobs by state, read in one consistent step.
     async fn depth(&self) -> Result<QueueDepth, QueueError>;
+
+    /// Records that `instance` is alive, as it is now, until `ttl` from now: each instance calls
+    /// it on a timer, so one that stops calling drops out of [`JobQueue::instances`] by itself.
+    async fn heartbeat(&self, instance: &Instance, ttl: Duration) -> Result<(), QueueError>;
+
+    /// Takes an instance out of the registry at once (a clean shutdown).
+    async fn leave(&self, instance_id: &str) -> Result<(), QueueError>;
+
+    /// The instances alive now (their last heartbeat has not run out), by id.
+    async fn instances(&self) -> Result<Vec<Instance>, QueueError>;
 
     /// Stops every instance from claiming jobs (`true`) until resumed (`false`): running jobs
     /// go on and finish, queued ones wait. The console's pause; with Redis it holds across

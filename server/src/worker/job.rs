@@ -125,6 +125,7 @@ async fn run_attempt(context: &WorkerContext, job: ClaimedJob) -> Option<Claimed
     let started = Instant::now();
     let lease = job.lease.clone();
     let job_id = lease.job_id;
+    let _running = context.running.track(job_id);
     tracing::info!(%job_id, attempt = job.lease.attempt, files = job.file_ids.len(), "job started");
     let outcome = tokio::select! {
         biased;

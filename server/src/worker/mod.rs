@@ -44,6 +44,8 @@ pub struct WorkerContext {
     pub store: Arc<dyn ResultStore>,
     pub origin: Arc<dyn Origin>,
     pub settings: Arc<WorkerSettings>,
+    /// The jobs this process holds now, for its heartbeat.
+    pub running: crate::presence::RunningJobs,
     /// Cancelled when the process is asked to stop.
     pub shutdown: CancellationToken,
 }

@@ -10,7 +10,7 @@
 
 use app::api::{FileId, JobId, JobPhase, Timestamp};
 use ferry_server::queue::{
-    CancelOutcome, Claimed, ClaimedJob, FailOutcome, FailureKind, JobQueue, JobResult,
+    CancelOutcome, Claimed, ClaimedJob, FailOutcome, FailureKind, Instance, JobQueue, JobResult,
     MinuteCounts, NewJob, Progress, QueueDepth, QueueError, QueueSettings, Upload, WorkLock,
     FINISHED_COUNTS_KEPT_MINUTES,
 };
@@ -1209,6 +1209,56 @@ pub async fn a_paused_queue_hands_out_no_job_until_resumed(make: impl MakeQueue)
     assert_eq!(claim_one(&queue).await.unwrap().lease.job_id, third);
 }
 
+/// Instances announce themselves with heartbeats; one whose heartbeat runs out, or that leaves,
+/// is no longer listed, and the newest heartbeat's view of an instance is the one shown.
+pub async fn instances_are_listed_until_their_heartbeat_runs_out(make: impl MakeQueue) {
+    let queue = make.make(fast_settings()).await;
+    assert_eq!(queue.instances().await.unwrap(), vec![]);
+    let job = enqueue(&queue, 10001).await;
+    let instance = |id: &str, running: Vec<JobId>| Instance {
+        id: id.into(),
+        host: "host-a".into(),
+        concurrency: 5,
+        running,
+        started_at: Timestamp::from_unix_millis(1_700_000_000_000),
+        seen_at: Timestamp::from_unix_millis(0),
+    };
+    queue
+        .heartbeat(&instance("a", vec![]), Duration::from_secs(60))
+        .await
+        .unwrap();
+    queue
+        .heartbeat(&instance("a", vec![job]), Duration::from_secs(60))
+        .await
+        .unwrap();
+    queue
+        .heartbeat(&instance("b", vec![]), Duration::from_millis(300))
+        .await
+        .unwrap();
+    let alive = queue.instances().await.unwrap();
+    let ids: Vec<&str> = alive.iter().map(|i| i.id.as_str()).collect();
+    assert_eq!(ids, ["a", "b"]);
+    let a = &alive[0];
+    assert_eq!(
+        (a.host.as_str(), a.concurrency, &a.running, a.started_at),
+        ("host-a", 5, &vec![job], instance("a", vec![]).started_at),
+        "the newest heartbeat wins"
+    );
+    assert!(
+        a.seen_at.unix_millis().abs_diff(now_ms()) < 60_000,
+        "seen now"
+    );
+
+    // b's heartbeat runs out; a leaves.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(3);
+    while queue.instances().await.unwrap().len() > 1 {
+        assert!(tokio::time::Instant::now() < deadline, "b is still listed");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    queue.leave("a").await.unwrap();
+    assert_eq!(queue.instances().await.unwrap(), vec![]);
+}
+
 macro_rules! suite {
     (paused: $make:path) => {
         $crate::queue_conformance::suite!(@each $make; (start_paused = true));
@@ -1254,6 +1304,7 @@ macro_rules! suite {
             a_completed_job_reads_as_expired_once_its_result_is_removed,
             finished_jobs_are_counted_per_minute,
             a_paused_queue_hands_out_no_job_until_resumed,
+            instances_are_listed_until_their_heartbeat_runs_out,
         );
     };
     (@tests $make:path; $flavor:tt; $($check:ident),* $(,)?) => {

@@ -11,8 +11,8 @@ pub mod session;
 use super::{client::Caller, json::ApiJson, AppState};
 use crate::{config::Secret, error::AppError, queue::system_now};
 use app::api::{
-    AdminOverview, AdminQueueState, AdminSession, AdminSignIn, ErrorBody, FinishedInMinute,
-    Timestamp,
+    AdminInstance, AdminOverview, AdminQueueState, AdminSession, AdminSignIn, ErrorBody,
+    FinishedInMinute, Timestamp,
 };
 use axum::{
     extract::{Request, State},
@@ -213,7 +213,8 @@ pub async fn sign_out(
 /// Minutes of finished-job counts the overview shows: the last hour.
 const OVERVIEW_MINUTES: u32 = 60;
 
-/// The unfinished jobs by state, and the jobs finished per minute over the last hour.
+/// The unfinished jobs by state, the jobs finished per minute over the last hour, whether the
+/// queue is paused, and the instances alive.
 #[utoipa::path(
     get,
     path = "/admin/api/overview",
@@ -242,6 +243,20 @@ pub async fn overview(State(state): State<AppState>) -> Result<Json<AdminOvervie
                 completed: m.completed,
                 failed: m.failed,
                 cancelled: m.cancelled,
+            })
+            .collect(),
+        instances: state
+            .queue
+            .instances()
+            .await?
+            .into_iter()
+            .map(|i| AdminInstance {
+                id: i.id,
+                host: i.host,
+                concurrency: i.concurrency,
+                running: i.running,
+                started_at: i.started_at,
+                seen_at: i.seen_at,
             })
             .collect(),
     }))

@@ -15,6 +15,8 @@
 //! | `{p}:idem:<client>#<key>` | string | the job a client's idempotency key created |
 //! | `{p}:wake` | list | one entry per enqueued job, popped by idle instances to wake up |
 //! | `{p}:lock:<name>` | string | the holder of a work lock (expires unless renewed) |
+//! | `{p}:instances` | sorted set | instance ids by the time their last heartbeat runs out |
+//! | `{p}:instance:<id>` | hash | one instance: host, concurrency, running job ids, start, last heartbeat (expires with it) |
 //! | `{p}:paused` | string | present while the queue is paused: claims hand out nothing |
 //! | `{p}:minute:<n>` | hash | jobs finished in minute `n` since the epoch, by phase (`completed`, `failed`, `cancelled`), for the console; expires after two hours |
 //!
@@ -36,8 +38,8 @@ pub use connection::{redacted, RedisTarget};
 
 use super::{
     backoff, millis, new_lease_token, scoped_key, system_now, CancelOutcome, Claimed, Enqueued,
-    FailOutcome, FailureKind, JobQueue, JobRecord, JobResult, Lease, MinuteCounts, NewJob,
-    Progress, QueueDepth, QueueError, QueueSettings, Upload, WorkLock,
+    FailOutcome, FailureKind, Instance, JobQueue, JobRecord, JobResult, Lease, MinuteCounts,
+    NewJob, Progress, QueueDepth, QueueError, QueueSettings, Upload, WorkLock,
     FINISHED_COUNTS_KEPT_MINUTES, RECLAIMED_ERROR,
 };
 use app::api::{JobId, Timestamp};
@@ -86,6 +88,9 @@ impl Keys {
     }
     fn delayed(&self) -> String {
         format!("{}delayed", self.prefix)
+    }
+    fn instances(&self) -> String {
+        format!("{}instances", self.prefix)
     }
     fn paused(&self) -> String {
         format!("{}paused", self.prefix)
@@ -568,6 +573,64 @@ impl JobQueue for RedisQueue {
             retrying,
             processing,
         })
+    }
+
+    async fn heartbeat(&self, instance: &Instance, ttl: Duration) -> Result<(), QueueError> {
+        let running = instance
+            .running
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(",");
+        let mut connection = self.connection().await?;
+        let invocation = scripts::Heartbeat {
+            instances_key: &self.keys.instances(),
+            prefix: &self.keys.prefix,
+            instance_id: &instance.id,
+            host: &instance.host,
+            concurrency: &instance.concurrency,
+            running: &running,
+            started_at: &instance.started_at.unix_millis(),
+            ttl_ms: &millis(ttl).max(1),
+        }
+        .invocation(&self.scripts.heartbeat);
+        let _: String = bounded(invocation.invoke_async(&mut connection)).await?;
+        Ok(())
+    }
+
+    async fn leave(&self, instance_id: &str) -> Result<(), QueueError> {
+        let mut connection = self.connection().await?;
+        let _: () = bounded(
+            redis::pipe()
+                .atomic()
+                .zrem(self.keys.instances(), instance_id)
+                .ignore()
+                .del(format!("{}instance:{instance_id}", self.keys.prefix))
+                .ignore()
+                .query_async(&mut connection),
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn instances(&self) -> Result<Vec<Instance>, QueueError> {
+        let mut connection = self.connection().await?;
+        let invocation = scripts::Instances {
+            instances_key: &self.keys.instances(),
+            prefix: &self.keys.prefix,
+        }
+        .invocation(&self.scripts.instances);
+        let reply: Vec<String> = bounded(invocation.invoke_async(&mut connection)).await?;
+        let mut instances = Vec::new();
+        let mut rest = reply.as_slice();
+        while let Some((count, tail)) = rest.split_first() {
+            let count: usize = count.parse().map_err(unavailable)?;
+            let (fields, tail) = tail.split_at(count.min(tail.len()));
+            instances.push(record::instance(&record::pairs(fields)).map_err(unavailable)?);
+            rest = tail;
+        }
+        instances.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(instances)
     }
 
     async fn set_paused(&self, paused: bool) -> Result<(), QueueError> {

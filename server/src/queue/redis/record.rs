@@ -4,7 +4,7 @@
 //! timestamps milliseconds since the Unix epoch (from Redis' clock).
 
 use crate::{
-    queue::{ClaimedJob, JobRecord, JobResult, Lease, Progress, Upload},
+    queue::{ClaimedJob, Instance, JobRecord, JobResult, Lease, Progress, Upload},
     storage::ObjectKey,
 };
 use app::api::{FileId, JobPhase, Timestamp};
@@ -130,6 +130,38 @@ pub const CLAIMED_FIELDS: usize = 8;
 
 /// One job of the claim script's reply: id, token, file ids, origin params, attempt, max
 /// attempts, abandoned upload and its key.
+/// An instance's hash (`{p}:instance:<id>`), as `heartbeat.lua` writes it.
+pub fn instance(fields: &HashMap<String, String>) -> Result<Instance, RecordError> {
+    let field = |name: &str| {
+        fields
+            .get(name)
+            .cloned()
+            .ok_or_else(|| RecordError(format!("instance without {name}")))
+    };
+    let number = |name: &str| {
+        field(name)?
+            .parse::<u64>()
+            .map_err(|e| RecordError(format!("instance {name}: {e}")))
+    };
+    let running = field("running")?;
+    Ok(Instance {
+        id: field("id")?,
+        host: field("host")?,
+        concurrency: u32::try_from(number("concurrency")?)
+            .map_err(|e| RecordError(format!("instance concurrency: {e}")))?,
+        running: running
+            .split(',')
+            .filter(|id| !id.is_empty())
+            .map(|id| {
+                id.parse()
+                    .map_err(|e| RecordError(format!("instance job {id}: {e}")))
+            })
+            .collect::<Result<_, _>>()?,
+        started_at: Timestamp::from_unix_millis(number("startedAt")?),
+        seen_at: Timestamp::from_unix_millis(number("seenAt")?),
+    })
+}
+
 pub fn claimed(reply: &[String]) -> Result<ClaimedJob, RecordError> {
     match reply {
         [id, token, ids, params, attempt, max_attempts, upload, upload_key] => {

@@ -152,6 +152,14 @@ scripts! {
     finished_per_minute: FinishedPerMinute [allow_oom] from "finished_per_minute.lua";
         keys { turns_key }
         args { prefix, minutes }
+    /// Records an instance as alive for a while.
+    heartbeat: Heartbeat [allow_oom] from "heartbeat.lua";
+        keys { instances_key }
+        args { prefix, instance_id, host, concurrency, running, started_at, ttl_ms }
+    /// The instances alive now.
+    instances: Instances [allow_oom] from "instances.lua";
+        keys { instances_key }
+        args { prefix }
     /// Pauses or resumes the queue.
     pause: Pause [allow_oom] from "pause.lua";
         keys { paused_key, wake_key }

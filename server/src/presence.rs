@@ -1,0 +1,157 @@
+//! This process in the queue's instance registry: who it is, how many jobs it runs at once and
+//! which ones it runs now, renewed by a heartbeat so that the console lists the instances alive
+//! and an instance that dies drops out by itself.
+
+use crate::queue::{system_now, Instance, JobQueue};
+use app::api::{JobId, Timestamp};
+use std::{
+    collections::BTreeSet,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+use tokio_util::sync::CancellationToken;
+
+/// How often this process renews its entry.
+pub const HEARTBEAT_INTERVAL: Duration = Duration::from_secs(5);
+
+/// How long an entry outlives its last heartbeat: three missed beats, so one slow Redis answer
+/// does not make an instance blink out of the list.
+pub const HEARTBEAT_TTL: Duration = Duration::from_secs(15);
+
+/// The jobs this process's workers hold now, which its heartbeat reports.
+#[derive(Debug, Clone, Default)]
+pub struct RunningJobs(Arc<Mutex<BTreeSet<JobId>>>);
+
+impl RunningJobs {
+    /// Marks `job_id` as running here until the returned guard is dropped.
+    pub fn track(&self, job_id: JobId) -> RunningGuard {
+        self.lock().insert(job_id);
+        RunningGuard {
+            jobs: self.clone(),
+            job_id,
+        }
+    }
+
+    /// The jobs running now, oldest id first.
+    pub fn now(&self) -> Vec<JobId> {
+        self.lock().iter().copied().collect()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeSet<JobId>> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// Takes its job out of [`RunningJobs`] when dropped, however the attempt ends.
+pub struct RunningGuard {
+    jobs: RunningJobs,
+    job_id: JobId,
+}
+
+impl Drop for RunningGuard {
+    fn drop(&mut self) {
+        self.jobs.lock().remove(&self.job_id);
+    }
+}
+
+/// A name for this process: its host, its pid and a random part (pids repeat across hosts and
+/// restarts).
+pub fn instance_id(host: &str) -> String {
+    format!(
+        "{host}-{}-{:04x}",
+        std::process::id(),
+        rand::random::<u16>()
+    )
+}
+
+/// The machine's name, as the console shows it.
+pub fn host_name() -> String {
+    std::env::var("HOSTNAME")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/proc/sys/kernel/hostname").ok())
+        .map(|name| name.trim().to_owned())
+        .filter(|name| !name.is_empty())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// What this process tells the registry, and where.
+struct Heartbeat {
+    queue: Arc<dyn JobQueue>,
+    id: String,
+    host: String,
+    concurrency: u32,
+    started_at: Timestamp,
+    running: RunningJobs,
+}
+
+impl Heartbeat {
+    /// Renews the entry; a failure only waits for the next beat (the entry outlives a few).
+    async fn beat(&self) {
+        let instance = Instance {
+            id: self.id.clone(),
+            host: self.host.clone(),
+            concurrency: self.concurrency,
+            running: self.running.now(),
+            started_at: self.started_at,
+            seen_at: self.started_at,
+        };
+        if let Err(error) = self.queue.heartbeat(&instance, HEARTBEAT_TTL).await {
+            tracing::debug!(%error, "heartbeat not recorded; trying again at the next one");
+        }
+    }
+}
+
+/// Enters this process in the registry (before returning, so it is listed as soon as it
+/// serves), then renews the entry every [`HEARTBEAT_INTERVAL`] until `shutdown`, and then takes
+/// it out.
+pub async fn start_heartbeat(
+    queue: Arc<dyn JobQueue>,
+    concurrency: u32,
+    running: RunningJobs,
+    shutdown: CancellationToken,
+) {
+    let host = host_name();
+    let heartbeat = Heartbeat {
+        id: instance_id(&host),
+        host,
+        queue,
+        concurrency,
+        started_at: system_now(),
+        running,
+    };
+    heartbeat.beat().await;
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(HEARTBEAT_INTERVAL) => {}
+                _ = shutdown.cancelled() => break,
+            }
+            heartbeat.beat().await;
+        }
+        if let Err(error) = heartbeat.queue.leave(&heartbeat.id).await {
+            tracing::debug!(%error, "could not leave the instance registry; the entry expires");
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_job_is_running_until_its_guard_drops() {
+        let running = RunningJobs::default();
+        let (one, two) = (JobId::generate(), JobId::generate());
+        let first = running.track(one);
+        let second = running.track(two);
+        let mut both = vec![one, two];
+        both.sort();
+        assert_eq!(running.now(), both);
+        drop(first);
+        assert_eq!(running.now(), vec![two]);
+        drop(second);
+        assert!(running.now().is_empty());
+    }
+}
