@@ -72,6 +72,10 @@ pub enum AppError {
     RouteNotFound,
     #[error("this address does not accept that method")]
     MethodNotAllowed,
+    #[error("job {0} is {phase}: only a failed job can be retried", phase = .1.as_str())]
+    CannotRetry(JobId, JobPhase),
+    #[error("job {0} is {phase}: only a finished job can be deleted; cancel it first", phase = .1.as_str())]
+    CannotDelete(JobId, JobPhase),
     #[error("sign in to the operator console first")]
     AdminSignInRequired,
     #[error("that is not this deployment's admin token")]
@@ -116,6 +120,8 @@ impl AppError {
             Self::QueueOutOfMemory { .. } => (StatusCode::SERVICE_UNAVAILABLE, "QueueOutOfMemory"),
             Self::RouteNotFound => (StatusCode::NOT_FOUND, "NotFound"),
             Self::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "MethodNotAllowed"),
+            Self::CannotRetry(..) => (StatusCode::CONFLICT, "JobNotFailed"),
+            Self::CannotDelete(..) => (StatusCode::CONFLICT, "JobNotFinished"),
             Self::AdminSignInRequired => (StatusCode::UNAUTHORIZED, "SignInRequired"),
             Self::AdminTokenRejected => (StatusCode::UNAUTHORIZED, "WrongAdminToken"),
             Self::CsrfTokenInvalid => (StatusCode::FORBIDDEN, "CsrfTokenInvalid"),

@@ -269,3 +269,137 @@ async fn pausing_from_the_console_holds_new_jobs_until_it_resumes() {
         .await;
     assert_eq!(done["status"], "completed", "{done}");
 }
+
+#[tokio::test]
+async fn failed_jobs_are_retried_and_finished_ones_deleted_from_the_console() {
+    let app = spawn_app(&[
+        ("ADMIN_TOKEN", TOKEN),
+        ("WORKER_CONCURRENCY", "1"),
+        ("JOB_MAX_ATTEMPTS", "1"),
+        ("SIMULATED_FAILURE_FILE_IDS", "66666"),
+    ])
+    .await;
+    let (cookie, csrf) = sign_in(&app).await;
+    let act = |job: &str, action: &str| format!("/admin/api/jobs/{job}/{action}");
+    let within = std::time::Duration::from_secs(10);
+
+    let failing = app.initiate(r#"{"file_id": 66666}"#).await;
+    let failed = app.wait_for(&failing, within, common::terminal).await;
+    assert_eq!(
+        (&failed["status"], &failed["attempt"]),
+        (&"failed".into(), &1.into())
+    );
+    let reply = send(
+        &app,
+        Method::POST,
+        &act(&failing, "retry"),
+        Some(&cookie),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN, "CSRF first");
+    let reply = send(
+        &app,
+        Method::POST,
+        &act(&failing, "retry"),
+        Some(&cookie),
+        Some(&csrf),
+        None,
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(reply.json()["done"], "retried");
+    // The new attempt runs (and, the file failing always, fails again as attempt 2).
+    let again = app
+        .wait_for(&failing, within, |s| {
+            s["status"] == "failed" && s["attempt"] == 2
+        })
+        .await;
+    assert_eq!(again["maxAttempts"], 2, "{again}");
+
+    let done = app.initiate(r#"{"file_id": 12345}"#).await;
+    app.wait_for(&done, within, common::terminal).await;
+    let reply = send(
+        &app,
+        Method::POST,
+        &act(&done, "retry"),
+        Some(&cookie),
+        Some(&csrf),
+        None,
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::CONFLICT);
+    assert_eq!(reply.error_name(), "JobNotFailed");
+    let reply = send(
+        &app,
+        Method::POST,
+        &act(&done, "cancel"),
+        Some(&cookie),
+        Some(&csrf),
+        None,
+    )
+    .await;
+    assert_eq!(reply.error_name(), "JobAlreadyFinished");
+    let reply = send(
+        &app,
+        Method::POST,
+        &act(&done, "delete"),
+        Some(&cookie),
+        Some(&csrf),
+        None,
+    )
+    .await;
+    assert_eq!(reply.json()["done"], "deleted");
+    assert_eq!(
+        app.get(&format!("/v1/download/status/{done}")).await.status,
+        StatusCode::NOT_FOUND
+    );
+
+    // Paused, a new job waits: it cannot be deleted, only cancelled.
+    let pause = "/admin/api/queue/pause";
+    send(&app, Method::POST, pause, Some(&cookie), Some(&csrf), None).await;
+    let waiting = app.initiate(r#"{"file_id": 23456}"#).await;
+    let reply = send(
+        &app,
+        Method::POST,
+        &act(&waiting, "delete"),
+        Some(&cookie),
+        Some(&csrf),
+        None,
+    )
+    .await;
+    assert_eq!(reply.error_name(), "JobNotFinished");
+    let reply = send(
+        &app,
+        Method::POST,
+        &act(&waiting, "cancel"),
+        Some(&cookie),
+        Some(&csrf),
+        None,
+    )
+    .await;
+    assert_eq!(reply.json()["done"], "cancelled");
+    assert_eq!(app.status(&waiting).await["status"], "cancelled");
+    let unknown = act("01HQ3Z8M5X7Y9A2B4C6D8E0F1G", "retry");
+    let reply = send(
+        &app,
+        Method::POST,
+        &unknown,
+        Some(&cookie),
+        Some(&csrf),
+        None,
+    )
+    .await;
+    assert_eq!(reply.error_name(), "JobNotFound");
+    let reply = send(
+        &app,
+        Method::POST,
+        &act("nope", "retry"),
+        Some(&cookie),
+        Some(&csrf),
+        None,
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+}

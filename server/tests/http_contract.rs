@@ -512,6 +512,9 @@ const CONTRACT: &[(&str, &str)] = &[
     ("get", "/admin/api/overview"),
     ("post", "/admin/api/queue/pause"),
     ("post", "/admin/api/queue/resume"),
+    ("post", "/admin/api/jobs/{job_id}/retry"),
+    ("post", "/admin/api/jobs/{job_id}/cancel"),
+    ("post", "/admin/api/jobs/{job_id}/delete"),
 ];
 
 #[tokio::test]

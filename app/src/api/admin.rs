@@ -70,6 +70,17 @@ pub struct AdminQueueState {
     pub paused: bool,
 }
 
+/// `200` body of the console's job actions (`POST /admin/api/jobs/{jobId}/retry`, `…/cancel`,
+/// `…/delete`): which job, and what was done.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct AdminJobAction {
+    pub job_id: JobId,
+    /// `retried`, `cancelled` or `deleted`.
+    pub done: String,
+}
+
 /// The jobs that finished within one minute, by how they finished.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]

@@ -55,6 +55,9 @@ pub fn admin_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(admin::overview))
         .routes(routes!(admin::pause))
         .routes(routes!(admin::resume))
+        .routes(routes!(admin::retry))
+        .routes(routes!(admin::cancel))
+        .routes(routes!(admin::delete))
 }
 
 /// The public API's routes, each registered with its OpenAPI operation.

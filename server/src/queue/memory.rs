@@ -10,9 +10,10 @@ use super::{
     clock::{Clock, SystemClock},
     millis, new_lease_token,
     round_robin::RoundRobin,
-    scoped_key, CancelOutcome, Claimed, ClaimedJob, Enqueued, FailOutcome, FailureKind, Instance,
-    JobQueue, JobRecord, JobResult, Lease, MinuteCounts, NewJob, Progress, QueueDepth, QueueError,
-    QueueSettings, Upload, WorkLock, FINISHED_COUNTS_KEPT_MINUTES, RECLAIMED_ERROR,
+    scoped_key, AdminOutcome, CancelOutcome, Claimed, ClaimedJob, Enqueued, FailOutcome,
+    FailureKind, Instance, JobQueue, JobRecord, JobResult, Lease, MinuteCounts, NewJob, Progress,
+    QueueDepth, QueueError, QueueSettings, Upload, WorkLock, FINISHED_COUNTS_KEPT_MINUTES,
+    RECLAIMED_ERROR,
 };
 use app::api::{JobId, JobPhase, Timestamp};
 use async_trait::async_trait;
@@ -522,6 +523,58 @@ impl JobQueue for MemoryQueue {
         let mut alive: Vec<Instance> = state.instances.values().map(|(i, _)| i.clone()).collect();
         alive.sort_by(|a, b| a.id.cmp(&b.id));
         Ok(alive)
+    }
+
+    async fn retry_failed(&self, job_id: JobId) -> Result<AdminOutcome, QueueError> {
+        let now = self.now_ms();
+        let mut state = self.lock();
+        state.purge_expired(now);
+        let state = &mut *state;
+        let Some(job) = state.jobs.get_mut(&job_id) else {
+            return Ok(AdminOutcome::NotFound);
+        };
+        if job.record.phase != JobPhase::Failed {
+            return Ok(AdminOutcome::WrongPhase(job.record.phase));
+        }
+        if let Some(expires_at) = job.expires_at.take() {
+            state.expiring.remove(&(expires_at, job_id));
+        }
+        job.idempotency_expires_at = None;
+        job.record.attempt += 1;
+        job.record.max_attempts = job.record.max_attempts.max(job.record.attempt);
+        job.record.phase = JobPhase::Queued;
+        job.record.finished_at = None;
+        job.record.progress = Progress::default();
+        *state
+            .unfinished
+            .entry(job.record.client.clone())
+            .or_default() += 1;
+        state.waiting.push_back(&job.record.client, job_id);
+        self.work_available.notify_one();
+        Ok(AdminOutcome::Done)
+    }
+
+    async fn delete(&self, job_id: JobId) -> Result<AdminOutcome, QueueError> {
+        let now = self.now_ms();
+        let mut state = self.lock();
+        state.purge_expired(now);
+        let Some(job) = state.jobs.get(&job_id) else {
+            return Ok(AdminOutcome::NotFound);
+        };
+        if !job.record.phase.is_terminal() {
+            return Ok(AdminOutcome::WrongPhase(job.record.phase));
+        }
+        if let Some(expires_at) = job.expires_at {
+            state.expiring.remove(&(expires_at, job_id));
+        }
+        if let Some(job) = state.jobs.remove(&job_id) {
+            if let Some(key) = job.idempotency_key {
+                if state.idempotency.get(&key) == Some(&job_id) {
+                    state.idempotency.remove(&key);
+                }
+            }
+        }
+        Ok(AdminOutcome::Done)
     }
 
     async fn set_paused(&self, paused: bool) -> Result<(), QueueError> {

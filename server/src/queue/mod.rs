@@ -330,6 +330,15 @@ pub enum CancelOutcome {
     NotFound,
 }
 
+/// What became of a job after [`JobQueue::retry_failed`] or [`JobQueue::delete`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AdminOutcome {
+    Done,
+    /// The job is not in a phase the action applies to (it says which it is in).
+    WrongPhase(JobPhase),
+    NotFound,
+}
+
 /// Why a queue operation did not happen.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum QueueError {
@@ -440,6 +449,15 @@ pub trait JobQueue: Send + Sync + 'static {
 
     /// The instances alive now (their last heartbeat has not run out), by id.
     async fn instances(&self) -> Result<Vec<Instance>, QueueError>;
+
+    /// Gives a failed job one more attempt (the console's retry): it waits in its client's line
+    /// again as its next attempt, with its record kept until it finishes anew. Only a failed job
+    /// can be retried.
+    async fn retry_failed(&self, job_id: JobId) -> Result<AdminOutcome, QueueError>;
+
+    /// Removes a finished job's record now, and its idempotency key if that still names it (the
+    /// console's delete). Unfinished jobs are cancelled first, never deleted.
+    async fn delete(&self, job_id: JobId) -> Result<AdminOutcome, QueueError>;
 
     /// Stops every instance from claiming jobs (`true`) until resumed (`false`): running jobs
     /// go on and finish, queued ones wait. The console's pause; with Redis it holds across

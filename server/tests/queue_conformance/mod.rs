@@ -10,9 +10,9 @@
 
 use app::api::{FileId, JobId, JobPhase, Timestamp};
 use ferry_server::queue::{
-    CancelOutcome, Claimed, ClaimedJob, FailOutcome, FailureKind, Instance, JobQueue, JobResult,
-    MinuteCounts, NewJob, Progress, QueueDepth, QueueError, QueueSettings, Upload, WorkLock,
-    FINISHED_COUNTS_KEPT_MINUTES,
+    AdminOutcome, CancelOutcome, Claimed, ClaimedJob, FailOutcome, FailureKind, Instance, JobQueue,
+    JobResult, MinuteCounts, NewJob, Progress, QueueDepth, QueueError, QueueSettings, Upload,
+    WorkLock, FINISHED_COUNTS_KEPT_MINUTES,
 };
 use ferry_server::storage::ObjectKey;
 use std::{collections::HashSet, future::Future, sync::Arc, time::Duration};
@@ -1259,6 +1259,90 @@ pub async fn instances_are_listed_until_their_heartbeat_runs_out(make: impl Make
     assert_eq!(queue.instances().await.unwrap(), vec![]);
 }
 
+/// The console's retry: a failed job waits again as its next attempt (allowed one more if it
+/// had used them all), keeps its record until it finishes anew, and counts as its client's.
+pub async fn a_failed_job_retried_from_the_console_runs_again_as_its_next_attempt(
+    make: impl MakeQueue,
+) {
+    let queue = make
+        .make(QueueSettings {
+            max_attempts: 1,
+            max_active_per_client: 1,
+            finished_record_ttl: Duration::from_millis(300),
+            ..fast_settings()
+        })
+        .await;
+    let job = enqueue(&queue, 10001).await;
+    let claimed = claim_one(&queue).await.unwrap();
+    let outcome = queue
+        .fail(&claimed.lease, "the origin said no", FailureKind::Transient)
+        .await
+        .unwrap();
+    assert_eq!(outcome, FailOutcome::Failed);
+    assert_eq!(
+        queue.retry_failed(JobId::generate()).await,
+        Ok(AdminOutcome::NotFound)
+    );
+
+    assert_eq!(queue.retry_failed(job).await, Ok(AdminOutcome::Done));
+    let record = queue.status(job).await.unwrap().unwrap();
+    assert_eq!(record.phase, JobPhase::Queued);
+    assert_eq!((record.attempt, record.max_attempts), (2, 2));
+    assert_eq!(record.finished_at, None);
+    assert_eq!(
+        queue.retry_failed(job).await,
+        Ok(AdminOutcome::WrongPhase(JobPhase::Queued)),
+        "only a failed job is retried"
+    );
+    assert_eq!(
+        queue.enqueue(new_job(10002), None).await.map(|_| ()),
+        Err(QueueError::TooManyActiveJobs { limit: 1 }),
+        "the retried job is its client's unfinished job again"
+    );
+    // Its record no longer expires as a failed one would have by now.
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let again = claim_one(&queue)
+        .await
+        .expect("the retried job is handed out");
+    assert_eq!((again.lease.job_id, again.lease.attempt), (job, 2));
+    queue.complete(&again.lease, result()).await.unwrap();
+    assert_eq!(phase(&queue, job).await, Some(JobPhase::Completed));
+}
+
+/// The console's delete removes a finished record (and the idempotency key naming it), and
+/// refuses an unfinished one.
+pub async fn only_finished_records_can_be_deleted(make: impl MakeQueue) {
+    let queue = make.make(fast_settings()).await;
+    let keyed = queue
+        .enqueue(new_job(10001), Some("report"))
+        .await
+        .unwrap()
+        .record
+        .id;
+    let waiting = enqueue(&queue, 10002).await;
+    let running = claim_one(&queue).await.unwrap();
+    assert_eq!(running.lease.job_id, keyed);
+    assert_eq!(
+        queue.delete(keyed).await,
+        Ok(AdminOutcome::WrongPhase(JobPhase::Processing))
+    );
+    assert_eq!(
+        queue.delete(waiting).await,
+        Ok(AdminOutcome::WrongPhase(JobPhase::Queued))
+    );
+    queue.complete(&running.lease, result()).await.unwrap();
+    assert_eq!(queue.delete(keyed).await, Ok(AdminOutcome::Done));
+    assert_eq!(queue.status(keyed).await.unwrap(), None);
+    assert_eq!(queue.delete(keyed).await, Ok(AdminOutcome::NotFound));
+    let again = queue.enqueue(new_job(10001), Some("report")).await.unwrap();
+    assert!(
+        again.created,
+        "the key named the deleted job: it makes a new one"
+    );
+    queue.cancel(waiting).await.unwrap();
+    assert_eq!(queue.delete(waiting).await, Ok(AdminOutcome::Done));
+}
+
 macro_rules! suite {
     (paused: $make:path) => {
         $crate::queue_conformance::suite!(@each $make; (start_paused = true));
@@ -1305,6 +1389,8 @@ macro_rules! suite {
             finished_jobs_are_counted_per_minute,
             a_paused_queue_hands_out_no_job_until_resumed,
             instances_are_listed_until_their_heartbeat_runs_out,
+            a_failed_job_retried_from_the_console_runs_again_as_its_next_attempt,
+            only_finished_records_can_be_deleted,
         );
     };
     (@tests $make:path; $flavor:tt; $($check:ident),* $(,)?) => {

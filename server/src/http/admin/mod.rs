@@ -9,13 +9,17 @@
 pub mod session;
 
 use super::{client::Caller, json::ApiJson, AppState};
-use crate::{config::Secret, error::AppError, queue::system_now};
+use crate::{
+    config::Secret,
+    error::AppError,
+    queue::{system_now, AdminOutcome, CancelOutcome},
+};
 use app::api::{
-    AdminInstance, AdminOverview, AdminQueueState, AdminSession, AdminSignIn, ErrorBody,
-    FinishedInMinute, Timestamp,
+    AdminInstance, AdminJobAction, AdminOverview, AdminQueueState, AdminSession, AdminSignIn,
+    ErrorBody, FinishedInMinute, JobId, Timestamp,
 };
 use axum::{
-    extract::{Request, State},
+    extract::{Path, Request, State},
     http::{header, HeaderMap, HeaderValue, Method},
     middleware::Next,
     response::{IntoResponse, Response},
@@ -318,4 +322,118 @@ pub async fn resume(
     Extension(caller): Extension<Caller>,
 ) -> Result<Json<AdminQueueState>, AppError> {
     set_paused(&state, &caller, false).await
+}
+
+/// What an action did, logged with who asked for it.
+fn acted(caller: &Caller, job_id: JobId, done: &str) -> Json<AdminJobAction> {
+    tracing::info!(target: "ferry::audit", client = %caller.client, %job_id, action = done, "job {done}");
+    Json(AdminJobAction {
+        job_id,
+        done: done.to_owned(),
+    })
+}
+
+/// Gives a failed job one more attempt.
+#[utoipa::path(
+    post,
+    path = "/admin/api/jobs/{job_id}/retry",
+    tag = "admin",
+    security(("admin_session" = [])),
+    params(
+        ("job_id" = JobId, Path, description = "The job"),
+        ("x-csrf-token" = String, Header, description = "The session's CSRF token"),
+    ),
+    responses(
+        (status = 200, description = "Queued again as its next attempt", body = AdminJobAction),
+        (status = 400, description = "Not a job id", body = ErrorBody),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 403, description = "Without the session's CSRF token", body = ErrorBody),
+        (status = 404, description = "Unknown job, or the console is off", body = ErrorBody),
+        (status = 409, description = "The job has not failed", body = ErrorBody),
+        (status = 429, description = "Rate limited", body = ErrorBody),
+        (status = 503, description = "Queue unavailable", body = ErrorBody),
+    )
+)]
+pub async fn retry(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(job_id): Path<String>,
+) -> Result<Json<AdminJobAction>, AppError> {
+    let job_id: JobId = job_id.parse()?;
+    match state.queue.retry_failed(job_id).await? {
+        AdminOutcome::Done => Ok(acted(&caller, job_id, "retried")),
+        AdminOutcome::WrongPhase(phase) => Err(AppError::CannotRetry(job_id, phase)),
+        AdminOutcome::NotFound => Err(AppError::JobNotFound(job_id)),
+    }
+}
+
+/// Cancels a queued, running or retrying job.
+#[utoipa::path(
+    post,
+    path = "/admin/api/jobs/{job_id}/cancel",
+    tag = "admin",
+    security(("admin_session" = [])),
+    params(
+        ("job_id" = JobId, Path, description = "The job"),
+        ("x-csrf-token" = String, Header, description = "The session's CSRF token"),
+    ),
+    responses(
+        (status = 200, description = "Cancelled", body = AdminJobAction),
+        (status = 400, description = "Not a job id", body = ErrorBody),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 403, description = "Without the session's CSRF token", body = ErrorBody),
+        (status = 404, description = "Unknown job, or the console is off", body = ErrorBody),
+        (status = 409, description = "The job already finished", body = ErrorBody),
+        (status = 429, description = "Rate limited", body = ErrorBody),
+        (status = 503, description = "Queue unavailable", body = ErrorBody),
+    )
+)]
+pub async fn cancel(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(job_id): Path<String>,
+) -> Result<Json<AdminJobAction>, AppError> {
+    let job_id: JobId = job_id.parse()?;
+    match state.queue.cancel(job_id).await? {
+        CancelOutcome::Cancelled => {
+            crate::metrics::job_cancelled();
+            Ok(acted(&caller, job_id, "cancelled"))
+        }
+        CancelOutcome::AlreadyFinished(phase) => Err(AppError::JobAlreadyFinished(job_id, phase)),
+        CancelOutcome::NotFound => Err(AppError::JobNotFound(job_id)),
+    }
+}
+
+/// Removes a finished job's record.
+#[utoipa::path(
+    post,
+    path = "/admin/api/jobs/{job_id}/delete",
+    tag = "admin",
+    security(("admin_session" = [])),
+    params(
+        ("job_id" = JobId, Path, description = "The job"),
+        ("x-csrf-token" = String, Header, description = "The session's CSRF token"),
+    ),
+    responses(
+        (status = 200, description = "Deleted", body = AdminJobAction),
+        (status = 400, description = "Not a job id", body = ErrorBody),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 403, description = "Without the session's CSRF token", body = ErrorBody),
+        (status = 404, description = "Unknown job, or the console is off", body = ErrorBody),
+        (status = 409, description = "The job has not finished", body = ErrorBody),
+        (status = 429, description = "Rate limited", body = ErrorBody),
+        (status = 503, description = "Queue unavailable", body = ErrorBody),
+    )
+)]
+pub async fn delete(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(job_id): Path<String>,
+) -> Result<Json<AdminJobAction>, AppError> {
+    let job_id: JobId = job_id.parse()?;
+    match state.queue.delete(job_id).await? {
+        AdminOutcome::Done => Ok(acted(&caller, job_id, "deleted")),
+        AdminOutcome::WrongPhase(phase) => Err(AppError::CannotDelete(job_id, phase)),
+        AdminOutcome::NotFound => Err(AppError::JobNotFound(job_id)),
+    }
 }

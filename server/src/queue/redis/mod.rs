@@ -37,9 +37,9 @@ mod scripts;
 pub use connection::{redacted, RedisTarget};
 
 use super::{
-    backoff, millis, new_lease_token, scoped_key, system_now, CancelOutcome, Claimed, Enqueued,
-    FailOutcome, FailureKind, Instance, JobQueue, JobRecord, JobResult, Lease, MinuteCounts,
-    NewJob, Progress, QueueDepth, QueueError, QueueSettings, Upload, WorkLock,
+    backoff, millis, new_lease_token, scoped_key, system_now, AdminOutcome, CancelOutcome, Claimed,
+    Enqueued, FailOutcome, FailureKind, Instance, JobQueue, JobRecord, JobResult, Lease,
+    MinuteCounts, NewJob, Progress, QueueDepth, QueueError, QueueSettings, Upload, WorkLock,
     FINISHED_COUNTS_KEPT_MINUTES, RECLAIMED_ERROR,
 };
 use app::api::{JobId, Timestamp};
@@ -137,6 +137,18 @@ fn claimed_jobs(reply: &[String]) -> Result<Claimed, QueueError> {
             .map(|job| record::claimed(job).map_err(unavailable))
             .collect::<Result<_, _>>()?,
     })
+}
+
+/// Reads what the console's job actions answer: `ok`, `not_found` or `phase:<phase>`.
+fn admin_outcome(reply: &str) -> Result<AdminOutcome, QueueError> {
+    match (reply, reply.strip_prefix("phase:")) {
+        ("ok", _) => Ok(AdminOutcome::Done),
+        ("not_found", _) => Ok(AdminOutcome::NotFound),
+        (_, Some(phase)) => Ok(AdminOutcome::WrongPhase(
+            record::phase(phase).map_err(unavailable)?,
+        )),
+        (other, None) => Err(unavailable(format!("unexpected reply {other:?}"))),
+    }
 }
 
 /// Runs a Redis operation with the operation timeout, mapping every failure to `Unavailable`.
@@ -631,6 +643,35 @@ impl JobQueue for RedisQueue {
         }
         instances.sort_by(|a, b| a.id.cmp(&b.id));
         Ok(instances)
+    }
+
+    async fn retry_failed(&self, job_id: JobId) -> Result<AdminOutcome, QueueError> {
+        let mut connection = self.connection().await?;
+        let invocation = scripts::RetryFailed {
+            job_key: &self.keys.job(job_id),
+            wake_key: &self.keys.wake(),
+            prefix: &self.keys.prefix,
+            job_id: &job_id.to_string(),
+        }
+        .invocation(&self.scripts.retry_failed);
+        let reply: String = bounded(invocation.invoke_async(&mut connection)).await?;
+        let outcome = admin_outcome(&reply)?;
+        if outcome == AdminOutcome::Done {
+            self.work_available.notify_one();
+        }
+        Ok(outcome)
+    }
+
+    async fn delete(&self, job_id: JobId) -> Result<AdminOutcome, QueueError> {
+        let mut connection = self.connection().await?;
+        let invocation = scripts::Delete {
+            job_key: &self.keys.job(job_id),
+            prefix: &self.keys.prefix,
+            job_id: &job_id.to_string(),
+        }
+        .invocation(&self.scripts.delete);
+        let reply: String = bounded(invocation.invoke_async(&mut connection)).await?;
+        admin_outcome(&reply)
     }
 
     async fn set_paused(&self, paused: bool) -> Result<(), QueueError> {

@@ -160,6 +160,14 @@ scripts! {
     instances: Instances [allow_oom] from "instances.lua";
         keys { instances_key }
         args { prefix }
+    /// Gives a failed job one more attempt.
+    retry_failed: RetryFailed [allow_oom] from "retry_failed.lua";
+        keys { job_key, wake_key }
+        args { prefix, job_id }
+    /// Removes a finished job's record.
+    delete: Delete [allow_oom] from "delete.lua";
+        keys { job_key }
+        args { prefix, job_id }
     /// Pauses or resumes the queue.
     pause: Pause [allow_oom] from "pause.lua";
         keys { paused_key, wake_key }
