@@ -75,7 +75,10 @@ pub async fn guard(State(state): State<AppState>, mut request: Request, next: Ne
     let Some(access) = state.admin.as_ref() else {
         return AppError::RouteNotFound.into_response();
     };
-    if !request.uri().path().starts_with(API_PREFIX) {
+    // Console routes take only GET and POST: any other method gets the router's 405 (or 404),
+    // which says nothing a signed-out client should not know.
+    let console_method = [Method::GET, Method::HEAD, Method::POST].contains(request.method());
+    if !request.uri().path().starts_with(API_PREFIX) || !console_method {
         return next.run(request).await;
     }
     if request.uri().path() == SESSION_PATH && request.method() == Method::POST {
