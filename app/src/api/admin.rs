@@ -44,14 +44,14 @@ pub struct AdminOverview {
     /// The last 60 minutes, oldest first, ending with the current one.
     pub finished_per_minute: Vec<FinishedInMinute>,
     /// The instances alive (their heartbeat has not run out), by id.
-    pub instances: Vec<AdminInstance>,
+    pub instances: Vec<Instance>,
 }
 
-/// One running Ferry process, as its heartbeat describes it.
+/// One running Ferry process, as its heartbeat describes it (and the queue's registry stores it).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
-pub struct AdminInstance {
+pub struct Instance {
     pub id: String,
     pub host: String,
     /// Jobs it processes at once (0: API only).

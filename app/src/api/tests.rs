@@ -314,7 +314,7 @@ fn console_bodies_match_the_contract_and_hide_the_token() {
             failed: 1,
             cancelled: 0,
         }],
-        instances: vec![AdminInstance {
+        instances: vec![Instance {
             id: "web-1-12-ab12".into(),
             host: "web-1".into(),
             concurrency: 5,

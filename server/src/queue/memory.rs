@@ -11,9 +11,9 @@ use super::{
     millis, new_lease_token,
     round_robin::RoundRobin,
     scoped_key, AdminOutcome, CancelOutcome, Claimed, ClaimedJob, Enqueued, FailOutcome,
-    FailureKind, Instance, JobQueue, JobRecord, JobResult, Lease, MinuteCounts, NewJob, Progress,
-    QueueDepth, QueueError, QueueSettings, Upload, WorkLock, FINISHED_COUNTS_KEPT_MINUTES,
-    RECLAIMED_ERROR,
+    FailureKind, FinishedInMinute, Instance, JobQueue, JobRecord, JobResult, Lease, NewJob,
+    Progress, QueueDepth, QueueError, QueueSettings, Upload, WorkLock,
+    FINISHED_COUNTS_KEPT_MINUTES, RECLAIMED_ERROR,
 };
 use app::api::{JobId, JobPhase, Timestamp};
 use async_trait::async_trait;
@@ -589,7 +589,7 @@ impl JobQueue for MemoryQueue {
         Ok(self.lock().paused)
     }
 
-    async fn finished_per_minute(&self, minutes: u32) -> Result<Vec<MinuteCounts>, QueueError> {
+    async fn finished_per_minute(&self, minutes: u32) -> Result<Vec<FinishedInMinute>, QueueError> {
         let this_minute = self.now_ms() / 60_000;
         let minutes = u64::from(minutes.clamp(1, FINISHED_COUNTS_KEPT_MINUTES));
         let state = self.lock();
@@ -600,7 +600,7 @@ impl JobQueue for MemoryQueue {
                     .get(&minute)
                     .copied()
                     .unwrap_or_default();
-                MinuteCounts {
+                FinishedInMinute {
                     minute: Timestamp::from_unix_millis(minute * 60_000),
                     completed,
                     failed,

@@ -254,34 +254,16 @@ pub struct Upload {
     pub id: String,
 }
 
-/// One running Ferry process, as the console lists it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Instance {
-    /// Unique per process: `<host>-<pid>-<random>`.
-    pub id: String,
-    pub host: String,
-    /// Jobs it processes at once (`WORKER_CONCURRENCY`; 0 for an API-only instance).
-    pub concurrency: u32,
-    /// The jobs it is processing now.
-    pub running: Vec<JobId>,
-    pub started_at: Timestamp,
-    /// When its last heartbeat arrived (filled in by the queue).
-    pub seen_at: Timestamp,
-}
+/// One running Ferry process, as the console lists it (the wire type: the queue stores exactly
+/// what the console shows).
+pub use app::api::Instance;
+
+/// The jobs that finished within one minute, by how they finished.
+pub use app::api::FinishedInMinute;
 
 /// How long the per-minute counts of finished jobs are kept, in minutes: the console shows the
 /// last hour, with room for a slow clock.
 pub const FINISHED_COUNTS_KEPT_MINUTES: u32 = 120;
-
-/// The jobs that finished within one minute, by how they finished.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct MinuteCounts {
-    /// When the minute began.
-    pub minute: Timestamp,
-    pub completed: u64,
-    pub failed: u64,
-    pub cancelled: u64,
-}
 
 /// How many jobs the queue holds in each unfinished state: for backpressure and `/metrics`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -470,7 +452,7 @@ pub trait JobQueue: Send + Sync + 'static {
     /// The jobs that finished in each of the last `minutes` minutes (1 to
     /// [`FINISHED_COUNTS_KEPT_MINUTES`]), oldest first and ending with the current one, counted
     /// when they finish: what the console charts. Reading it touches no job.
-    async fn finished_per_minute(&self, minutes: u32) -> Result<Vec<MinuteCounts>, QueueError>;
+    async fn finished_per_minute(&self, minutes: u32) -> Result<Vec<FinishedInMinute>, QueueError>;
 
     /// Cheap round trip for `/health`.
     async fn ping(&self) -> Result<(), QueueError>;

@@ -10,8 +10,8 @@
 
 use app::api::{FileId, JobId, JobPhase, Timestamp};
 use ferry_server::queue::{
-    AdminOutcome, CancelOutcome, Claimed, ClaimedJob, FailOutcome, FailureKind, Instance, JobQueue,
-    JobResult, MinuteCounts, NewJob, Progress, QueueDepth, QueueError, QueueSettings, Upload,
+    AdminOutcome, CancelOutcome, Claimed, ClaimedJob, FailOutcome, FailureKind, FinishedInMinute,
+    Instance, JobQueue, JobResult, NewJob, Progress, QueueDepth, QueueError, QueueSettings, Upload,
     WorkLock, FINISHED_COUNTS_KEPT_MINUTES,
 };
 use ferry_server::storage::ObjectKey;
@@ -1153,7 +1153,7 @@ pub async fn finished_jobs_are_counted_per_minute(make: impl MakeQueue) {
     claim_one(&queue).await.unwrap();
 
     let after = queue.finished_per_minute(60).await.unwrap();
-    let total = |count: fn(&MinuteCounts) -> u64| after.iter().map(count).sum::<u64>();
+    let total = |count: fn(&FinishedInMinute) -> u64| after.iter().map(count).sum::<u64>();
     assert_eq!(
         (
             total(|m| m.completed),

@@ -15,8 +15,8 @@ use crate::{
     queue::{system_now, AdminOutcome, CancelOutcome},
 };
 use app::api::{
-    AdminInstance, AdminJobAction, AdminOverview, AdminQueueState, AdminSession, AdminSignIn,
-    ErrorBody, FinishedInMinute, JobId, Timestamp,
+    AdminJobAction, AdminOverview, AdminQueueState, AdminSession, AdminSignIn, ErrorBody, JobId,
+    Timestamp,
 };
 use axum::{
     extract::{Path, Request, State},
@@ -243,29 +243,8 @@ pub async fn overview(State(state): State<AppState>) -> Result<Json<AdminOvervie
         retrying: depth.retrying,
         processing: depth.processing,
         paused: state.queue.is_paused().await?,
-        finished_per_minute: minutes
-            .into_iter()
-            .map(|m| FinishedInMinute {
-                minute: m.minute,
-                completed: m.completed,
-                failed: m.failed,
-                cancelled: m.cancelled,
-            })
-            .collect(),
-        instances: state
-            .queue
-            .instances()
-            .await?
-            .into_iter()
-            .map(|i| AdminInstance {
-                id: i.id,
-                host: i.host,
-                concurrency: i.concurrency,
-                running: i.running,
-                started_at: i.started_at,
-                seen_at: i.seen_at,
-            })
-            .collect(),
+        finished_per_minute: minutes,
+        instances: state.queue.instances().await?,
     }))
 }
 

@@ -38,8 +38,8 @@ pub use connection::{redacted, RedisTarget};
 
 use super::{
     backoff, millis, new_lease_token, scoped_key, system_now, AdminOutcome, CancelOutcome, Claimed,
-    Enqueued, FailOutcome, FailureKind, Instance, JobQueue, JobRecord, JobResult, Lease,
-    MinuteCounts, NewJob, Progress, QueueDepth, QueueError, QueueSettings, Upload, WorkLock,
+    Enqueued, FailOutcome, FailureKind, FinishedInMinute, Instance, JobQueue, JobRecord, JobResult,
+    Lease, NewJob, Progress, QueueDepth, QueueError, QueueSettings, Upload, WorkLock,
     FINISHED_COUNTS_KEPT_MINUTES, RECLAIMED_ERROR,
 };
 use app::api::{JobId, Timestamp};
@@ -699,7 +699,7 @@ impl JobQueue for RedisQueue {
         .await
     }
 
-    async fn finished_per_minute(&self, minutes: u32) -> Result<Vec<MinuteCounts>, QueueError> {
+    async fn finished_per_minute(&self, minutes: u32) -> Result<Vec<FinishedInMinute>, QueueError> {
         let minutes = minutes.clamp(1, FINISHED_COUNTS_KEPT_MINUTES);
         let mut connection = self.connection().await?;
         let invocation = scripts::FinishedPerMinute {
@@ -711,7 +711,7 @@ impl JobQueue for RedisQueue {
         let reply: Vec<u64> = bounded(invocation.invoke_async(&mut connection)).await?;
         Ok(reply
             .chunks_exact(4)
-            .map(|c| MinuteCounts {
+            .map(|c| FinishedInMinute {
                 minute: Timestamp::from_unix_millis(c[0]),
                 completed: c[1],
                 failed: c[2],
