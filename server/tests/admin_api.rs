@@ -169,6 +169,10 @@ async fn reads_need_the_session_and_changes_its_csrf_token() {
         ),
         "{body}"
     );
+    assert_eq!(
+        body["health"],
+        serde_json::json!({"storage": "ok", "queue": "ok"})
+    );
     // This process announced itself: no workers (WORKER_CONCURRENCY=0), nothing running.
     let instances = body["instances"].as_array().unwrap();
     assert_eq!(instances.len(), 1, "{body}");

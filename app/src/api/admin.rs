@@ -1,6 +1,6 @@
 //! The operator console's bodies (`/admin/api/…`), shared by the server and the console page.
 
-use super::{JobId, Timestamp};
+use super::{HealthChecks, JobId, Timestamp};
 use serde::{Deserialize, Serialize};
 
 /// Body of `POST /admin/api/session`: signing in with the deployment's `ADMIN_TOKEN`.
@@ -45,6 +45,8 @@ pub struct AdminOverview {
     pub finished_per_minute: Vec<FinishedInMinute>,
     /// The instances alive (their heartbeat has not run out), by id.
     pub instances: Vec<Instance>,
+    /// Whether the queue and storage answer this instance, as `/health` reports them.
+    pub health: HealthChecks,
 }
 
 /// One running Ferry process, as its heartbeat describes it (and the queue's registry stores it).

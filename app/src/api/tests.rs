@@ -322,6 +322,10 @@ fn console_bodies_match_the_contract_and_hide_the_token() {
             started_at: at("2026-12-01T11:00:00.000Z"),
             seen_at: at("2026-12-01T12:00:01.000Z"),
         }],
+        health: HealthChecks {
+            storage: CheckResult::Ok,
+            queue: CheckResult::Ok,
+        },
     };
     assert_eq!(
         serde_json::to_value(overview).unwrap(),
@@ -329,6 +333,7 @@ fn console_bodies_match_the_contract_and_hide_the_token() {
             {"minute": "2026-12-01T12:00:00.000Z", "completed": 4, "failed": 1, "cancelled": 0}
         ], "instances": [{"id": "web-1-12-ab12", "host": "web-1", "concurrency": 5,
             "running": ["01HQ3Z8M5X7Y9A2B4C6D8E0F1G"], "startedAt": "2026-12-01T11:00:00.000Z",
-            "seenAt": "2026-12-01T12:00:01.000Z"}]})
+            "seenAt": "2026-12-01T12:00:01.000Z"}],
+            "health": {"storage": "ok", "queue": "ok"}})
     );
 }

@@ -27,6 +27,16 @@ async fn answers_in_time<E: std::fmt::Display>(
     }
 }
 
+/// Whether the queue and storage answer, each within [`CHECK_TIMEOUT`], asked at once: for
+/// `/health` and the console's overview.
+pub async fn check_dependencies(state: &AppState) -> HealthChecks {
+    let (queue, storage) = tokio::join!(
+        answers_in_time("queue", state.queue.ping()),
+        answers_in_time("storage", state.store.ping())
+    );
+    HealthChecks { storage, queue }
+}
+
 /// 200 when the queue and storage both answer, 503 otherwise; the body says which failed.
 #[utoipa::path(
     get,
@@ -39,21 +49,12 @@ async fn answers_in_time<E: std::fmt::Display>(
     )
 )]
 pub async fn health(State(state): State<AppState>) -> (StatusCode, Json<HealthResponse>) {
-    let (queue, storage) = tokio::join!(
-        answers_in_time("queue", state.queue.ping()),
-        answers_in_time("storage", state.store.ping())
-    );
-    let healthy = queue == CheckResult::Ok && storage == CheckResult::Ok;
+    let checks = check_dependencies(&state).await;
+    let healthy = checks.queue == CheckResult::Ok && checks.storage == CheckResult::Ok;
     let (code, status) = if healthy {
         (StatusCode::OK, HealthStatus::Healthy)
     } else {
         (StatusCode::SERVICE_UNAVAILABLE, HealthStatus::Unhealthy)
     };
-    (
-        code,
-        Json(HealthResponse {
-            status,
-            checks: HealthChecks { storage, queue },
-        }),
-    )
+    (code, Json(HealthResponse { status, checks }))
 }

@@ -221,7 +221,7 @@ pub async fn sign_out(
 const OVERVIEW_MINUTES: u32 = 60;
 
 /// The unfinished jobs by state, the jobs finished per minute over the last hour, whether the
-/// queue is paused, and the instances alive.
+/// queue is paused, the instances alive, and whether the queue and storage answer.
 #[utoipa::path(
     get,
     path = "/admin/api/overview",
@@ -245,6 +245,7 @@ pub async fn overview(State(state): State<AppState>) -> Result<Json<AdminOvervie
         paused: state.queue.is_paused().await?,
         finished_per_minute: minutes,
         instances: state.queue.instances().await?,
+        health: super::health::check_dependencies(&state).await,
     }))
 }
 
