@@ -29,14 +29,20 @@ pub async fn cancel(
     Path(job_id): Path<String>,
 ) -> Result<Json<CancelResponse>, AppError> {
     let job_id: JobId = job_id.parse()?;
+    cancel_job(&state, job_id).await?;
+    Ok(Json(CancelResponse {
+        job_id,
+        status: JobPhase::Cancelled,
+    }))
+}
+
+/// Cancels `job_id`, counted and logged, or says why not: the API's cancel and the console's.
+pub async fn cancel_job(state: &AppState, job_id: JobId) -> Result<(), AppError> {
     match state.queue.cancel(job_id).await? {
         CancelOutcome::Cancelled => {
             crate::metrics::job_cancelled();
             tracing::info!(%job_id, "job cancelled");
-            Ok(Json(CancelResponse {
-                job_id,
-                status: JobPhase::Cancelled,
-            }))
+            Ok(())
         }
         CancelOutcome::AlreadyFinished(phase) => Err(AppError::JobAlreadyFinished(job_id, phase)),
         CancelOutcome::NotFound => Err(AppError::JobNotFound(job_id)),

@@ -12,7 +12,7 @@ use super::{client::Caller, json::ApiJson, AppState};
 use crate::{
     config::Secret,
     error::AppError,
-    queue::{system_now, AdminOutcome, CancelOutcome},
+    queue::{system_now, AdminOutcome},
 };
 use app::api::{
     AdminJobAction, AdminOverview, AdminQueueState, AdminSession, AdminSignIn, ErrorBody, JobId,
@@ -377,14 +377,8 @@ pub async fn cancel(
     Path(job_id): Path<String>,
 ) -> Result<Json<AdminJobAction>, AppError> {
     let job_id: JobId = job_id.parse()?;
-    match state.queue.cancel(job_id).await? {
-        CancelOutcome::Cancelled => {
-            crate::metrics::job_cancelled();
-            Ok(acted(&caller, job_id, "cancelled"))
-        }
-        CancelOutcome::AlreadyFinished(phase) => Err(AppError::JobAlreadyFinished(job_id, phase)),
-        CancelOutcome::NotFound => Err(AppError::JobNotFound(job_id)),
-    }
+    super::cancel::cancel_job(&state, job_id).await?;
+    Ok(acted(&caller, job_id, "cancelled"))
 }
 
 /// Removes a finished job's record.
