@@ -10,7 +10,7 @@ use crate::{
         simulated::SimulatedOrigin,
         Origin,
     },
-    presence::{start_heartbeat, RunningJobs},
+    presence::{start_heartbeat, Identity, Presence, QueuePaused, RunningJobs},
     queue::{memory::MemoryQueue, redis::RedisQueue, JobQueue, QueueError},
     storage::{local::LocalStore, s3::S3Store, ResultStore, StorageError},
     worker::{WorkerContext, WorkerPool},
@@ -72,15 +72,16 @@ async fn open_origin(config: &Config) -> Result<Arc<dyn Origin>, HttpOriginError
 
 /// The queue the configuration asks for: Redis (a server or a cluster) when configured, else in
 /// memory.
-fn open_queue(config: &Config) -> Result<Arc<dyn JobQueue>, QueueError> {
+/// Attempts its workers run are recorded as `worker`'s.
+fn open_queue(config: &Config, worker: &str) -> Result<Arc<dyn JobQueue>, QueueError> {
     let Some(target) = &config.redis else {
-        return Ok(Arc::new(MemoryQueue::new(config.queue.clone())));
+        return Ok(Arc::new(
+            MemoryQueue::new(config.queue.clone()).named(worker),
+        ));
     };
-    let queue = Arc::new(RedisQueue::connect_to(
-        target,
-        &config.queue_prefix,
-        config.queue.clone(),
-    )?);
+    let queue = Arc::new(
+        RedisQueue::connect_to(target, &config.queue_prefix, config.queue.clone())?.named(worker),
+    );
     // Evicted keys are lost jobs: say so loudly, without delaying start-up while Redis is down.
     let checked = queue.clone();
     tokio::spawn(async move {
@@ -150,7 +151,8 @@ impl Application {
         config: Config,
         leptos_options: LeptosOptions,
     ) -> Result<Self, StartupError> {
-        let queue = open_queue(&config)?;
+        let identity = Identity::of_this_process();
+        let queue = open_queue(&config, &identity.id)?;
         let (store, local) = open_store(&config).await?;
         let origin = open_origin(&config).await?;
         tracing::info!(
@@ -170,10 +172,15 @@ impl Application {
             );
         }
         let running = RunningJobs::default();
+        let paused = QueuePaused::default();
         start_heartbeat(
             queue.clone(),
-            u32::try_from(config.worker.concurrency).unwrap_or(u32::MAX),
-            running.clone(),
+            Presence {
+                identity,
+                concurrency: u32::try_from(config.worker.concurrency).unwrap_or(u32::MAX),
+                running: running.clone(),
+                paused: paused.clone(),
+            },
             shutdown.clone(),
         )
         .await;
@@ -223,6 +230,7 @@ impl Application {
                 .admin
                 .as_ref()
                 .map(|admin| AdminAccess::new(admin.token.clone(), admin.session_ttl)),
+            paused,
         }));
         Ok(Self {
             listener,

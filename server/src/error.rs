@@ -76,6 +76,8 @@ pub enum AppError {
     CannotRetry(JobId, JobPhase),
     #[error("job {0} is {phase}: only a finished job can be deleted; cancel it first", phase = .1.as_str())]
     CannotDelete(JobId, JobPhase),
+    #[error("{0}")]
+    InvalidJobQuery(String),
     #[error("sign in to the operator console first")]
     AdminSignInRequired,
     #[error("that is not this deployment's admin token")]
@@ -91,7 +93,7 @@ impl AppError {
     pub fn status_and_name(&self) -> (StatusCode, &'static str) {
         match self {
             Self::InvalidRequest(_) => (StatusCode::BAD_REQUEST, "InvalidRequest"),
-            Self::InvalidBody(_) | Self::TooManyFiles { .. } => {
+            Self::InvalidBody(_) | Self::TooManyFiles { .. } | Self::InvalidJobQuery(_) => {
                 (StatusCode::BAD_REQUEST, "InvalidRequest")
             }
             Self::MalformedJson(_) => (StatusCode::BAD_REQUEST, "MalformedJson"),

@@ -1,12 +1,16 @@
 //! This process in the queue's instance registry: who it is, how many jobs it runs at once and
 //! which ones it runs now, renewed by a heartbeat so that the console lists the instances alive
-//! and an instance that dies drops out by itself.
+//! and an instance that dies drops out by itself. The heartbeat's answer also says whether the
+//! queue is paused, which status answers report without a round trip of their own.
 
 use crate::queue::{system_now, Instance, JobQueue};
 use app::api::{JobId, Timestamp};
 use std::{
     collections::BTreeSet,
-    sync::{Arc, Mutex},
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc, Mutex,
+    },
     time::Duration,
 };
 use tokio_util::sync::CancellationToken;
@@ -41,6 +45,22 @@ impl RunningJobs {
         self.0
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// Whether the queue is paused, as this process last learnt it (at most a heartbeat ago): what
+/// status answers tell the owners of queued jobs.
+#[derive(Debug, Clone, Default)]
+pub struct QueuePaused(Arc<AtomicBool>);
+
+impl QueuePaused {
+    pub fn get(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+
+    /// What the heartbeat learnt, or what this process just did (the console's pause).
+    pub fn set(&self, paused: bool) {
+        self.0.store(paused, Ordering::Relaxed);
     }
 }
 
@@ -84,6 +104,7 @@ struct Heartbeat {
     concurrency: u32,
     started_at: Timestamp,
     running: RunningJobs,
+    paused: QueuePaused,
 }
 
 impl Heartbeat {
@@ -97,10 +118,40 @@ impl Heartbeat {
             started_at: self.started_at,
             seen_at: self.started_at,
         };
-        if let Err(error) = self.queue.heartbeat(&instance, HEARTBEAT_TTL).await {
-            tracing::debug!(%error, "heartbeat not recorded; trying again at the next one");
+        match self.queue.heartbeat(&instance, HEARTBEAT_TTL).await {
+            Ok(paused) => self.paused.set(paused),
+            Err(error) => {
+                tracing::debug!(%error, "heartbeat not recorded; trying again at the next one");
+            }
         }
     }
+}
+
+/// This process as the registry and the attempts it runs name it.
+#[derive(Debug, Clone)]
+pub struct Identity {
+    pub id: String,
+    pub host: String,
+}
+
+impl Identity {
+    /// A fresh identity on this host (see [`instance_id`]).
+    pub fn of_this_process() -> Self {
+        let host = host_name();
+        Self {
+            id: instance_id(&host),
+            host,
+        }
+    }
+}
+
+/// What the heartbeat reports and updates.
+pub struct Presence {
+    pub identity: Identity,
+    /// Jobs this process runs at once.
+    pub concurrency: u32,
+    pub running: RunningJobs,
+    pub paused: QueuePaused,
 }
 
 /// Enters this process in the registry (before returning, so it is listed as soon as it
@@ -108,18 +159,17 @@ impl Heartbeat {
 /// it out.
 pub async fn start_heartbeat(
     queue: Arc<dyn JobQueue>,
-    concurrency: u32,
-    running: RunningJobs,
+    presence: Presence,
     shutdown: CancellationToken,
 ) {
-    let host = host_name();
     let heartbeat = Heartbeat {
-        id: instance_id(&host),
-        host,
+        id: presence.identity.id,
+        host: presence.identity.host,
         queue,
-        concurrency,
+        concurrency: presence.concurrency,
         started_at: system_now(),
-        running,
+        running: presence.running,
+        paused: presence.paused,
     };
     heartbeat.beat().await;
     tokio::spawn(async move {

@@ -515,6 +515,9 @@ const CONTRACT: &[(&str, &str)] = &[
     ("post", "/admin/api/jobs/{job_id}/retry"),
     ("post", "/admin/api/jobs/{job_id}/cancel"),
     ("post", "/admin/api/jobs/{job_id}/delete"),
+    ("get", "/admin/api/jobs"),
+    ("get", "/admin/api/jobs/{job_id}"),
+    ("post", "/admin/api/jobs/retry-failed"),
 ];
 
 #[tokio::test]

@@ -6,7 +6,9 @@ use ferry_server::queue::{clock::TokioClock, memory::MemoryQueue, JobQueue, Queu
 use std::sync::Arc;
 
 async fn memory_queue(settings: QueueSettings) -> Arc<dyn JobQueue> {
-    Arc::new(MemoryQueue::with_clock(settings, Arc::new(TokioClock)))
+    Arc::new(
+        MemoryQueue::with_clock(settings, Arc::new(TokioClock)).named(queue_conformance::WORKER),
+    )
 }
 
 queue_conformance::suite!(paused: memory_queue);

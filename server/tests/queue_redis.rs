@@ -14,7 +14,11 @@ fn redis_url() -> String {
 
 async fn redis_queue(settings: QueueSettings) -> Arc<dyn JobQueue> {
     let prefix = format!("ferry-test-{}", JobId::generate());
-    Arc::new(RedisQueue::connect(&redis_url(), &prefix, settings).expect("valid Redis URL"))
+    Arc::new(
+        RedisQueue::connect(&redis_url(), &prefix, settings)
+            .expect("valid Redis URL")
+            .named(queue_conformance::WORKER),
+    )
 }
 
 queue_conformance::suite!(redis_queue);
@@ -150,4 +154,45 @@ async fn the_per_client_cap_heals_from_stale_entries() {
         Err(QueueError::TooManyActiveJobs { limit: 2 }),
         "the two real jobs still count"
     );
+}
+
+/// A filter that matches few jobs among many: each page reads a bounded stretch of the index
+/// (and may come back short, with a cursor), yet following the cursors finds every match once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rare_match_is_found_across_bounded_pages() {
+    use ferry_server::queue::{JobFilter, LIST_SCAN_BUDGET};
+    let queue = redis_queue(queue_conformance::fast_settings()).await;
+    let rare = "192.0.2.44";
+    let mut expected = Vec::new();
+    let total = LIST_SCAN_BUDGET * 2 + 300;
+    for n in 0..total {
+        let client = if n % 900 == 0 { rare } else { "203.0.113.7" };
+        let job = ferry_server::queue::NewJob {
+            client: client.into(),
+            file_ids: vec![app::api::FileId::new(10_000 + n as u64 % 80_000).unwrap()],
+            origin_params: String::new(),
+        };
+        let id = queue.enqueue(job, None).await.unwrap().record.id;
+        if client == rare {
+            expected.push(id);
+        }
+    }
+    let filter = JobFilter {
+        client: Some(rare.into()),
+        ..JobFilter::default()
+    };
+    let (mut found, mut cursor, mut pages) = (Vec::new(), None, 0);
+    loop {
+        let page = queue.list_jobs(&filter, cursor, 50).await.unwrap();
+        pages += 1;
+        found.extend(page.jobs.iter().map(|r| r.id));
+        cursor = page.next;
+        if cursor.is_none() {
+            break;
+        }
+    }
+    assert!(pages > 1, "the budget split the scan into pages");
+    found.sort();
+    expected.sort();
+    assert_eq!(found, expected);
 }

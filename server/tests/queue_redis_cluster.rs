@@ -14,7 +14,11 @@ use std::{sync::Arc, time::Duration};
 async fn make_queue(settings: QueueSettings) -> Arc<dyn JobQueue> {
     let target = RedisTarget::Cluster(RedisCluster::shared().nodes.clone());
     let prefix = format!("ferry-test-{}", app::api::JobId::generate());
-    Arc::new(RedisQueue::connect_to(&target, &prefix, settings).expect("valid cluster nodes"))
+    Arc::new(
+        RedisQueue::connect_to(&target, &prefix, settings)
+            .expect("valid cluster nodes")
+            .named(queue_conformance::WORKER),
+    )
 }
 
 queue_conformance::suite!(make_queue);

@@ -193,6 +193,9 @@ pub enum JobState {
         progress: u8,
         attempt: u32,
         max_attempts: u32,
+        /// The operator has paused the queue: no job starts until it is resumed.
+        #[serde(default)]
+        paused: bool,
         /// Bytes of the files read from the origin so far in this attempt.
         bytes_done: u64,
         /// The files' total size, `null` while the origin has not announced every size.

@@ -159,6 +159,7 @@ fn every_status_shape_matches_the_contract() {
             progress: 0,
             attempt: 1,
             max_attempts: 4,
+            paused: false,
             bytes_done: 0,
             bytes_total: None,
             files_done: 0,
@@ -166,7 +167,7 @@ fn every_status_shape_matches_the_contract() {
         }),
         common(
             json!({"status": "queued", "progress": 0, "attempt": 1, "maxAttempts": 4,
-            "bytesDone": 0, "bytesTotal": null, "filesDone": 0, "filesTotal": 1})
+            "paused": false, "bytesDone": 0, "bytesTotal": null, "filesDone": 0, "filesTotal": 1})
         )
     );
     assert_eq!(
@@ -308,12 +309,21 @@ fn console_bodies_match_the_contract_and_hide_the_token() {
         retrying: 1,
         processing: 2,
         paused: false,
-        finished_per_minute: vec![FinishedInMinute {
+        activity_per_minute: vec![ActivityInMinute {
             minute: at("2026-12-01T12:00:00.000Z"),
             completed: 4,
             failed: 1,
             cancelled: 0,
+            waiting: Some(7),
+            processing: None,
         }],
+        timings: Timings {
+            jobs: 5,
+            wait_median_ms: Some(12),
+            wait_p95_ms: Some(40),
+            run_median_ms: Some(1_500),
+            run_p95_ms: Some(2_900),
+        },
         instances: vec![Instance {
             id: "web-1-12-ab12".into(),
             host: "web-1".into(),
@@ -329,9 +339,12 @@ fn console_bodies_match_the_contract_and_hide_the_token() {
     };
     assert_eq!(
         serde_json::to_value(overview).unwrap(),
-        json!({"queued": 3, "retrying": 1, "processing": 2, "paused": false, "finishedPerMinute": [
-            {"minute": "2026-12-01T12:00:00.000Z", "completed": 4, "failed": 1, "cancelled": 0}
-        ], "instances": [{"id": "web-1-12-ab12", "host": "web-1", "concurrency": 5,
+        json!({"queued": 3, "retrying": 1, "processing": 2, "paused": false, "activityPerMinute": [
+            {"minute": "2026-12-01T12:00:00.000Z", "completed": 4, "failed": 1, "cancelled": 0,
+                "waiting": 7, "processing": null}
+        ], "timings": {"jobs": 5, "waitMedianMs": 12, "waitP95Ms": 40, "runMedianMs": 1500,
+            "runP95Ms": 2900},
+        "instances": [{"id": "web-1-12-ab12", "host": "web-1", "concurrency": 5,
             "running": ["01HQ3Z8M5X7Y9A2B4C6D8E0F1G"], "startedAt": "2026-12-01T11:00:00.000Z",
             "seenAt": "2026-12-01T12:00:01.000Z"}],
             "health": {"storage": "ok", "queue": "ok"}})

@@ -95,6 +95,9 @@ pub fn page_title(rows: impl IntoIterator<Item = (Option<JobPhase>, u8)>) -> Str
 pub fn describe_state(state: &JobState, clock: LocalClock) -> String {
     let now = clock.now;
     match state {
+        JobState::Queued { paused: true, .. } => {
+            "Queued · the operator has paused downloads; yours starts when they resume".to_owned()
+        }
         JobState::Queued { .. } => "Queued".to_owned(),
         JobState::Processing { progress, .. } => format!("Preparing… {progress} %"),
         JobState::Retrying {

@@ -108,6 +108,9 @@ pub struct SharedState {
     pub content_security: content_security::ContentSecurityPolicy,
     /// The operator console's access; `None` (no `ADMIN_TOKEN`) turns the console off.
     pub admin: Option<admin::AdminAccess>,
+    /// Whether the queue is paused, as the heartbeat last learnt it: status answers say so
+    /// without asking the queue.
+    pub paused: crate::presence::QueuePaused,
 }
 
 /// Leptos finds its options in the router state through this.

@@ -58,6 +58,9 @@ pub fn admin_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(admin::retry))
         .routes(routes!(admin::cancel))
         .routes(routes!(admin::delete))
+        .routes(routes!(admin::jobs::list))
+        .routes(routes!(admin::jobs::detail))
+        .routes(routes!(admin::jobs::retry_all_failed))
 }
 
 /// The public API's routes, each registered with its OpenAPI operation.

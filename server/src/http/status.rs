@@ -123,6 +123,7 @@ async fn job_state(
             progress: progress.percent,
             attempt: record.attempt,
             max_attempts: record.max_attempts,
+            paused: state.paused.get(),
             bytes_done: progress.bytes_done,
             bytes_total: progress.bytes_total,
             files_done: progress.files_done,

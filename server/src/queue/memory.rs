@@ -10,10 +10,11 @@ use super::{
     clock::{Clock, SystemClock},
     millis, new_lease_token,
     round_robin::RoundRobin,
-    scoped_key, AdminOutcome, CancelOutcome, Claimed, ClaimedJob, Enqueued, FailOutcome,
-    FailureKind, FinishedInMinute, Instance, JobQueue, JobRecord, JobResult, Lease, NewJob,
-    Progress, QueueDepth, QueueError, QueueSettings, Upload, WorkLock,
-    FINISHED_COUNTS_KEPT_MINUTES, RECLAIMED_ERROR,
+    scoped_key, ActivityInMinute, AdminOutcome, Attempt, AttemptOutcome, CancelOutcome, Claimed,
+    ClaimedJob, Enqueued, FailOutcome, FailureKind, Instance, JobFilter, JobPage, JobQueue,
+    JobRecord, JobResult, Lease, ListCursor, NewJob, Progress, QueueDepth, QueueError,
+    QueueSettings, Upload, WorkLock, ATTEMPTS_KEPT, FINISHED_COUNTS_KEPT_MINUTES, LIST_PAGE_MAX,
+    RECLAIMED_ERROR,
 };
 use app::api::{JobId, JobPhase, Timestamp};
 use async_trait::async_trait;
@@ -32,6 +33,8 @@ pub struct MemoryQueue {
     state: Mutex<State>,
     /// Wakes an idle worker when a job becomes claimable.
     work_available: Notify,
+    /// The instance whose workers claim through this queue, as attempts record it.
+    worker_name: String,
 }
 
 /// A job record plus the bookkeeping that never leaves the queue.
@@ -47,6 +50,32 @@ struct StoredJob {
     expires_at: Option<u64>,
     /// When a finished job's idempotency key stops naming it (ms).
     idempotency_expires_at: Option<u64>,
+    /// Each attempt, first first (the last [`ATTEMPTS_KEPT`]).
+    attempts: Vec<Attempt>,
+}
+
+impl StoredJob {
+    /// The record as a reader at `now` sees it, with the lease deadline of a held job.
+    fn view(&self, now: u64) -> JobRecord {
+        let mut record = self
+            .record
+            .clone()
+            .seen_at(Timestamp::from_unix_millis(now));
+        record.lease_deadline = self
+            .lease
+            .as_ref()
+            .map(|(_, deadline)| Timestamp::from_unix_millis(*deadline));
+        record
+    }
+
+    /// Records how the running attempt ended (an attempt that has ended stays as it is).
+    fn end_attempt(&mut self, outcome: AttemptOutcome, error: Option<&str>, now: u64) {
+        if let Some(attempt) = self.attempts.last_mut().filter(|a| a.ended_at.is_none()) {
+            attempt.ended_at = Some(Timestamp::from_unix_millis(now));
+            attempt.outcome = Some(outcome);
+            attempt.error = error.map(str::to_owned);
+        }
+    }
 }
 
 #[derive(Default)]
@@ -66,13 +95,34 @@ struct State {
     idempotency: HashMap<String, JobId>,
     /// Work locks: name → holder and deadline (ms).
     locks: HashMap<String, (String, u64)>,
-    /// Finished jobs per minute (since the epoch): completed, failed, cancelled; the last
+    /// What happened in each minute (since the epoch); the last
     /// [`FINISHED_COUNTS_KEPT_MINUTES`] only.
-    finished_per_minute: BTreeMap<u64, [u64; 3]>,
+    minutes: BTreeMap<u64, MinuteCounts>,
     /// Paused by the console: claims hand out nothing.
     paused: bool,
     /// The instances alive, with the time (ms) their last heartbeat runs out.
     instances: HashMap<String, (Instance, u64)>,
+}
+
+/// One minute's counts: jobs finished (completed, failed, cancelled) and the last depth sample
+/// (waiting, processing).
+#[derive(Debug, Clone, Copy, Default)]
+struct MinuteCounts {
+    finished: [u64; 3],
+    depth: Option<(u64, u64)>,
+}
+
+/// The counts of the minute `now` falls in, forgetting minutes older than the ones kept.
+fn minute_at(minutes: &mut BTreeMap<u64, MinuteCounts>, now: u64) -> &mut MinuteCounts {
+    let minute = now / 60_000;
+    let kept_from = minute.saturating_sub(u64::from(FINISHED_COUNTS_KEPT_MINUTES) - 1);
+    while minutes
+        .first_key_value()
+        .is_some_and(|(&oldest, _)| oldest < kept_from)
+    {
+        minutes.pop_first();
+    }
+    minutes.entry(minute).or_default()
 }
 
 impl MemoryQueue {
@@ -88,6 +138,16 @@ impl MemoryQueue {
             clock,
             state: Mutex::new(State::default()),
             work_available: Notify::new(),
+            worker_name: "unnamed".into(),
+        }
+    }
+
+    /// The same queue, recording `name` as the worker of the attempts it hands out (the
+    /// instance id the console lists).
+    pub fn named(self, name: impl Into<String>) -> Self {
+        Self {
+            worker_name: name.into(),
+            ..self
         }
     }
 
@@ -157,6 +217,7 @@ impl State {
                 continue;
             };
             job.lease = None;
+            job.end_attempt(AttemptOutcome::LeaseExpired, Some(RECLAIMED_ERROR), now);
             job.record.started_at = None;
             job.record.progress = Progress::default();
             job.record.error = Some(RECLAIMED_ERROR.into());
@@ -179,6 +240,9 @@ impl State {
         if let Some((_, deadline)) = job.lease.take() {
             self.active.remove(&(deadline, job_id));
         }
+        if phase == JobPhase::Cancelled {
+            job.end_attempt(AttemptOutcome::Cancelled, None, now);
+        }
         if let Some(next) = job.record.next_attempt_at.take() {
             self.delayed.remove(&(next.unix_millis(), job_id));
         }
@@ -191,20 +255,11 @@ impl State {
         }
         job.record.phase = phase;
         job.record.finished_at = Some(Timestamp::from_unix_millis(now));
-        let minute = now / 60_000;
-        let counts = self.finished_per_minute.entry(minute).or_default();
+        let counts = &mut minute_at(&mut self.minutes, now).finished;
         match phase {
             JobPhase::Completed => counts[0] += 1,
             JobPhase::Failed => counts[1] += 1,
             _ => counts[2] += 1,
-        }
-        let kept_from = minute.saturating_sub(u64::from(FINISHED_COUNTS_KEPT_MINUTES) - 1);
-        while self
-            .finished_per_minute
-            .first_key_value()
-            .is_some_and(|(&oldest, _)| oldest < kept_from)
-        {
-            self.finished_per_minute.pop_first();
         }
         if phase == JobPhase::Completed {
             job.record.result_expires_at = Some(Timestamp::from_unix_millis(
@@ -303,6 +358,7 @@ impl JobQueue for MemoryQueue {
                 upload: None,
                 expires_at: None,
                 idempotency_expires_at: None,
+                attempts: Vec::new(),
             },
         );
         drop(state);
@@ -333,7 +389,20 @@ impl JobQueue for MemoryQueue {
             job.lease = Some((token.clone(), deadline));
             job.record.phase = JobPhase::Processing;
             job.record.progress = Progress::default();
-            job.record.started_at = Some(Timestamp::from_unix_millis(now));
+            let started_at = Timestamp::from_unix_millis(now);
+            job.record.started_at = Some(started_at);
+            job.record.first_started_at.get_or_insert(started_at);
+            if job.attempts.len() == ATTEMPTS_KEPT {
+                job.attempts.remove(0);
+            }
+            job.attempts.push(Attempt {
+                number: job.record.attempt,
+                worker: self.worker_name.clone(),
+                started_at,
+                ended_at: None,
+                outcome: None,
+                error: None,
+            });
             claimed.push(ClaimedJob {
                 lease: Lease {
                     job_id,
@@ -388,6 +457,7 @@ impl JobQueue for MemoryQueue {
         let mut state = self.lock();
         let job = state.held(lease)?;
         job.upload = None;
+        job.end_attempt(AttemptOutcome::Completed, None, now);
         job.record.progress.percent = 100;
         job.record.error = None;
         job.record.result = Some(result);
@@ -405,6 +475,7 @@ impl JobQueue for MemoryQueue {
         let mut state = self.lock();
         let job = state.held(lease)?;
         job.record.error = Some(error.to_owned());
+        job.end_attempt(AttemptOutcome::Failed, Some(error), now);
         job.record.progress = Progress::default();
         if kind == FailureKind::Permanent || job.record.attempt >= job.record.max_attempts {
             state.finish(lease.job_id, JobPhase::Failed, now, &self.settings);
@@ -430,8 +501,10 @@ impl JobQueue for MemoryQueue {
     }
 
     async fn release(&self, lease: &Lease) -> Result<(), QueueError> {
+        let now = self.now_ms();
         let mut state = self.lock();
         let job = state.held(lease)?;
+        job.end_attempt(AttemptOutcome::Released, None, now);
         job.record.phase = JobPhase::Queued;
         job.record.progress = Progress::default();
         job.record.started_at = None;
@@ -467,7 +540,7 @@ impl JobQueue for MemoryQueue {
             .jobs
             .get(&job_id)
             .filter(|job| job.expires_at.is_none_or(|at| at > now))
-            .map(|job| job.record.clone().seen_at(Timestamp::from_unix_millis(now))))
+            .map(|job| job.view(now)))
     }
 
     async fn wait_for_work(&self, max_wait: Duration) {
@@ -496,7 +569,7 @@ impl JobQueue for MemoryQueue {
         })
     }
 
-    async fn heartbeat(&self, instance: &Instance, ttl: Duration) -> Result<(), QueueError> {
+    async fn heartbeat(&self, instance: &Instance, ttl: Duration) -> Result<bool, QueueError> {
         let now = self.now_ms();
         let seen = Instance {
             seen_at: Timestamp::from_unix_millis(now),
@@ -508,7 +581,10 @@ impl JobQueue for MemoryQueue {
             instance.id.clone(),
             (seen, now.saturating_add(millis(ttl).max(1))),
         );
-        Ok(())
+        let waiting = (state.waiting.len() + state.delayed.len()) as u64;
+        let processing = state.active.len() as u64;
+        minute_at(&mut state.minutes, now).depth = Some((waiting, processing));
+        Ok(state.paused)
     }
 
     async fn leave(&self, instance_id: &str) -> Result<(), QueueError> {
@@ -589,25 +665,65 @@ impl JobQueue for MemoryQueue {
         Ok(self.lock().paused)
     }
 
-    async fn finished_per_minute(&self, minutes: u32) -> Result<Vec<FinishedInMinute>, QueueError> {
+    async fn activity_per_minute(&self, minutes: u32) -> Result<Vec<ActivityInMinute>, QueueError> {
         let this_minute = self.now_ms() / 60_000;
         let minutes = u64::from(minutes.clamp(1, FINISHED_COUNTS_KEPT_MINUTES));
         let state = self.lock();
         Ok((this_minute.saturating_sub(minutes - 1)..=this_minute)
             .map(|minute| {
-                let [completed, failed, cancelled] = state
-                    .finished_per_minute
-                    .get(&minute)
-                    .copied()
-                    .unwrap_or_default();
-                FinishedInMinute {
+                let counts = state.minutes.get(&minute).copied().unwrap_or_default();
+                let [completed, failed, cancelled] = counts.finished;
+                ActivityInMinute {
                     minute: Timestamp::from_unix_millis(minute * 60_000),
                     completed,
                     failed,
                     cancelled,
+                    waiting: counts.depth.map(|(waiting, _)| waiting),
+                    processing: counts.depth.map(|(_, processing)| processing),
                 }
             })
             .collect())
+    }
+
+    async fn list_jobs(
+        &self,
+        filter: &JobFilter,
+        after: Option<ListCursor>,
+        limit: usize,
+    ) -> Result<JobPage, QueueError> {
+        let now = self.now_ms();
+        let limit = limit.clamp(1, LIST_PAGE_MAX);
+        let state = self.lock();
+        let mut listed: Vec<(ListCursor, JobRecord)> = state
+            .jobs
+            .values()
+            .filter(|job| job.expires_at.is_none_or(|at| at > now))
+            .map(|job| job.view(now))
+            .filter(|record| filter.matches(record))
+            .map(|record| (ListCursor::after(&record), record))
+            .filter(|(cursor, _)| after.is_none_or(|after| *cursor < after))
+            .collect();
+        drop(state);
+        listed.sort_by(|a, b| b.0.cmp(&a.0));
+        let more = listed.len() > limit;
+        listed.truncate(limit);
+        Ok(JobPage {
+            next: more
+                .then(|| listed.last().map(|(cursor, _)| *cursor))
+                .flatten(),
+            jobs: listed.into_iter().map(|(_, record)| record).collect(),
+        })
+    }
+
+    async fn attempts(&self, job_id: JobId) -> Result<Vec<Attempt>, QueueError> {
+        let now = self.now_ms();
+        let state = self.lock();
+        Ok(state
+            .jobs
+            .get(&job_id)
+            .filter(|job| job.expires_at.is_none_or(|at| at > now))
+            .map(|job| job.attempts.clone())
+            .unwrap_or_default())
     }
 
     async fn ping(&self) -> Result<(), QueueError> {

@@ -36,6 +36,7 @@ mod round_robin;
 use crate::storage::ObjectKey;
 use app::api::{FileId, JobId, JobPhase, Timestamp};
 use async_trait::async_trait;
+use std::fmt;
 use std::time::Duration;
 
 /// The rules a queue enforces, from configuration.
@@ -163,8 +164,12 @@ pub struct JobRecord {
     pub attempt: u32,
     pub max_attempts: u32,
     pub created_at: Timestamp,
+    /// When the first attempt was claimed (the end of the job's wait).
+    pub first_started_at: Option<Timestamp>,
     /// When the current attempt was claimed.
     pub started_at: Option<Timestamp>,
+    /// While processing: when the lease runs out unless its holder renews it.
+    pub lease_deadline: Option<Timestamp>,
     /// Why the last attempt failed (retrying, failed).
     pub error: Option<String>,
     /// When a retrying job becomes claimable.
@@ -190,7 +195,9 @@ impl JobRecord {
             attempt: 1,
             max_attempts,
             created_at,
+            first_started_at: None,
             started_at: None,
+            lease_deadline: None,
             error: None,
             next_attempt_at: None,
             finished_at: None,
@@ -209,6 +216,105 @@ impl JobRecord {
         self
     }
 }
+
+/// Where the console's job list places a job (milliseconds): a queued job by when it was
+/// created, a processing one by when its attempt started, a retrying one by when its next attempt
+/// is due, a finished one by when it finished. Newest first, ties broken by job id (newest
+/// first), so the order is total and a cursor names one place in it.
+pub fn listed_at(record: &JobRecord) -> u64 {
+    let at = match record.phase {
+        JobPhase::Queued => Some(record.created_at),
+        JobPhase::Processing => record.started_at,
+        JobPhase::Retrying => record.next_attempt_at,
+        _ => record.finished_at,
+    };
+    at.unwrap_or(record.created_at).unix_millis()
+}
+
+/// Which jobs the console's list shows; every field left `None` matches every job.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct JobFilter {
+    /// Jobs in this phase (as status reports it: `expired` and `completed` are told apart).
+    pub phase: Option<JobPhase>,
+    /// Jobs of this client.
+    pub client: Option<String>,
+    /// Jobs with this file among theirs.
+    pub file_id: Option<FileId>,
+}
+
+impl JobFilter {
+    /// Whether `record` (as a reader sees it now) is one the filter lists.
+    pub fn matches(&self, record: &JobRecord) -> bool {
+        self.phase.is_none_or(|phase| record.phase == phase)
+            && self.client.as_ref().is_none_or(|c| record.client == *c)
+            && self.file_id.is_none_or(|f| record.file_ids.contains(&f))
+    }
+}
+
+/// A place in the console's job list: the list continues with the jobs placed after this one
+/// (see [`listed_at`]). Written `<milliseconds>.<job id>` in the API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ListCursor {
+    pub listed_at: u64,
+    pub job_id: JobId,
+}
+
+impl ListCursor {
+    /// The cursor just after `record`.
+    pub fn after(record: &JobRecord) -> Self {
+        Self {
+            listed_at: listed_at(record),
+            job_id: record.id,
+        }
+    }
+}
+
+impl fmt::Display for ListCursor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}", self.listed_at, self.job_id)
+    }
+}
+
+/// A string that is not a cursor this server handed out.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("not a job list cursor")]
+pub struct InvalidCursor;
+
+impl std::str::FromStr for ListCursor {
+    type Err = InvalidCursor;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let (at, id) = text.split_once('.').ok_or(InvalidCursor)?;
+        Ok(Self {
+            listed_at: at.parse().map_err(|_| InvalidCursor)?,
+            job_id: id.parse().map_err(|_| InvalidCursor)?,
+        })
+    }
+}
+
+/// One page of the console's job list.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct JobPage {
+    /// Newest first (see [`listed_at`]).
+    pub jobs: Vec<JobRecord>,
+    /// Where the next page starts; `None` when no more jobs match.
+    pub next: Option<ListCursor>,
+}
+
+/// How far one page of the list may look through the Redis indexes for jobs that match a
+/// client or file filter: a page then holds fewer jobs but still a cursor, so one request never
+/// blocks Redis long, however rare the match.
+pub const LIST_SCAN_BUDGET: usize = 2_000;
+
+/// Most jobs one page of the list holds.
+pub const LIST_PAGE_MAX: usize = 200;
+
+/// Most attempts a job's history keeps (the latest ones): retries from the console could
+/// otherwise grow it without bound.
+pub const ATTEMPTS_KEPT: usize = 50;
+
+/// One attempt at a job, as the console shows it (the wire type: the queue stores exactly that).
+pub use app::api::{Attempt, AttemptOutcome};
 
 /// The right to work on one job: only requests carrying the current token are accepted.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -259,7 +365,7 @@ pub struct Upload {
 pub use app::api::Instance;
 
 /// The jobs that finished within one minute, by how they finished.
-pub use app::api::FinishedInMinute;
+pub use app::api::ActivityInMinute;
 
 /// How long the per-minute counts of finished jobs are kept, in minutes: the console shows the
 /// last hour, with room for a slow clock.
@@ -424,7 +530,23 @@ pub trait JobQueue: Send + Sync + 'static {
 
     /// Records that `instance` is alive, as it is now, until `ttl` from now: each instance calls
     /// it on a timer, so one that stops calling drops out of [`JobQueue::instances`] by itself.
-    async fn heartbeat(&self, instance: &Instance, ttl: Duration) -> Result<(), QueueError>;
+    /// It also samples the queue's depth for the console's chart, and answers whether the queue
+    /// is paused, so every instance learns that without a round trip of its own.
+    async fn heartbeat(&self, instance: &Instance, ttl: Duration) -> Result<bool, QueueError>;
+
+    /// One page of the jobs `filter` matches, newest first, starting after `after` (from the
+    /// newest with `None`), at most `limit` (1 to [`LIST_PAGE_MAX`]) jobs. Only the console
+    /// reads it; it touches no hot path.
+    async fn list_jobs(
+        &self,
+        filter: &JobFilter,
+        after: Option<ListCursor>,
+        limit: usize,
+    ) -> Result<JobPage, QueueError>;
+
+    /// Each attempt at a job, first first (the last [`ATTEMPTS_KEPT`]); empty for an unknown
+    /// job. Kept as long as the job's record.
+    async fn attempts(&self, job_id: JobId) -> Result<Vec<Attempt>, QueueError>;
 
     /// Takes an instance out of the registry at once (a clean shutdown).
     async fn leave(&self, instance_id: &str) -> Result<(), QueueError>;
@@ -452,7 +574,7 @@ pub trait JobQueue: Send + Sync + 'static {
     /// The jobs that finished in each of the last `minutes` minutes (1 to
     /// [`FINISHED_COUNTS_KEPT_MINUTES`]), oldest first and ending with the current one, counted
     /// when they finish: what the console charts. Reading it touches no job.
-    async fn finished_per_minute(&self, minutes: u32) -> Result<Vec<FinishedInMinute>, QueueError>;
+    async fn activity_per_minute(&self, minutes: u32) -> Result<Vec<ActivityInMinute>, QueueError>;
 
     /// Cheap round trip for `/health`.
     async fn ping(&self) -> Result<(), QueueError>;

@@ -10,9 +10,10 @@
 
 use app::api::{FileId, JobId, JobPhase, Timestamp};
 use ferry_server::queue::{
-    AdminOutcome, CancelOutcome, Claimed, ClaimedJob, FailOutcome, FailureKind, FinishedInMinute,
-    Instance, JobQueue, JobResult, NewJob, Progress, QueueDepth, QueueError, QueueSettings, Upload,
-    WorkLock, FINISHED_COUNTS_KEPT_MINUTES,
+    ActivityInMinute, AdminOutcome, AttemptOutcome, CancelOutcome, Claimed, ClaimedJob,
+    FailOutcome, FailureKind, Instance, JobFilter, JobQueue, JobRecord, JobResult, ListCursor,
+    NewJob, Progress, QueueDepth, QueueError, QueueSettings, Upload, WorkLock,
+    FINISHED_COUNTS_KEPT_MINUTES,
 };
 use ferry_server::storage::ObjectKey;
 use std::{collections::HashSet, future::Future, sync::Arc, time::Duration};
@@ -46,6 +47,9 @@ pub fn fast_settings() -> QueueSettings {
         max_active_per_client: 10_000,
     }
 }
+
+/// The name every backend's test file gives its queue: attempts record it as their worker.
+pub const WORKER: &str = "conformance-worker";
 
 /// The client most checks queue jobs for.
 const CLIENT: &str = "203.0.113.7";
@@ -1122,7 +1126,7 @@ pub async fn a_completed_job_reads_as_expired_once_its_result_is_removed(make: i
 /// as consecutive whole minutes ending with the current one.
 pub async fn finished_jobs_are_counted_per_minute(make: impl MakeQueue) {
     let queue = make.make(fast_settings()).await;
-    let before = queue.finished_per_minute(60).await.unwrap();
+    let before = queue.activity_per_minute(60).await.unwrap();
     assert_eq!(before.len(), 60);
     assert!(before
         .iter()
@@ -1151,9 +1155,26 @@ pub async fn finished_jobs_are_counted_per_minute(make: impl MakeQueue) {
     // A job still running counts nowhere.
     enqueue(&queue, 10004).await;
     claim_one(&queue).await.unwrap();
+    enqueue(&queue, 10005).await;
+    assert!(
+        before
+            .iter()
+            .all(|m| m.waiting.is_none() && m.processing.is_none()),
+        "no depth sampled before a heartbeat"
+    );
+    // A heartbeat samples the depth into its minute.
+    queue
+        .heartbeat(&instance("a", vec![]), Duration::from_secs(60))
+        .await
+        .unwrap();
 
-    let after = queue.finished_per_minute(60).await.unwrap();
-    let total = |count: fn(&FinishedInMinute) -> u64| after.iter().map(count).sum::<u64>();
+    let after = queue.activity_per_minute(60).await.unwrap();
+    let sampled: Vec<_> = after
+        .iter()
+        .filter_map(|m| Some((m.waiting?, m.processing?)))
+        .collect();
+    assert_eq!(sampled, vec![(1, 1)], "one waiting, one processing");
+    let total = |count: fn(&ActivityInMinute) -> u64| after.iter().map(count).sum::<u64>();
     assert_eq!(
         (
             total(|m| m.completed),
@@ -1162,9 +1183,9 @@ pub async fn finished_jobs_are_counted_per_minute(make: impl MakeQueue) {
         ),
         (1, 1, 1)
     );
-    assert_eq!(queue.finished_per_minute(0).await.unwrap().len(), 1);
+    assert_eq!(queue.activity_per_minute(0).await.unwrap().len(), 1);
     assert_eq!(
-        queue.finished_per_minute(10_000).await.unwrap().len(),
+        queue.activity_per_minute(10_000).await.unwrap().len(),
         FINISHED_COUNTS_KEPT_MINUTES as usize,
         "no more than are kept"
     );
@@ -1180,8 +1201,16 @@ pub async fn a_paused_queue_hands_out_no_job_until_resumed(make: impl MakeQueue)
     let third = enqueue(&queue, 10003).await;
     let running = claim_one(&queue).await.unwrap();
 
+    let beat = |queue: Arc<dyn JobQueue>| async move {
+        queue
+            .heartbeat(&instance("a", vec![]), Duration::from_secs(60))
+            .await
+            .unwrap()
+    };
+    assert!(!beat(queue.clone()).await, "a heartbeat says not paused");
     queue.set_paused(true).await.unwrap();
     assert!(queue.is_paused().await.unwrap());
+    assert!(beat(queue.clone()).await, "a heartbeat says paused");
     assert!(
         claim_one(&queue).await.is_none(),
         "paused: nothing is handed out"
@@ -1209,20 +1238,24 @@ pub async fn a_paused_queue_hands_out_no_job_until_resumed(make: impl MakeQueue)
     assert_eq!(claim_one(&queue).await.unwrap().lease.job_id, third);
 }
 
-/// Instances announce themselves with heartbeats; one whose heartbeat runs out, or that leaves,
-/// is no longer listed, and the newest heartbeat's view of an instance is the one shown.
-pub async fn instances_are_listed_until_their_heartbeat_runs_out(make: impl MakeQueue) {
-    let queue = make.make(fast_settings()).await;
-    assert_eq!(queue.instances().await.unwrap(), vec![]);
-    let job = enqueue(&queue, 10001).await;
-    let instance = |id: &str, running: Vec<JobId>| Instance {
+/// An instance as a heartbeat describes it.
+fn instance(id: &str, running: Vec<JobId>) -> Instance {
+    Instance {
         id: id.into(),
         host: "host-a".into(),
         concurrency: 5,
         running,
         started_at: Timestamp::from_unix_millis(1_700_000_000_000),
         seen_at: Timestamp::from_unix_millis(0),
-    };
+    }
+}
+
+/// Instances announce themselves with heartbeats; one whose heartbeat runs out, or that leaves,
+/// is no longer listed, and the newest heartbeat's view of an instance is the one shown.
+pub async fn instances_are_listed_until_their_heartbeat_runs_out(make: impl MakeQueue) {
+    let queue = make.make(fast_settings()).await;
+    assert_eq!(queue.instances().await.unwrap(), vec![]);
+    let job = enqueue(&queue, 10001).await;
     queue
         .heartbeat(&instance("a", vec![]), Duration::from_secs(60))
         .await
@@ -1343,6 +1376,296 @@ pub async fn only_finished_records_can_be_deleted(make: impl MakeQueue) {
     assert_eq!(queue.delete(waiting).await, Ok(AdminOutcome::Done));
 }
 
+/// Every page of the list for `filter`, `limit` jobs at a time, checking that each page follows
+/// the one before in the list's order.
+async fn list_all(queue: &Arc<dyn JobQueue>, filter: &JobFilter, limit: usize) -> Vec<JobRecord> {
+    let mut all: Vec<JobRecord> = Vec::new();
+    let mut cursor = None;
+    for _ in 0..1_000 {
+        let page = queue.list_jobs(filter, cursor, limit).await.unwrap();
+        assert!(page.jobs.len() <= limit, "a page holds at most its limit");
+        all.extend(page.jobs);
+        cursor = page.next;
+        if cursor.is_none() {
+            return all;
+        }
+    }
+    panic!("the list never ended");
+}
+
+/// The place of each record in the list, which must fall strictly from job to job.
+fn assert_newest_first(records: &[JobRecord]) {
+    let places: Vec<ListCursor> = records.iter().map(ListCursor::after).collect();
+    for pair in places.windows(2) {
+        assert!(pair[0] > pair[1], "out of order: {pair:?}");
+    }
+}
+
+fn ids(records: &[JobRecord]) -> Vec<JobId> {
+    records.iter().map(|r| r.id).collect()
+}
+
+/// The console's list: every job once, newest first by where the list places it, a page at a
+/// time, filtered by phase (expired told apart from completed), client and file.
+pub async fn the_job_list_pages_through_jobs_newest_first_with_filters(make: impl MakeQueue) {
+    let queue = make
+        .make(QueueSettings {
+            result_ttl: Duration::from_secs(60),
+            finished_record_ttl: Duration::from_secs(60),
+            ..fast_settings()
+        })
+        .await;
+    let mut created = Vec::new();
+    for n in 0..23 {
+        created.push(enqueue(&queue, 20_001 + n).await);
+    }
+    let other = "198.51.100.9";
+    for n in 0..4 {
+        created.push(
+            queue
+                .enqueue(job_for(other, 30_001 + n), None)
+                .await
+                .unwrap()
+                .record
+                .id,
+        );
+    }
+    let two_files = NewJob {
+        file_ids: vec![FileId::new(40_001).unwrap(), FileId::new(20_003).unwrap()],
+        ..job_for(other, 40_002)
+    };
+    created.push(queue.enqueue(two_files, None).await.unwrap().record.id);
+    // Move some along: two complete, one fails, one retries, two run, one is cancelled.
+    let mut claimed = Vec::new();
+    for _ in 0..6 {
+        claimed.push(claim_one(&queue).await.unwrap());
+    }
+    queue.complete(&claimed[0].lease, result()).await.unwrap();
+    queue.complete(&claimed[1].lease, result()).await.unwrap();
+    queue
+        .fail(&claimed[2].lease, "no", FailureKind::Permanent)
+        .await
+        .unwrap();
+    queue
+        .fail(&claimed[3].lease, "later", FailureKind::Transient)
+        .await
+        .unwrap();
+    let bundle = *created.last().unwrap();
+    queue.cancel(created[20]).await.unwrap();
+
+    let everything = JobFilter::default();
+    let all = list_all(&queue, &everything, 7).await;
+    assert_newest_first(&all);
+    let mut listed = ids(&all);
+    listed.sort();
+    let mut expected = created.clone();
+    expected.sort();
+    assert_eq!(listed, expected, "every job, once");
+    for record in &all {
+        assert_eq!(
+            Some(record),
+            queue.status(record.id).await.unwrap().as_ref(),
+            "as status reads it"
+        );
+    }
+    assert_eq!(
+        ids(&list_all(&queue, &everything, 1).await),
+        ids(&all),
+        "any page size, one order"
+    );
+    let first = queue.list_jobs(&everything, None, 3).await.unwrap();
+    assert_eq!(ids(&first.jobs), ids(&all[..3]));
+    assert_eq!(first.next, Some(ListCursor::after(&all[2])));
+    let last = queue
+        .list_jobs(&everything, Some(ListCursor::after(&all[all.len() - 2])), 5)
+        .await
+        .unwrap();
+    assert_eq!(
+        (ids(&last.jobs), last.next),
+        (vec![all[all.len() - 1].id], None)
+    );
+
+    let count = |phase: JobPhase| {
+        let queue = queue.clone();
+        async move {
+            let filter = JobFilter {
+                phase: Some(phase),
+                ..JobFilter::default()
+            };
+            let jobs = list_all(&queue, &filter, 4).await;
+            assert!(jobs.iter().all(|r| r.phase == phase), "only {phase:?}");
+            assert_newest_first(&jobs);
+            jobs.len()
+        }
+    };
+    assert_eq!(count(JobPhase::Queued).await, 28 - 6 - 1);
+    assert_eq!(count(JobPhase::Processing).await, 2);
+    assert_eq!(count(JobPhase::Retrying).await, 1);
+    assert_eq!(count(JobPhase::Completed).await, 2);
+    assert_eq!(count(JobPhase::Failed).await, 1);
+    assert_eq!(count(JobPhase::Cancelled).await, 1);
+    assert_eq!(count(JobPhase::Expired).await, 0);
+
+    let theirs = JobFilter {
+        client: Some(other.into()),
+        ..JobFilter::default()
+    };
+    let jobs = list_all(&queue, &theirs, 2).await;
+    assert_eq!(jobs.len(), 5);
+    assert!(jobs.iter().all(|r| r.client == other));
+    let with_file = JobFilter {
+        file_id: Some(FileId::new(20_003).unwrap()),
+        ..JobFilter::default()
+    };
+    let mut jobs = ids(&list_all(&queue, &with_file, 10).await);
+    jobs.sort();
+    let mut expected = vec![created[2], bundle];
+    expected.sort();
+    assert_eq!(
+        jobs, expected,
+        "the single file's job and the bundle with it"
+    );
+    let both = JobFilter {
+        phase: Some(JobPhase::Queued),
+        client: Some(other.into()),
+        file_id: Some(FileId::new(40_001).unwrap()),
+    };
+    assert_eq!(ids(&list_all(&queue, &both, 10).await), vec![bundle]);
+
+    // Deleted jobs leave the list; a retried one moves to the queued.
+    queue.delete(claimed[0].lease.job_id).await.unwrap();
+    queue.retry_failed(claimed[2].lease.job_id).await.unwrap();
+    assert_eq!(count(JobPhase::Completed).await, 1);
+    assert_eq!(count(JobPhase::Failed).await, 0);
+    assert_eq!(count(JobPhase::Queued).await, 28 - 6 - 1 + 1);
+    assert_eq!(list_all(&queue, &everything, 50).await.len(), 27);
+}
+
+/// A completed job whose result is gone is listed as expired, not as completed.
+pub async fn the_job_list_tells_expired_jobs_from_completed_ones(make: impl MakeQueue) {
+    let queue = make
+        .make(QueueSettings {
+            result_ttl: Duration::from_millis(200),
+            expired_record_ttl: Duration::from_secs(60),
+            ..fast_settings()
+        })
+        .await;
+    enqueue(&queue, 10001).await;
+    let claimed = claim_one(&queue).await.unwrap();
+    queue.complete(&claimed.lease, result()).await.unwrap();
+    let only = |phase| JobFilter {
+        phase: Some(phase),
+        ..JobFilter::default()
+    };
+    let listed = |phase| {
+        let queue = queue.clone();
+        async move { ids(&list_all(&queue, &only(phase), 10).await) }
+    };
+    assert_eq!(
+        listed(JobPhase::Completed).await,
+        vec![claimed.lease.job_id]
+    );
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(listed(JobPhase::Completed).await, vec![]);
+    assert_eq!(listed(JobPhase::Expired).await, vec![claimed.lease.job_id]);
+    let all = list_all(&queue, &JobFilter::default(), 10).await;
+    assert_eq!(
+        all.iter().map(|r| r.phase).collect::<Vec<_>>(),
+        vec![JobPhase::Expired]
+    );
+}
+
+/// Every attempt is recorded with its worker, start, end and outcome, and the record says when
+/// the job first started and, while it runs, when its lease runs out.
+pub async fn each_attempt_is_recorded_with_its_worker_and_outcome(make: impl MakeQueue) {
+    let queue = make.make(fast_settings()).await;
+    assert_eq!(queue.attempts(JobId::generate()).await, Ok(vec![]));
+    let job = enqueue(&queue, 10001).await;
+    assert_eq!(queue.attempts(job).await, Ok(vec![]));
+    let first = claim_one(&queue).await.unwrap();
+    let record = queue.status(job).await.unwrap().unwrap();
+    assert_eq!(record.first_started_at, record.started_at);
+    let deadline = record
+        .lease_deadline
+        .expect("a running job has a lease deadline");
+    assert!(deadline > record.started_at.unwrap());
+    let running = queue.attempts(job).await.unwrap();
+    assert_eq!(running.len(), 1);
+    assert_eq!((running[0].number, running[0].worker.as_str()), (1, WORKER));
+    assert_eq!((running[0].ended_at, running[0].outcome), (None, None));
+    assert_eq!(Some(running[0].started_at), record.started_at);
+
+    queue
+        .fail(&first.lease, "the origin timed out", FailureKind::Transient)
+        .await
+        .unwrap();
+    assert_eq!(
+        queue.status(job).await.unwrap().unwrap().lease_deadline,
+        None
+    );
+    let second = claim_within(&queue, Duration::from_secs(2)).await.unwrap();
+    queue.release(&second.lease).await.unwrap();
+    let third = claim_one(&queue).await.unwrap();
+    // Its worker stops renewing: the lease runs out and the next claim takes it back.
+    let fourth = claim_within(&queue, Duration::from_secs(2)).await.unwrap();
+    assert_eq!(fourth.lease.job_id, job);
+    assert_ne!(third.lease.token, fourth.lease.token);
+    queue.complete(&fourth.lease, result()).await.unwrap();
+
+    let attempts = queue.attempts(job).await.unwrap();
+    let summary: Vec<_> = attempts
+        .iter()
+        .map(|a| (a.number, a.outcome, a.error.as_deref()))
+        .collect();
+    assert_eq!(
+        summary,
+        vec![
+            (
+                1,
+                Some(AttemptOutcome::Failed),
+                Some("the origin timed out")
+            ),
+            (2, Some(AttemptOutcome::Released), None),
+            (
+                2,
+                Some(AttemptOutcome::LeaseExpired),
+                Some(ferry_server::queue::RECLAIMED_ERROR)
+            ),
+            (3, Some(AttemptOutcome::Completed), None),
+        ]
+    );
+    for attempt in &attempts {
+        assert_eq!(attempt.worker, WORKER);
+        assert!(attempt.ended_at.unwrap() >= attempt.started_at);
+    }
+    for pair in attempts.windows(2) {
+        assert!(
+            pair[1].started_at >= pair[0].ended_at.unwrap(),
+            "one after the other"
+        );
+    }
+    let record = queue.status(job).await.unwrap().unwrap();
+    assert_eq!(
+        record.first_started_at,
+        Some(attempts[0].started_at),
+        "the first start stays"
+    );
+    assert_eq!(record.started_at, Some(attempts[3].started_at));
+
+    // Cancelling a running job ends its attempt as cancelled.
+    let cancelled = enqueue(&queue, 10002).await;
+    claim_one(&queue).await.unwrap();
+    queue.cancel(cancelled).await.unwrap();
+    let attempts = queue.attempts(cancelled).await.unwrap();
+    assert_eq!(
+        attempts.iter().map(|a| a.outcome).collect::<Vec<_>>(),
+        vec![Some(AttemptOutcome::Cancelled)]
+    );
+    // A deleted job's attempts go with it.
+    queue.delete(cancelled).await.unwrap();
+    assert_eq!(queue.attempts(cancelled).await, Ok(vec![]));
+}
+
 macro_rules! suite {
     (paused: $make:path) => {
         $crate::queue_conformance::suite!(@each $make; (start_paused = true));
@@ -1391,6 +1714,9 @@ macro_rules! suite {
             instances_are_listed_until_their_heartbeat_runs_out,
             a_failed_job_retried_from_the_console_runs_again_as_its_next_attempt,
             only_finished_records_can_be_deleted,
+            the_job_list_pages_through_jobs_newest_first_with_filters,
+            the_job_list_tells_expired_jobs_from_completed_ones,
+            each_attempt_is_recorded_with_its_worker_and_outcome,
         );
     };
     (@tests $make:path; $flavor:tt; $($check:ident),* $(,)?) => {

@@ -6,17 +6,18 @@
 //! request that is not a read also the session's CSRF token. Every sign-in and every action is
 //! logged under the target `ferry::audit`, with who (the client), when and what.
 
+pub mod jobs;
 pub mod session;
 
 use super::{client::Caller, json::ApiJson, AppState};
 use crate::{
     config::Secret,
     error::AppError,
-    queue::{system_now, AdminOutcome},
+    queue::{system_now, AdminOutcome, JobFilter, JobRecord},
 };
 use app::api::{
     AdminJobAction, AdminOverview, AdminQueueState, AdminSession, AdminSignIn, ErrorBody, JobId,
-    Timestamp,
+    JobPhase, Timestamp, Timings,
 };
 use axum::{
     extract::{Path, Request, State},
@@ -220,8 +221,43 @@ pub async fn sign_out(
 /// Minutes of finished-job counts the overview shows: the last hour.
 const OVERVIEW_MINUTES: u32 = 60;
 
-/// The unfinished jobs by state, the jobs finished per minute over the last hour, whether the
-/// queue is paused, the instances alive, and whether the queue and storage answer.
+/// How many of the most recently completed jobs the overview's wait and run times describe.
+const TIMED_JOBS: usize = 200;
+
+/// The value below which `share` (0 to 1) of `sorted` lies (nearest rank); `None` when empty.
+fn percentile(sorted: &[u64], share: f64) -> Option<u64> {
+    let rank = (share * sorted.len() as f64).ceil() as usize;
+    sorted.get(rank.clamp(1, sorted.len().max(1)) - 1).copied()
+}
+
+/// Median and 95th percentile of how long `records` (finished jobs) waited for their first
+/// attempt and how long their last attempt ran.
+fn timings(records: &[JobRecord]) -> Timings {
+    let span = |from: Option<Timestamp>, to: Option<Timestamp>| {
+        Some(to?.unix_millis().saturating_sub(from?.unix_millis()))
+    };
+    let mut waits: Vec<u64> = records
+        .iter()
+        .filter_map(|r| span(Some(r.created_at), r.first_started_at))
+        .collect();
+    let mut runs: Vec<u64> = records
+        .iter()
+        .filter_map(|r| span(r.started_at, r.finished_at))
+        .collect();
+    waits.sort_unstable();
+    runs.sort_unstable();
+    Timings {
+        jobs: u32::try_from(records.len()).unwrap_or(u32::MAX),
+        wait_median_ms: percentile(&waits, 0.5),
+        wait_p95_ms: percentile(&waits, 0.95),
+        run_median_ms: percentile(&runs, 0.5),
+        run_p95_ms: percentile(&runs, 0.95),
+    }
+}
+
+/// The unfinished jobs by state, what happened per minute over the last hour, how long recent
+/// jobs waited and ran, whether the queue is paused, the instances alive, and whether the queue
+/// and storage answer.
 #[utoipa::path(
     get,
     path = "/admin/api/overview",
@@ -237,13 +273,19 @@ const OVERVIEW_MINUTES: u32 = 60;
 )]
 pub async fn overview(State(state): State<AppState>) -> Result<Json<AdminOverview>, AppError> {
     let depth = state.queue.depth().await?;
-    let minutes = state.queue.finished_per_minute(OVERVIEW_MINUTES).await?;
+    let minutes = state.queue.activity_per_minute(OVERVIEW_MINUTES).await?;
+    let completed = JobFilter {
+        phase: Some(JobPhase::Completed),
+        ..JobFilter::default()
+    };
+    let recent = state.queue.list_jobs(&completed, None, TIMED_JOBS).await?;
     Ok(Json(AdminOverview {
         queued: depth.waiting,
         retrying: depth.retrying,
         processing: depth.processing,
         paused: state.queue.is_paused().await?,
-        finished_per_minute: minutes,
+        activity_per_minute: minutes,
+        timings: timings(&recent.jobs),
         instances: state.queue.instances().await?,
         health: super::health::check_dependencies(&state).await,
     }))
@@ -256,6 +298,7 @@ async fn set_paused(
     paused: bool,
 ) -> Result<Json<AdminQueueState>, AppError> {
     state.queue.set_paused(paused).await?;
+    state.paused.set(paused);
     let action = if paused { "pause" } else { "resume" };
     tracing::info!(target: "ferry::audit", client = %caller.client, action, "queue {action}d");
     Ok(Json(AdminQueueState { paused }))
@@ -307,9 +350,14 @@ pub async fn resume(
     set_paused(&state, &caller, false).await
 }
 
-/// What an action did, logged with who asked for it.
-fn acted(caller: &Caller, job_id: JobId, done: &str) -> Json<AdminJobAction> {
+/// Logs what an action did to a job, with who asked for it.
+fn acted_on(caller: &Caller, job_id: JobId, done: &str) {
     tracing::info!(target: "ferry::audit", client = %caller.client, %job_id, action = done, "job {done}");
+}
+
+/// What an action did, logged.
+fn acted(caller: &Caller, job_id: JobId, done: &str) -> Json<AdminJobAction> {
+    acted_on(caller, job_id, done);
     Json(AdminJobAction {
         job_id,
         done: done.to_owned(),
@@ -412,5 +460,41 @@ pub async fn delete(
         AdminOutcome::Done => Ok(acted(&caller, job_id, "deleted")),
         AdminOutcome::WrongPhase(phase) => Err(AppError::CannotDelete(job_id, phase)),
         AdminOutcome::NotFound => Err(AppError::JobNotFound(job_id)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::queue::NewJob;
+    use app::api::FileId;
+
+    fn finished(created: u64, first_start: u64, start: u64, end: u64) -> JobRecord {
+        let at = Timestamp::from_unix_millis;
+        let job = NewJob {
+            client: "c".into(),
+            file_ids: vec![FileId::new(12345).unwrap()],
+            origin_params: String::new(),
+        };
+        JobRecord {
+            first_started_at: Some(at(first_start)),
+            started_at: Some(at(start)),
+            finished_at: Some(at(end)),
+            ..JobRecord::queued(job, 3, at(created))
+        }
+    }
+
+    #[test]
+    fn timings_are_nearest_rank_percentiles_of_waits_and_runs() {
+        // Waits 1..=20 ms, runs 100, 200, ... 2000 ms.
+        let records: Vec<JobRecord> = (1..=20)
+            .map(|n| finished(1_000, 1_000 + n, 5_000, 5_000 + 100 * n))
+            .collect();
+        let t = timings(&records);
+        assert_eq!(t.jobs, 20);
+        assert_eq!((t.wait_median_ms, t.wait_p95_ms), (Some(10), Some(19)));
+        assert_eq!((t.run_median_ms, t.run_p95_ms), (Some(1_000), Some(1_900)));
+        assert_eq!(timings(&[]), Timings::default());
+        assert_eq!(percentile(&[7], 0.95), Some(7));
     }
 }

@@ -7,7 +7,7 @@
 -- origin params, attempt, max attempts, and the upload an earlier attempt left unfinished with its
 -- key ('' and '' if none).
 local function claim_jobs(prefix, active_key, delayed_key, lease_ms, retention_ms, max, tokens, now,
-    reclaimed_error)
+    reclaimed_error, worker)
   -- Jobs an instance of an older Ferry queued in the single line {p}:wait join their clients'
   -- lines (a rolling upgrade loses none).
   local legacy = prefix .. 'wait'
@@ -23,6 +23,7 @@ local function claim_jobs(prefix, active_key, delayed_key, lease_ms, retention_m
     local job_key = prefix .. 'job:' .. id
     redis.call('HSET', job_key, 'phase', 'queued')
     redis.call('HDEL', job_key, 'nextAttemptAt')
+    index_queued(prefix, job_key, id, 'retrying')
     wait_back(prefix, client_of(job_key), id)
   end
 
@@ -36,8 +37,10 @@ local function claim_jobs(prefix, active_key, delayed_key, lease_ms, retention_m
     redis.call('HDEL', job_key, 'token', 'leaseDeadline', 'startedAt')
     reset_progress(job_key)
     redis.call('HSET', job_key, 'error', reclaimed_error)
+    attempt_ended(prefix, id, 'leaseExpired', now, reclaimed_error)
     if tonumber(f[1]) < tonumber(f[2]) then
       redis.call('HSET', job_key, 'attempt', int(tonumber(f[1]) + 1), 'phase', 'queued')
+      index_queued(prefix, job_key, id, 'processing')
       wait_front(prefix, client_of(job_key), id)
     else
       finish(prefix, job_key, 'failed', now, retention_ms)
@@ -61,9 +64,12 @@ local function claim_jobs(prefix, active_key, delayed_key, lease_ms, retention_m
       reset_progress(job_key)
       redis.call('HSET', job_key, 'phase', 'processing', 'startedAt', int(now),
         'token', token, 'leaseDeadline', int(deadline))
+      redis.call('HSETNX', job_key, 'firstStartedAt', int(now))
       redis.call('ZADD', active_key, deadline, id)
+      index_phase(prefix, id, 'queued', 'processing', now)
       local f = redis.call('HMGET', job_key, 'fileIds', 'params', 'attempt', 'maxAttempts', 'upload',
         'uploadKey')
+      attempt_started(prefix, id, f[3], worker, now)
       for _, v in ipairs({id, token, f[1], f[2], f[3], f[4], f[5] or '', f[6] or ''}) do
         table.insert(claimed, v)
       end

@@ -9,5 +9,6 @@ if f[2] then
   local idem_key = prefix .. 'idem:' .. f[2]
   if redis.call('GET', idem_key) == job_id then redis.call('DEL', idem_key) end
 end
-redis.call('DEL', job_key)
+redis.call('DEL', job_key, prefix .. 'attempts:' .. job_id)
+index_phase(prefix, job_id, f[1], nil)
 return 'ok'

@@ -40,6 +40,7 @@ if has_idempotency_key == '1' then
   redis.call('HSET', job_key, 'idem', scoped_key)
 end
 wait_back(prefix, client, job_id)
+index_phase(prefix, job_id, nil, 'queued', now)
 -- One wake-up per job for workers blocked on the list; capped so it cannot grow unbounded.
 redis.call('RPUSH', wake_key, job_id)
 redis.call('LTRIM', wake_key, -1000, -1)

@@ -7,4 +7,11 @@ redis.call('HSET', instance_key, 'id', instance_id, 'host', host, 'concurrency',
 redis.call('PEXPIRE', instance_key, ttl_ms)
 redis.call('ZADD', instances_key, now + tonumber(ttl_ms), instance_id)
 redis.call('ZREMRANGEBYSCORE', instances_key, '-inf', now)
-return 'ok'
+-- The console's depth chart: the minute's last sample of the unfinished jobs.
+local minute_key = prefix .. 'minute:' .. int(math.floor(now / 60000))
+redis.call('HSET', minute_key,
+  'waiting', int((tonumber(redis.call('GET', prefix .. 'waiting')) or 0) +
+    redis.call('ZCARD', prefix .. 'delayed')),
+  'processing', int(redis.call('ZCARD', prefix .. 'active')))
+redis.call('EXPIRE', minute_key, 7200)
+return redis.call('EXISTS', prefix .. 'paused')

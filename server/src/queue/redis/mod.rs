@@ -18,7 +18,9 @@
 //! | `{p}:instances` | sorted set | instance ids by the time their last heartbeat runs out |
 //! | `{p}:instance:<id>` | hash | one instance: host, concurrency, running job ids, start, last heartbeat (expires with it) |
 //! | `{p}:paused` | string | present while the queue is paused: claims hand out nothing |
-//! | `{p}:minute:<n>` | hash | jobs finished in minute `n` since the epoch, by phase (`completed`, `failed`, `cancelled`), for the console; expires after two hours |
+//! | `{p}:minute:<n>` | hash | jobs finished in minute `n` since the epoch, by phase (`completed`, `failed`, `cancelled`), and the minute's last depth sample (`waiting`, `processing`), for the console; expires after two hours |
+//! | `{p}:state:<phase>` | sorted set | the console's job list: the job ids in each stored phase, scored by [`super::listed_at`]; finished phases trimmed to their retention |
+//! | `{p}:attempts:<id>` | list | the console's attempt history of a job: one JSON entry per attempt (number, worker, start, end, outcome, error), expiring with the record |
 //!
 //! Finished job records and their idempotency keys get a Redis expiry (a completed record
 //! `result_ttl + expired_record_ttl`, reading as expired after its `resultExpiresAt`, and its key
@@ -37,10 +39,11 @@ mod scripts;
 pub use connection::{redacted, RedisTarget};
 
 use super::{
-    backoff, millis, new_lease_token, scoped_key, system_now, AdminOutcome, CancelOutcome, Claimed,
-    Enqueued, FailOutcome, FailureKind, FinishedInMinute, Instance, JobQueue, JobRecord, JobResult,
-    Lease, NewJob, Progress, QueueDepth, QueueError, QueueSettings, Upload, WorkLock,
-    FINISHED_COUNTS_KEPT_MINUTES, RECLAIMED_ERROR,
+    backoff, millis, new_lease_token, scoped_key, system_now, ActivityInMinute, AdminOutcome,
+    Attempt, CancelOutcome, Claimed, Enqueued, FailOutcome, FailureKind, Instance, JobFilter,
+    JobPage, JobQueue, JobRecord, JobResult, Lease, ListCursor, NewJob, Progress, QueueDepth,
+    QueueError, QueueSettings, Upload, WorkLock, FINISHED_COUNTS_KEPT_MINUTES, LIST_PAGE_MAX,
+    LIST_SCAN_BUDGET, RECLAIMED_ERROR,
 };
 use app::api::{JobId, Timestamp};
 use async_trait::async_trait;
@@ -104,6 +107,9 @@ impl Keys {
     fn lock(&self, name: &str) -> String {
         format!("{}lock:{name}", self.prefix)
     }
+    fn attempts(&self, id: JobId) -> String {
+        format!("{}attempts:{id}", self.prefix)
+    }
 }
 
 /// [`JobQueue`] on Redis.
@@ -118,6 +124,8 @@ pub struct RedisQueue {
     blocking: tokio::sync::Mutex<Connector>,
     /// Wakes this process' idle workers at once when it enqueues a job itself.
     work_available: Arc<Notify>,
+    /// The instance whose workers claim through this queue, as attempts record it.
+    worker_name: String,
 }
 
 fn unavailable(error: impl std::fmt::Display) -> QueueError {
@@ -207,7 +215,17 @@ impl RedisQueue {
             connector,
             blocking: tokio::sync::Mutex::new(blocking),
             work_available: Arc::new(Notify::new()),
+            worker_name: "unnamed".into(),
         })
+    }
+
+    /// The same queue, recording `name` as the worker of the attempts it hands out (the
+    /// instance id the console lists).
+    pub fn named(self, name: impl Into<String>) -> Self {
+        Self {
+            worker_name: name.into(),
+            ..self
+        }
     }
 
     /// A connection for one operation, within the operation timeout.
@@ -332,6 +350,7 @@ impl JobQueue for RedisQueue {
             retention_ms: &self.finished_retention_ms(),
             max: &max,
             reclaimed_error: &RECLAIMED_ERROR,
+            worker: &self.worker_name,
         }
         .invocation(&self.scripts.claim);
         for _ in 0..max {
@@ -429,6 +448,7 @@ impl JobQueue for RedisQueue {
             retention_ms: &self.finished_retention_ms(),
             expired_retention_ms: &self.expired_retention_ms(),
             reclaimed_error: &RECLAIMED_ERROR,
+            worker: &self.worker_name,
         }
         .invocation(&self.scripts.complete_claim);
         let mut connection = self.connection().await?;
@@ -587,7 +607,7 @@ impl JobQueue for RedisQueue {
         })
     }
 
-    async fn heartbeat(&self, instance: &Instance, ttl: Duration) -> Result<(), QueueError> {
+    async fn heartbeat(&self, instance: &Instance, ttl: Duration) -> Result<bool, QueueError> {
         let running = instance
             .running
             .iter()
@@ -606,8 +626,8 @@ impl JobQueue for RedisQueue {
             ttl_ms: &millis(ttl).max(1),
         }
         .invocation(&self.scripts.heartbeat);
-        let _: String = bounded(invocation.invoke_async(&mut connection)).await?;
-        Ok(())
+        let paused: i64 = bounded(invocation.invoke_async(&mut connection)).await?;
+        Ok(paused == 1)
     }
 
     async fn leave(&self, instance_id: &str) -> Result<(), QueueError> {
@@ -699,25 +719,89 @@ impl JobQueue for RedisQueue {
         .await
     }
 
-    async fn finished_per_minute(&self, minutes: u32) -> Result<Vec<FinishedInMinute>, QueueError> {
+    async fn activity_per_minute(&self, minutes: u32) -> Result<Vec<ActivityInMinute>, QueueError> {
         let minutes = minutes.clamp(1, FINISHED_COUNTS_KEPT_MINUTES);
         let mut connection = self.connection().await?;
-        let invocation = scripts::FinishedPerMinute {
+        let invocation = scripts::ActivityPerMinute {
             turns_key: &self.keys.turns(),
             prefix: &self.keys.prefix,
             minutes: &minutes,
         }
-        .invocation(&self.scripts.finished_per_minute);
-        let reply: Vec<u64> = bounded(invocation.invoke_async(&mut connection)).await?;
+        .invocation(&self.scripts.activity_per_minute);
+        let reply: Vec<i64> = bounded(invocation.invoke_async(&mut connection)).await?;
+        let count = |n: i64| u64::try_from(n).unwrap_or(0);
+        let sample = |n: i64| u64::try_from(n).ok();
         Ok(reply
-            .chunks_exact(4)
-            .map(|c| FinishedInMinute {
-                minute: Timestamp::from_unix_millis(c[0]),
-                completed: c[1],
-                failed: c[2],
-                cancelled: c[3],
+            .chunks_exact(6)
+            .map(|c| ActivityInMinute {
+                minute: Timestamp::from_unix_millis(count(c[0])),
+                completed: count(c[1]),
+                failed: count(c[2]),
+                cancelled: count(c[3]),
+                waiting: sample(c[4]),
+                processing: sample(c[5]),
             })
             .collect())
+    }
+
+    async fn list_jobs(
+        &self,
+        filter: &JobFilter,
+        after: Option<ListCursor>,
+        limit: usize,
+    ) -> Result<JobPage, QueueError> {
+        let phases = match filter.phase {
+            Some(phase) => phase.as_str(),
+            None => "queued,processing,retrying,completed+expired,failed,cancelled",
+        };
+        let (after_score, after_id) = after
+            .map(|c| (c.listed_at.to_string(), c.job_id.to_string()))
+            .unwrap_or_default();
+        let mut connection = self.connection().await?;
+        let invocation = scripts::ListJobs {
+            turns_key: &self.keys.turns(),
+            prefix: &self.keys.prefix,
+            phases: &phases,
+            after_score: &after_score,
+            after_id: &after_id,
+            limit: &limit.clamp(1, LIST_PAGE_MAX),
+            client: &filter.client.as_deref().unwrap_or_default(),
+            file_id: &filter.file_id.map(|f| f.to_string()).unwrap_or_default(),
+            budget: &LIST_SCAN_BUDGET,
+        }
+        .invocation(&self.scripts.list_jobs);
+        let (next_score, next_id, jobs): (String, String, Vec<Vec<String>>) =
+            bounded(invocation.invoke_async(&mut connection)).await?;
+        let now = system_now();
+        let jobs = jobs
+            .iter()
+            .map(|fields| record::parse(&record::pairs(fields)).map(|r| r.seen_at(now)))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(unavailable)?;
+        let next = match next_score.is_empty() {
+            true => None,
+            false => Some(ListCursor {
+                listed_at: next_score.parse().map_err(unavailable)?,
+                job_id: next_id.parse().map_err(unavailable)?,
+            }),
+        };
+        Ok(JobPage { jobs, next })
+    }
+
+    async fn attempts(&self, job_id: JobId) -> Result<Vec<Attempt>, QueueError> {
+        let mut connection = self.connection().await?;
+        let entries: Vec<String> = bounded(
+            redis::cmd("LRANGE")
+                .arg(self.keys.attempts(job_id))
+                .arg(0)
+                .arg(-1)
+                .query_async(&mut connection),
+        )
+        .await?;
+        entries
+            .iter()
+            .map(|entry| record::attempt(entry).map_err(unavailable))
+            .collect()
     }
 
     async fn ping(&self) -> Result<(), QueueError> {

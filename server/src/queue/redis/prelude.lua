@@ -91,15 +91,62 @@ local function client_of(job_key)
   return redis.call('HGET', job_key, 'client') or ''
 end
 
+-- The console's job list: {p}:state:<phase> holds the jobs in each stored phase, scored as
+-- queue::listed_at places them (queued by creation, processing by the attempt's start, retrying by
+-- the next attempt's time, finished by finishing). `from` or `to` nil: not in an index before or
+-- after.
+local function index_phase(prefix, id, from, to, score)
+  if from then redis.call('ZREM', prefix .. 'state:' .. from, id) end
+  if to then redis.call('ZADD', prefix .. 'state:' .. to, score, id) end
+end
+
+-- A job back in its client's line: listed among the queued by its creation.
+local function index_queued(prefix, job_key, id, from)
+  index_phase(prefix, id, from, 'queued', redis.call('HGET', job_key, 'createdAt'))
+end
+
+-- Each job's attempts, {p}:attempts:<id>: a list of JSON entries, one per attempt (the last
+-- ATTEMPTS_KEPT), written when the attempt starts and completed when it ends.
+local function attempt_started(prefix, id, number, worker, now)
+  local key = prefix .. 'attempts:' .. id
+  redis.call('RPUSH', key, cjson.encode({number = tonumber(number), worker = worker,
+    startedAt = now}))
+  redis.call('LTRIM', key, -50, -1)
+end
+
+-- How the running attempt ended ('completed', 'failed', 'leaseExpired', 'released',
+-- 'cancelled'); an attempt that has ended stays as it is.
+local function attempt_ended(prefix, id, outcome, now, error_message)
+  local key = prefix .. 'attempts:' .. id
+  local last = redis.call('LINDEX', key, -1)
+  if not last then return end
+  local entry = cjson.decode(last)
+  if entry.endedAt then return end
+  entry.endedAt = now
+  entry.outcome = outcome
+  entry.error = error_message
+  redis.call('LSET', key, -1, cjson.encode(entry))
+end
+
 -- Puts a job in a terminal phase and starts its retention clock, and its idempotency key's
 -- (idem_retention_ms, or retention_ms when absent), and takes it out of its client's unfinished
 -- jobs ({p}:unfinished:<client>, a set of ids). The caller has already taken the job out of the
 -- waiting line and the active/delayed sets.
 local function finish(prefix, job_key, phase, now, retention_ms, idem_retention_ms)
+  local f = redis.call('HMGET', job_key, 'id', 'phase')
+  local id = f[1]
   -- The console's throughput: finished jobs per minute and phase, each minute kept two hours.
   local minute_key = prefix .. 'minute:' .. int(math.floor(now / 60000))
   redis.call('HINCRBY', minute_key, phase, 1)
   redis.call('EXPIRE', minute_key, 7200)
+  -- Listed among its phase until its record expires: older entries of the phase have expired,
+  -- and the whole index goes when no job has finished so for a retention period.
+  local index = prefix .. 'state:' .. phase
+  index_phase(prefix, id, f[2], phase, now)
+  redis.call('ZREMRANGEBYSCORE', index, '-inf', '(' .. int(now - tonumber(retention_ms)))
+  redis.call('PEXPIRE', index, retention_ms)
+  if phase == 'cancelled' then attempt_ended(prefix, id, 'cancelled', now) end
+  redis.call('PEXPIRE', prefix .. 'attempts:' .. id, retention_ms)
   redis.call('HSET', job_key, 'phase', phase, 'finishedAt', int(now))
   redis.call('HDEL', job_key, 'token', 'leaseDeadline', 'nextAttemptAt')
   redis.call('PEXPIRE', job_key, retention_ms)
@@ -107,7 +154,7 @@ local function finish(prefix, job_key, phase, now, retention_ms, idem_retention_
   if idem then
     redis.call('PEXPIRE', prefix .. 'idem:' .. idem, idem_retention_ms or retention_ms)
   end
-  redis.call('SREM', prefix .. 'unfinished:' .. client_of(job_key), redis.call('HGET', job_key, 'id'))
+  redis.call('SREM', prefix .. 'unfinished:' .. client_of(job_key), id)
 end
 
 -- Marks a held job completed with its archive (and forgets any noted upload): the body of
@@ -120,6 +167,7 @@ local function complete_job(prefix, job_key, active_key, id, result_key, result_
   redis.call('HSET', job_key, 'progress', '100', 'resultKey', result_key, 'resultSize', result_size,
     'resultExpiresAt', int(now + result_ms))
   redis.call('HDEL', job_key, 'error', 'upload', 'uploadKey')
+  attempt_ended(prefix, id, 'completed', now)
   finish(prefix, job_key, 'completed', now, result_ms + tonumber(expired_ms), result_ms)
 end
 

@@ -4,7 +4,10 @@
 //! timestamps milliseconds since the Unix epoch (from Redis' clock).
 
 use crate::{
-    queue::{ClaimedJob, Instance, JobRecord, JobResult, Lease, Progress, Upload},
+    queue::{
+        Attempt, AttemptOutcome, ClaimedJob, Instance, JobRecord, JobResult, Lease, Progress,
+        Upload,
+    },
     storage::ObjectKey,
 };
 use app::api::{FileId, JobPhase, Timestamp};
@@ -115,7 +118,9 @@ pub fn parse(fields: &HashMap<String, String>) -> Result<JobRecord, RecordError>
         attempt: number(required("attempt")?, "attempt")?,
         max_attempts: number(required("maxAttempts")?, "maxAttempts")?,
         created_at: Timestamp::from_unix_millis(number(required("createdAt")?, "createdAt")?),
+        first_started_at: timestamp("firstStartedAt")?,
         started_at: timestamp("startedAt")?,
+        lease_deadline: timestamp("leaseDeadline")?,
         error: fields.get("error").cloned(),
         next_attempt_at: timestamp("nextAttemptAt")?,
         finished_at: timestamp("finishedAt")?,
@@ -128,8 +133,32 @@ pub fn parse(fields: &HashMap<String, String>) -> Result<JobRecord, RecordError>
 /// How many fields the claim script answers per job.
 pub const CLAIMED_FIELDS: usize = 8;
 
-/// One job of the claim script's reply: id, token, file ids, origin params, attempt, max
-/// attempts, abandoned upload and its key.
+/// One entry of a job's attempt list, as the scripts write it (times in milliseconds).
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct StoredAttempt {
+    number: u32,
+    worker: String,
+    started_at: u64,
+    ended_at: Option<u64>,
+    outcome: Option<AttemptOutcome>,
+    error: Option<String>,
+}
+
+/// Reads one entry of `{p}:attempts:<id>`.
+pub fn attempt(entry: &str) -> Result<Attempt, RecordError> {
+    let stored: StoredAttempt =
+        serde_json::from_str(entry).map_err(|e| RecordError(format!("attempt {entry:?}: {e}")))?;
+    Ok(Attempt {
+        number: stored.number,
+        worker: stored.worker,
+        started_at: Timestamp::from_unix_millis(stored.started_at),
+        ended_at: stored.ended_at.map(Timestamp::from_unix_millis),
+        outcome: stored.outcome,
+        error: stored.error,
+    })
+}
+
 /// An instance's hash (`{p}:instance:<id>`), as `heartbeat.lua` writes it.
 pub fn instance(fields: &HashMap<String, String>) -> Result<Instance, RecordError> {
     let field = |name: &str| {
@@ -162,6 +191,8 @@ pub fn instance(fields: &HashMap<String, String>) -> Result<Instance, RecordErro
     })
 }
 
+/// One job of the claim script's reply: id, token, file ids, origin params, attempt, max
+/// attempts, abandoned upload and its key.
 pub fn claimed(reply: &[String]) -> Result<ClaimedJob, RecordError> {
     match reply {
         [id, token, ids, params, attempt, max_attempts, upload, upload_key] => {

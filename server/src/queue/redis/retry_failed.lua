@@ -10,6 +10,8 @@ redis.call('HSET', job_key, 'phase', 'queued', 'attempt', int(attempt),
 redis.call('HDEL', job_key, 'finishedAt')
 reset_progress(job_key)
 redis.call('PERSIST', job_key)
+redis.call('PERSIST', prefix .. 'attempts:' .. job_id)
+index_queued(prefix, job_key, job_id, 'failed')
 if f[4] then redis.call('PERSIST', prefix .. 'idem:' .. f[4]) end
 local client = client_of(job_key)
 redis.call('SADD', prefix .. 'unfinished:' .. client, job_id)

@@ -99,7 +99,7 @@ scripts! {
     /// leases; one fresh token per job follows the named arguments.
     claim: Claim [allow_oom] from "claim_lib.lua", "claim.lua";
         keys { turns_key, active_key, delayed_key }
-        args { prefix, lease_ms, retention_ms, max, reclaimed_error }
+        args { prefix, lease_ms, retention_ms, max, reclaimed_error, worker }
     /// Extends the leases still held; job id and token pairs follow the named arguments.
     renew: Renew [allow_oom] from "renew.lua";
         keys { active_key }
@@ -124,7 +124,7 @@ scripts! {
         keys { job_key, turns_key, active_key, delayed_key }
         args {
             prefix, job_id, token, result_key, result_size, result_retention_ms, lease_ms,
-            fresh_token, retention_ms, expired_retention_ms, reclaimed_error,
+            fresh_token, retention_ms, expired_retention_ms, reclaimed_error, worker,
         }
     /// Records a failed attempt: a retry after `wait_ms`, or the job's failure.
     fail: Fail [allow_oom] from "fail.lua";
@@ -149,10 +149,16 @@ scripts! {
     /// The jobs finished per minute and phase over the last minutes. It reads keys it derives
     /// from the prefix; `turns_key` (unused) names the queue's slot, so Redis Cluster runs it on
     /// the node that has them.
-    finished_per_minute: FinishedPerMinute [allow_oom] from "finished_per_minute.lua";
+    activity_per_minute: ActivityPerMinute [allow_oom] from "activity_per_minute.lua";
         keys { turns_key }
         args { prefix, minutes }
-    /// Records an instance as alive for a while.
+    /// One page of the console's job list. Like the per-minute counts, it derives its keys
+    /// from the prefix and names the slot with `turns_key`.
+    list_jobs: ListJobs [allow_oom] from "list_jobs.lua";
+        keys { turns_key }
+        args { prefix, phases, after_score, after_id, limit, client, file_id, budget }
+    /// Records an instance as alive for a while, samples the depth, and says whether the queue
+    /// is paused.
     heartbeat: Heartbeat [allow_oom] from "heartbeat.lua";
         keys { instances_key }
         args { prefix, instance_id, host, concurrency, running, started_at, ttl_ms }
