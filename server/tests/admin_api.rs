@@ -178,7 +178,7 @@ async fn reads_need_the_session_and_changes_its_csrf_token() {
     assert_eq!(instances.len(), 1, "{body}");
     assert_eq!(instances[0]["concurrency"], 0);
     assert_eq!(instances[0]["running"], serde_json::json!([]));
-    let minutes = body["finishedPerMinute"].as_array().unwrap();
+    let minutes = body["activityPerMinute"].as_array().unwrap();
     assert_eq!(minutes.len(), 60);
     let cancelled_in_the_hour: u64 = minutes
         .iter()
@@ -262,8 +262,12 @@ async fn pausing_from_the_console_holds_new_jobs_until_it_resumes() {
     .await;
     assert_eq!(overview.json()["paused"], true);
     assert_eq!(overview.json()["queued"], 1);
-    // The worker is idle, but a paused queue gives it nothing.
-    assert_eq!(app.status(&job).await["status"], "queued");
+    // The worker is idle, but a paused queue gives it nothing; the job's owner is told why.
+    let status = app.status(&job).await;
+    assert_eq!(
+        (&status["status"], &status["paused"]),
+        (&"queued".into(), &true.into())
+    );
 
     let resume = "/admin/api/queue/resume";
     let reply = send(&app, Method::POST, resume, Some(&cookie), Some(&csrf), None).await;
@@ -406,4 +410,230 @@ async fn failed_jobs_are_retried_and_finished_ones_deleted_from_the_console() {
     )
     .await;
     assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+}
+
+/// Reads a console route as the signed-in operator and returns its JSON.
+async fn read(app: &TestApp, cookie: &str, uri: &str) -> serde_json::Value {
+    let reply = send(app, Method::GET, uri, Some(cookie), None, None).await;
+    assert_eq!(reply.status, StatusCode::OK, "{uri}: {}", reply.json());
+    reply.json()
+}
+
+#[tokio::test]
+async fn the_job_list_pages_through_a_thousand_jobs_and_filters_them() {
+    let app = spawn_app(&[
+        ("ADMIN_TOKEN", TOKEN),
+        ("WORKER_CONCURRENCY", "0"),
+        ("MAX_ACTIVE_JOBS_PER_CLIENT", "2000"),
+        ("INITIATE_RATE_LIMIT_MAX_REQUESTS", "2000"),
+        ("RATE_LIMIT_MAX_REQUESTS", "5000"),
+    ])
+    .await;
+    let (cookie, _) = sign_in(&app).await;
+    let reply = send(&app, Method::GET, "/admin/api/jobs", None, None, None).await;
+    assert_eq!(
+        reply.status,
+        StatusCode::UNAUTHORIZED,
+        "the list needs a session"
+    );
+
+    let mut created = Vec::new();
+    for n in 0..1_000u64 {
+        created.push(
+            app.initiate(&format!(r#"{{"file_id": {}}}"#, 20_000 + n % 7))
+                .await,
+        );
+    }
+    let cancelled = &created[10];
+    assert_eq!(
+        app.delete(&format!("/v1/download/{cancelled}"))
+            .await
+            .status,
+        StatusCode::OK
+    );
+
+    let (mut listed, mut cursor, mut pages) = (Vec::new(), None::<String>, 0);
+    loop {
+        let uri = match &cursor {
+            Some(cursor) => format!("/admin/api/jobs?limit=200&cursor={cursor}"),
+            None => "/admin/api/jobs?limit=200".to_owned(),
+        };
+        let page = read(&app, &cookie, &uri).await;
+        pages += 1;
+        listed.extend(page["jobs"].as_array().unwrap().iter().cloned());
+        match page["nextCursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => break,
+        }
+    }
+    assert_eq!(pages, 5);
+    let mut ids: Vec<&str> = listed
+        .iter()
+        .map(|j| j["jobId"].as_str().unwrap())
+        .collect();
+    // Newest first: a queued job placed by its creation, the cancelled one by its end (ties by
+    // id, newest first; RFC 3339 UTC times with milliseconds sort as text).
+    let place = |job: &serde_json::Value| {
+        let at = match job["phase"].as_str().unwrap() {
+            "queued" => &job["createdAt"],
+            _ => &job["finishedAt"],
+        };
+        (
+            at.as_str().unwrap().to_owned(),
+            job["jobId"].as_str().unwrap().to_owned(),
+        )
+    };
+    for pair in listed.windows(2) {
+        assert!(place(&pair[0]) > place(&pair[1]), "{pair:?}");
+    }
+    ids.sort();
+    let mut expected: Vec<&str> = created.iter().map(String::as_str).collect();
+    expected.sort();
+    assert_eq!(ids, expected, "every job once");
+
+    let first = read(&app, &cookie, "/admin/api/jobs").await;
+    assert_eq!(first["jobs"].as_array().unwrap().len(), 50, "50 by default");
+    let job = &first["jobs"][0];
+    assert_eq!(job["client"], "127.0.0.1");
+
+    let only = |query: &str| format!("/admin/api/jobs?limit=200&{query}");
+    let count = |body: &serde_json::Value| body["jobs"].as_array().unwrap().len();
+    let page = read(&app, &cookie, &only("state=cancelled")).await;
+    assert_eq!(
+        (count(&page), &page["nextCursor"]),
+        (1, &serde_json::Value::Null)
+    );
+    let page = read(&app, &cookie, &only("state=queued&fileId=20003")).await;
+    assert_eq!(
+        count(&page),
+        142,
+        "1000 jobs over 7 files: 142 have file 20003"
+    );
+    assert!(page["jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|j| j["fileIds"] == serde_json::json!([20003])));
+    let page = read(&app, &cookie, &only("client=198.51.100.1")).await;
+    assert_eq!(count(&page), 0);
+    let page = read(&app, &cookie, &only("client=127.0.0.1&state=failed")).await;
+    assert_eq!(count(&page), 0);
+
+    for bad in [
+        "state=stuck",
+        "fileId=abc",
+        "cursor=nope",
+        "limit=0",
+        "limit=201",
+    ] {
+        let reply = send(
+            &app,
+            Method::GET,
+            &only(bad).replace("limit=200&", ""),
+            Some(&cookie),
+            None,
+            None,
+        )
+        .await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{bad}");
+        assert_eq!(reply.error_name(), "InvalidRequest", "{bad}");
+    }
+
+    let detail = read(&app, &cookie, &format!("/admin/api/jobs/{cancelled}")).await;
+    assert_eq!(detail["job"]["phase"], "cancelled");
+    assert_eq!(
+        detail["attempts"],
+        serde_json::json!([]),
+        "it never started"
+    );
+    let reply = send(
+        &app,
+        Method::GET,
+        &format!("/admin/api/jobs/{}", app::api::JobId::generate()),
+        Some(&cookie),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn a_job_page_shows_its_attempts_and_retry_all_retries_every_failed_job() {
+    let app = spawn_app(&[
+        ("ADMIN_TOKEN", TOKEN),
+        ("WORKER_CONCURRENCY", "2"),
+        ("JOB_MAX_ATTEMPTS", "1"),
+        ("SIMULATED_FAILURE_FILE_IDS", "66666,77777"),
+    ])
+    .await;
+    let (cookie, csrf) = sign_in(&app).await;
+    let within = std::time::Duration::from_secs(10);
+    let mut failing = Vec::new();
+    for file in [66666, 77777] {
+        let job = app.initiate(&format!(r#"{{"file_id": {file}}}"#)).await;
+        app.wait_for(&job, within, common::terminal).await;
+        failing.push(job);
+    }
+    let done = app.initiate(r#"{"file_id": 12345}"#).await;
+    app.wait_for(&done, within, common::terminal).await;
+
+    let detail = read(&app, &cookie, &format!("/admin/api/jobs/{}", failing[0])).await;
+    let attempts = detail["attempts"].as_array().unwrap();
+    assert_eq!(attempts.len(), 1, "{detail}");
+    assert_eq!(
+        (&attempts[0]["number"], &attempts[0]["outcome"]),
+        (&1.into(), &"failed".into())
+    );
+    assert!(
+        attempts[0]["error"].as_str().unwrap().len() > 10,
+        "{detail}"
+    );
+    let instances = read(&app, &cookie, "/admin/api/overview").await["instances"].clone();
+    assert_eq!(
+        attempts[0]["worker"], instances[0]["id"],
+        "the instance that ran it"
+    );
+    let completed = read(&app, &cookie, &format!("/admin/api/jobs/{done}")).await;
+    assert_eq!(completed["job"]["resultKey"], "downloads/12345.zip");
+    assert!(completed["job"]["resultSize"].as_u64().unwrap() > 0);
+    assert_eq!(completed["attempts"][0]["outcome"], "completed");
+    let overview = read(&app, &cookie, "/admin/api/overview").await;
+    assert_eq!(overview["timings"]["jobs"], 1, "{overview}");
+    assert!(
+        overview["timings"]["runMedianMs"].as_u64().is_some(),
+        "{overview}"
+    );
+
+    let retry_all = "/admin/api/jobs/retry-failed";
+    let reply = send(&app, Method::POST, retry_all, Some(&cookie), None, None).await;
+    assert_eq!(
+        reply.status,
+        StatusCode::FORBIDDEN,
+        "a change needs the CSRF token"
+    );
+    let reply = send(
+        &app,
+        Method::POST,
+        retry_all,
+        Some(&cookie),
+        Some(&csrf),
+        None,
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(
+        reply.json(),
+        serde_json::json!({"retried": 2, "more": false})
+    );
+    for job in &failing {
+        let again = app
+            .wait_for(job, within, |s| {
+                s["status"] == "failed" && s["attempt"] == 2
+            })
+            .await;
+        assert_eq!(again["maxAttempts"], 2, "{again}");
+    }
+    let detail = read(&app, &cookie, &format!("/admin/api/jobs/{}", failing[1])).await;
+    assert_eq!(detail["attempts"].as_array().unwrap().len(), 2, "{detail}");
 }
