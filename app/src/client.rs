@@ -70,7 +70,7 @@ pub async fn cancel(job_id: JobId) -> Result<CancelResponse, ClientError> {
 }
 
 /// Sends a built request and reads the answer as `T` or as the API's error body.
-async fn send<T: serde::de::DeserializeOwned>(
+pub(crate) async fn send<T: serde::de::DeserializeOwned>(
     request: Result<Request, gloo_net::Error>,
 ) -> Result<T, ClientError> {
     let unreachable = |e: gloo_net::Error| ClientError::Unreachable(e.to_string());
@@ -82,7 +82,10 @@ async fn send<T: serde::de::DeserializeOwned>(
     parse(response).await
 }
 
-async fn parse<T: serde::de::DeserializeOwned>(response: Response) -> Result<T, ClientError> {
+/// Reads an answer as `T`, or as the API's error body worded for people.
+pub(crate) async fn parse<T: serde::de::DeserializeOwned>(
+    response: Response,
+) -> Result<T, ClientError> {
     let status = response.status();
     if response.ok() {
         return response

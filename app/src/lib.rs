@@ -3,18 +3,40 @@
 //! - [`api`]: the JSON bodies of the HTTP API, used by the server's handlers and by the browser.
 //! - [`client`]: the browser's calls to that API (runs only in the browser, after hydration).
 //! - [`saved_jobs`]: the job ids kept in `localStorage`, so a reload picks every download up again.
-//! - [`components`]: the page, rendered on the server and hydrated in the browser.
+//! - [`components`]: the download page, rendered on the server and hydrated in the browser.
+//! - [`console`]: the operator console (`/admin`), in the same bundle.
 //! - [`units`]: sizes as people read them, for the page and the server's messages alike.
 
 pub mod api;
 pub mod client;
 pub mod components;
+pub mod console;
 pub mod saved_jobs;
 pub mod units;
 
 use leptos::prelude::*;
+use leptos_router::{
+    components::{ParentRoute, Route, Router, Routes},
+    path,
+};
 
-pub use components::App;
+/// Every page the app serves, by address: the download page, and the console with its job
+/// pages. The server renders the one a request names; the browser hydrates it and moves between
+/// the console's pages without reloading.
+#[component]
+pub fn App() -> impl IntoView {
+    view! {
+        <Router>
+            <Routes fallback=|| view! { <p class="empty">"There is nothing at this address."</p> }>
+                <Route path=path!("/") view=components::DownloadPage/>
+                <ParentRoute path=path!("/admin") view=console::Console>
+                    <Route path=path!("") view=console::Dashboard/>
+                    <Route path=path!("jobs/:id") view=console::JobPage/>
+                </ParentRoute>
+            </Routes>
+        </Router>
+    }
+}
 
 /// Where the page's stylesheet is served: `/pkg/ferry.css`, or, when cargo-leptos hashes the
 /// site's files (`hash-files`), the name with the content hash it records in the hash file beside

@@ -42,6 +42,22 @@ impl LocalClock {
         }
     }
 
+    /// "14:05:09" today, "14:05:09 on 3 Dec" another day: an instant as an operator reads a log.
+    pub fn moment(self, at: Timestamp) -> String {
+        let seconds = self.local_ms(at).rem_euclid(DAY_MS) / 1_000;
+        let time = format!(
+            "{:02}:{:02}:{:02}",
+            seconds / 3_600,
+            seconds / 60 % 60,
+            seconds % 60
+        );
+        if self.local_ms(at).div_euclid(DAY_MS) == self.local_ms(self.now).div_euclid(DAY_MS) {
+            time
+        } else {
+            format!("{time} on {}", self.day(at))
+        }
+    }
+
     /// "3 Dec": the local calendar day of `at`.
     pub fn day(self, at: Timestamp) -> String {
         let (_, month, day) = civil_date(self.local_ms(at).div_euclid(DAY_MS));

@@ -39,7 +39,7 @@ fn now() -> Timestamp {
 }
 
 /// The reader's clock, with the browser's time zone.
-fn local_clock() -> LocalClock {
+pub(crate) fn local_clock() -> LocalClock {
     LocalClock {
         now: now(),
         // getTimezoneOffset is UTC minus local time.

@@ -12,9 +12,11 @@ mod notify_toggle;
 pub mod polling;
 
 use describe::{
-    describe_state, describe_transfer, format_elapsed, page_title, parse_file_ids, record_sample,
-    transfer_rate, LocalClock, TransferSample,
+    describe_state, describe_transfer, page_title, parse_file_ids, record_sample, transfer_rate,
+    TransferSample,
 };
+pub(crate) use describe::{format_elapsed, LocalClock};
+pub(crate) use download_row::local_clock;
 
 use crate::{api::JobId, saved_jobs};
 use board::Board;
@@ -23,9 +25,9 @@ use download_row::DownloadRow;
 use leptos::prelude::*;
 use notify_toggle::NotifyToggle;
 
-/// The whole page.
+/// The download page.
 #[component]
-pub fn App() -> impl IntoView {
+pub fn DownloadPage() -> impl IntoView {
     // Newest first; the single source of truth for which rows exist.
     let downloads = RwSignal::new(Vec::<JobId>::new());
     // False on the server and until hydration has read `localStorage`: the list shows a skeleton
