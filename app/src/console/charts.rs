@@ -107,7 +107,7 @@ pub fn ThroughputChart(minutes: Signal<Vec<ActivityInMinute>>) -> impl IntoView 
     view! {
         <figure class="chart">
             <svg
-                viewBox=format!("0 0 {WIDTH} {HEIGHT}")
+                viewBox=format!("0 -4 {WIDTH} {}", HEIGHT + 8.0)
                 preserveAspectRatio="none"
                 role="img"
                 aria-labelledby="throughput-title throughput-desc"
@@ -167,7 +167,7 @@ pub fn DepthChart(minutes: Signal<Vec<ActivityInMinute>>) -> impl IntoView {
     view! {
         <figure class="chart">
             <svg
-                viewBox=format!("0 0 {WIDTH} {HEIGHT}")
+                viewBox=format!("0 -4 {WIDTH} {}", HEIGHT + 8.0)
                 preserveAspectRatio="none"
                 role="img"
                 aria-labelledby="depth-title depth-desc"

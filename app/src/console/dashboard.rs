@@ -198,7 +198,7 @@ fn Instances(overview: RwSignal<Option<AdminOverview>>) -> impl IntoView {
     let instances =
         move || overview.with(|o| o.as_ref().map(|o| o.instances.clone()).unwrap_or_default());
     view! {
-        <div class="table-scroll">
+        <div class="table-scroll" tabindex="0" role="region" aria-label="Instances alive (scrolls sideways on a small screen)">
             <table class="console-table" data-testid="instances">
                 <caption>"Instances alive"</caption>
                 <thead>

@@ -178,7 +178,7 @@ pub fn JobPage() -> impl IntoView {
                         <div><dt>"Result size"</dt><dd>{job.result_size.map_or_else(|| "—".to_owned(), format_bytes)}</dd></div>
                         <div><dt>"Result removed"</dt><dd>{at(job.result_expires_at)}</dd></div>
                     </dl>
-                    <div class="table-scroll">
+                    <div class="table-scroll" tabindex="0" role="region" aria-label="Attempts (scrolls sideways on a small screen)">
                         <table class="console-table" data-testid="attempts">
                             <caption>"Attempts, first first"</caption>
                             <thead>

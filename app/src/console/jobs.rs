@@ -146,7 +146,7 @@ pub fn JobList() -> impl IntoView {
                 <button type="submit" class="button">"Show jobs"</button>
             </form>
             <p class="error" role="alert">{move || problem.get()}</p>
-            <div class="table-scroll">
+            <div class="table-scroll" tabindex="0" role="region" aria-label="Jobs (scrolls sideways on a small screen)">
                 <table class="console-table jobs" aria-busy=move || loading.get().to_string()>
                     <caption>
                         {move || match (jobs.with(Vec::len), next.with(Option::is_some)) {
