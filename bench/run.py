@@ -516,6 +516,54 @@ def memory(redis, jobs):
     return results
 
 
+# --- 4b. What the operator console costs Redis ---------------------------------------------
+
+
+def commandstats(redis):
+    """Calls per command since the last CONFIG RESETSTAT, without the harness' own."""
+    calls = {}
+    for line in redis.cli("INFO", "commandstats").splitlines():
+        match = re.match(r"cmdstat_([a-z|]+):calls=(\d+)", line)
+        if match and match.group(1) not in ("info", "config|resetstat", "config"):
+            calls[match.group(1)] = int(match.group(2))
+    return calls
+
+
+def key_bytes(redis, pattern):
+    """How many keys match `pattern` and the bytes Redis holds for them (MEMORY USAGE)."""
+    keys = [k for k in redis.cli("--scan", "--pattern", pattern, "--count", "1000").splitlines() if k]
+    if not keys:
+        return {"keys": 0, "bytes": 0}
+    commands = "".join(f'MEMORY USAGE "{k}"\n' for k in keys)
+    out = subprocess.run(["redis-cli", "-p", str(redis.port)], input=commands, check=True,
+                         capture_output=True, text=True).stdout
+    return {"keys": len(keys), "bytes": sum(int(v) for v in out.split() if v.isdigit())}
+
+
+def console_cost(redis, jobs):
+    """Redis memory of the console's indexes, attempt histories and per-minute counters per
+    finished job, and the commands a job costs on the hot paths (enqueue, claim and complete,
+    status read), counted by Redis itself."""
+    redis.flush()
+    redis.cli("CONFIG", "RESETSTAT")
+    run_queue("ferry", redis, "fill", jobs, None)
+    enqueue = commandstats(redis)
+    redis.cli("CONFIG", "RESETSTAT")
+    run_queue("ferry", redis, "process", jobs, 100)
+    process = commandstats(redis)
+    sizes = {kind: key_bytes(redis, f"{{bench}}:{kind}:*")
+             for kind in ("job", "state", "attempts", "minute", "idem")}
+    reads = 1_000
+    redis.cli("CONFIG", "RESETSTAT")
+    run_queue("ferry", redis, "status", reads, None)
+    status = commandstats(redis)
+    # The status scenario enqueues its one job first: one EVALSHA that is not a read.
+    status["evalsha"] = status.get("evalsha", 0) - 1
+    redis.flush()
+    return {"jobs": jobs, "reads": reads, "enqueue": enqueue, "process": process,
+            "status": {k: v for k, v in status.items() if v}, "sizes": sizes}
+
+
 # --- 5. S3 to S3: a bundle from the S3 origin into the S3 result bucket ------------------------
 
 
@@ -826,6 +874,39 @@ def write_report(results, args):
     for impl in IMPLS:
         w(f"| {LABEL[impl]} | {mem['redis_bytes_per_job'][impl]:,.0f} |")
 
+    if "console" in results:
+        c = results["console"]
+        n = c["jobs"]
+        per = lambda calls: sum(calls.values()) / n
+        w("\n### What the operator console costs Redis\n")
+        w(f"{n:,} jobs enqueued, then processed at concurrency 100 (claim, complete and claim the next),"
+          " records kept; `MEMORY USAGE` of each key afterwards, by kind:\n")
+        w("| keys | count | bytes | bytes per finished job |")
+        w("|---|---|---|---|")
+        names = {"job": "job records (`{p}:job:*`, what status reads)",
+                 "idem": "idempotency keys",
+                 "state": "console: per-state indexes (`{p}:state:*`)",
+                 "attempts": "console: attempt histories (`{p}:attempts:*`)",
+                 "minute": "console: per-minute counters (`{p}:minute:*`)"}
+        console_bytes = 0
+        for kind, label in names.items():
+            size = c["sizes"][kind]
+            if kind in ("state", "attempts", "minute"):
+                console_bytes += size["bytes"]
+            w(f"| {label} | {size['keys']:,} | {size['bytes']:,} | {size['bytes'] / n:,.0f} |")
+        w(f"\nThe console's data: **{console_bytes / n * 10_000 / 2**20:.2f} MiB per 10,000 finished jobs**"
+          f" ({console_bytes / n:,.0f} bytes each), kept only as long as the records.\n")
+        w("Commands Redis ran (`INFO commandstats`), per job or per read:\n")
+        w("| path | commands | per job or read |")
+        w("|---|---|---|")
+        for label, calls, count in (("enqueue", c["enqueue"], n), ("claim + complete", c["process"], n),
+                                    ("status read", c["status"], c["reads"])):
+            listed = ", ".join(f"{cmd} {v:,}" for cmd, v in sorted(calls.items()))
+            w(f"| {label} | {listed} | {sum(calls.values()) / count:.2f} |")
+        w("\nEach is still one round trip: an enqueue and a completion are one `EVALSHA` each (the"
+          " indexes and the attempt history are written inside the same scripts), a status read one"
+          " `HGETALL`; reading the console runs nothing on these paths.\n")
+
     if "transfer" in results:
         t = results["transfer"]
         gib = t["bytes"] / 2**30
@@ -905,7 +986,7 @@ def main():
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--only",
-                        help="comma-separated: queue,crash,http,memory,transfer,frontend,polling")
+                        help="comma-separated: queue,crash,http,memory,console,transfer,frontend,polling")
     parser.add_argument("--polling-baseline", metavar="DIR",
                         help="with --only polling: measure DIR/server and DIR/site (an older"
                         " build, see BENCHMARKS.md) and keep the figures as 'before'")
@@ -921,7 +1002,8 @@ def main():
     http_reps = 1 if args.quick else 3
     http_seconds = 5 if args.quick else 10
     only = set(args.only.split(",")) if args.only else {"queue", "crash", "http", "memory",
-                                                          "transfer", "frontend", "polling"}
+                                                          "console", "transfer", "frontend",
+                                                          "polling"}
     results_path = BENCH / "results.json"
     results = json.loads(results_path.read_text()) if args.only and results_path.exists() else {}
     now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
@@ -944,6 +1026,9 @@ def main():
         if "memory" in only:
             log("memory")
             results["memory"] = memory(redis, 10_000 if not args.quick else 2_000)
+        if "console" in only:
+            log("console cost")
+            results["console"] = console_cost(redis, 10_000 if not args.quick else 2_000)
         if "transfer" in only:
             log("S3 to S3 transfer")
             results["transfer"] = transfer(redis, 1 if args.quick else 3,

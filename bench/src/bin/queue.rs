@@ -1,6 +1,6 @@
 //! Queue throughput, one scenario per run, for Ferry's Redis queue or the BullMQ Rust port:
 //!
-//! `queue --impl ferry|bullmq-rs --redis URL --scenario add-one|add-bulk|fill|process
+//! `queue --impl ferry|bullmq-rs --redis URL --scenario add-one|add-bulk|fill|process|status
 //!        --jobs N [--concurrency C] [--bulk-size 1000]`
 //!
 //! - `add-one`: N adds, each awaited before the next.
@@ -11,6 +11,8 @@
 //! - `process`: C concurrent no-op consumers take the N filled jobs to completion. Ferry's
 //!   consumer is its worker loop without the work: claim a job, then record each one completed
 //!   while claiming the next in the same step.
+//! - `status` (Ferry only): N status reads of one job, one after the other — what the console's
+//!   commands-per-read check counts (`INFO commandstats` around it).
 //!
 //! Job records are kept on both sides (Ferry for `RESULT_TTL_SECS`, BullMQ by default). Prints
 //! one JSON line: wall seconds and this process's CPU seconds of the timed section.
@@ -129,6 +131,14 @@ async fn ferry(
             let measured = clock.stop();
             assert_eq!(done.load(Ordering::Relaxed), jobs, "each job exactly once");
             measured
+        }
+        "status" => {
+            let job = queue.enqueue(new_job(0), None).await.unwrap().record.id;
+            let clock = Clock::start();
+            for _ in 0..jobs {
+                queue.status(job).await.unwrap().expect("the job exists");
+            }
+            clock.stop()
         }
         other => panic!("unknown scenario {other}"),
     }
