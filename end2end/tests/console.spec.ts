@@ -120,6 +120,33 @@ test("signing in refuses a wrong token and takes the right one; the overview cou
     await page.getByRole("button", { name: "Show jobs" }).click();
     await expect(rows).toHaveCount(2);
 
+    // Keyboard only: Tab reaches every control in order, and Enter on a job's link opens it.
+    await page.getByRole("heading", { name: "Ferry console" }).click();
+    const reached: string[] = [];
+    for (let presses = 0; presses < 40; presses++) {
+      await page.keyboard.press("Tab");
+      reached.push(
+        await page.evaluate(() => {
+          const el = document.activeElement as HTMLElement | null;
+          return el ? (el.getAttribute("aria-label") ?? el.id ?? "") + "|" + (el.textContent ?? "").trim() : "";
+        }),
+      );
+      if (reached[reached.length - 1].includes(jobs[0]) || reached[reached.length - 1].includes(jobs[1])) break;
+    }
+    for (const control of ["Sign out", "Pause queue", "Retry all failed", "job-search|", "filter-state|", "Show jobs"]) {
+      expect(reached.some((name) => name.includes(control)), `Tab reaches ${control}: ${reached.join(" → ")}`).toBe(true);
+    }
+    const focusedJob = await page.evaluate(() => document.activeElement?.textContent?.trim() ?? "");
+    expect(jobs).toContain(focusedJob);
+    await page.keyboard.press("Enter");
+    await expect(page).toHaveURL(new RegExp(`/admin/jobs/${focusedJob}$`));
+    await expect(page.locator('dd[data-fact="phase"]')).toHaveText("completed");
+    await page.goBack();
+    await expect(page.getByRole("heading", { name: "Queue" })).toBeVisible();
+    await page.getByLabel("State").selectOption("completed");
+    await page.getByRole("button", { name: "Show jobs" }).click();
+    await expect(rows).toHaveCount(2);
+
     await expectAccessible(page, "on a desktop");
     await page.screenshot({ path: path.join(screenshots, "console-desktop.png"), fullPage: true });
     await page.setViewportSize({ width: 375, height: 812 });

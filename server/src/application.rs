@@ -8,6 +8,7 @@ use crate::{
         http::{HttpOrigin, HttpOriginError},
         s3::S3Origin,
         simulated::SimulatedOrigin,
+        watched::{OriginWatch, WatchedOrigin},
         Origin,
     },
     presence::{start_heartbeat, Identity, Presence, QueuePaused, RunningJobs},
@@ -154,7 +155,11 @@ impl Application {
         let identity = Identity::of_this_process();
         let queue = open_queue(&config, &identity.id)?;
         let (store, local) = open_store(&config).await?;
-        let origin = open_origin(&config).await?;
+        let origin_watch = OriginWatch::default();
+        let origin: Arc<dyn Origin> = Arc::new(WatchedOrigin::new(
+            open_origin(&config).await?,
+            origin_watch.clone(),
+        ));
         tracing::info!(
             queue = %queue.describe(),
             storage = %store.describe(),
@@ -180,6 +185,7 @@ impl Application {
                 concurrency: u32::try_from(config.worker.concurrency).unwrap_or(u32::MAX),
                 running: running.clone(),
                 paused: paused.clone(),
+                origin: origin_watch,
             },
             shutdown.clone(),
         )

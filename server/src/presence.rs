@@ -3,7 +3,10 @@
 //! and an instance that dies drops out by itself. The heartbeat's answer also says whether the
 //! queue is paused, which status answers report without a round trip of their own.
 
-use crate::queue::{system_now, Instance, JobQueue};
+use crate::{
+    origin::watched::OriginWatch,
+    queue::{system_now, Instance, JobQueue},
+};
 use app::api::{JobId, Timestamp};
 use std::{
     collections::BTreeSet,
@@ -105,6 +108,7 @@ struct Heartbeat {
     started_at: Timestamp,
     running: RunningJobs,
     paused: QueuePaused,
+    origin: OriginWatch,
 }
 
 impl Heartbeat {
@@ -117,6 +121,7 @@ impl Heartbeat {
             running: self.running.now(),
             started_at: self.started_at,
             seen_at: self.started_at,
+            origin: self.origin.now(),
         };
         match self.queue.heartbeat(&instance, HEARTBEAT_TTL).await {
             Ok(paused) => self.paused.set(paused),
@@ -152,6 +157,8 @@ pub struct Presence {
     pub concurrency: u32,
     pub running: RunningJobs,
     pub paused: QueuePaused,
+    /// How the origin has been answering this process.
+    pub origin: OriginWatch,
 }
 
 /// Enters this process in the registry (before returning, so it is listed as soon as it
@@ -170,6 +177,7 @@ pub async fn start_heartbeat(
         started_at: system_now(),
         running: presence.running,
         paused: presence.paused,
+        origin: presence.origin,
     };
     heartbeat.beat().await;
     tokio::spawn(async move {

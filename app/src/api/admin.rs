@@ -65,6 +65,33 @@ pub struct Instance {
     pub started_at: Timestamp,
     /// Its last heartbeat.
     pub seen_at: Timestamp,
+    /// How the origin answered this instance's last request to it.
+    pub origin: OriginHealth,
+}
+
+/// How the origin answered one instance's last request (a look-up or a read): what the console
+/// shows as the origin's health, per instance, without probing the origin.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct OriginHealth {
+    pub state: OriginState,
+    /// When that request was.
+    pub at: Option<Timestamp>,
+    /// What went wrong, when it failed.
+    pub error: Option<String>,
+}
+
+/// Whether the origin answered (a missing file is an answer) or failed (no answer, a 5xx, a
+/// body cut off); `unknown` before the instance asked it anything.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum OriginState {
+    #[default]
+    Unknown,
+    Answering,
+    Failing,
 }
 
 /// `200` body of `POST /admin/api/queue/pause` and `…/resume`: the queue's state afterwards.

@@ -331,6 +331,11 @@ fn console_bodies_match_the_contract_and_hide_the_token() {
             running: vec![job_id()],
             started_at: at("2026-12-01T11:00:00.000Z"),
             seen_at: at("2026-12-01T12:00:01.000Z"),
+            origin: OriginHealth {
+                state: OriginState::Answering,
+                at: Some(at("2026-12-01T11:59:58.000Z")),
+                error: None,
+            },
         }],
         health: HealthChecks {
             storage: CheckResult::Ok,
@@ -346,7 +351,8 @@ fn console_bodies_match_the_contract_and_hide_the_token() {
             "runP95Ms": 2900},
         "instances": [{"id": "web-1-12-ab12", "host": "web-1", "concurrency": 5,
             "running": ["01HQ3Z8M5X7Y9A2B4C6D8E0F1G"], "startedAt": "2026-12-01T11:00:00.000Z",
-            "seenAt": "2026-12-01T12:00:01.000Z"}],
+            "seenAt": "2026-12-01T12:00:01.000Z", "origin": {"state": "answering",
+                "at": "2026-12-01T11:59:58.000Z", "error": null}}],
             "health": {"storage": "ok", "queue": "ok"}})
     );
 }

@@ -8,7 +8,7 @@ use super::{
     Access,
 };
 use crate::{
-    api::{AdminOverview, CheckResult},
+    api::{AdminOverview, CheckResult, Instance, OriginState},
     components::{format_elapsed, local_clock},
 };
 use gloo_timers::future::TimeoutFuture;
@@ -23,6 +23,37 @@ fn duration(ms: Option<u64>) -> String {
         Some(ms) if ms < 1_000 => format!("{ms} ms"),
         Some(ms) => format_elapsed(ms),
         None => "—".to_owned(),
+    }
+}
+
+/// The origin's health in words, from every instance's last request to it.
+pub fn origin_summary(instances: &[Instance]) -> String {
+    let failing: Vec<&Instance> = instances
+        .iter()
+        .filter(|i| i.origin.state == OriginState::Failing)
+        .collect();
+    let answering = instances
+        .iter()
+        .filter(|i| i.origin.state == OriginState::Answering)
+        .count();
+    match (failing.first(), answering) {
+        (Some(first), _) => format!(
+            "failing for {} of {} instances: {}",
+            failing.len(),
+            instances.len(),
+            first.origin.error.as_deref().unwrap_or("no answer")
+        ),
+        (None, 0) => "not asked yet".to_owned(),
+        (None, _) => "answering".to_owned(),
+    }
+}
+
+/// One instance's view of the origin, for its row.
+fn origin_word(instance: &Instance) -> &'static str {
+    match instance.origin.state {
+        OriginState::Unknown => "not asked yet",
+        OriginState::Answering => "answering",
+        OriginState::Failing => "failing",
     }
 }
 
@@ -208,6 +239,7 @@ fn Instances(overview: RwSignal<Option<AdminOverview>>) -> impl IntoView {
                         <th scope="col">"Running"</th>
                         <th scope="col">"Up since"</th>
                         <th scope="col">"Last heartbeat"</th>
+                        <th scope="col">"Origin"</th>
                     </tr>
                 </thead>
                 <tbody>
@@ -230,6 +262,7 @@ fn Instances(overview: RwSignal<Option<AdminOverview>>) -> impl IntoView {
                                         <td>{running}</td>
                                         <td>{clock.moment(instance.started_at)}</td>
                                         <td>{clock.moment(instance.seen_at)}</td>
+                                        <td>{origin_word(&instance)}</td>
                                     </tr>
                                 }
                             })
@@ -241,7 +274,8 @@ fn Instances(overview: RwSignal<Option<AdminOverview>>) -> impl IntoView {
     }
 }
 
-/// Whether the queue and storage answer this instance.
+/// Whether the queue and storage answer this instance, and how the origin answered the
+/// instances.
 #[component]
 fn Health(overview: RwSignal<Option<AdminOverview>>) -> impl IntoView {
     let word = |result: CheckResult| match result {
@@ -254,12 +288,53 @@ fn Health(overview: RwSignal<Option<AdminOverview>>) -> impl IntoView {
                 overview
                     .with(|o| o.as_ref().map(|o| o.health.clone()))
                     .map(|health| {
+                        let origin = overview
+                            .with(|o| o.as_ref().map(|o| origin_summary(&o.instances)))
+                            .unwrap_or_default();
                         view! {
                             <div><dt>"Queue"</dt><dd>{word(health.queue)}</dd></div>
                             <div><dt>"Storage"</dt><dd>{word(health.storage)}</dd></div>
+                            <div><dt>"Origin"</dt><dd data-health="origin">{origin}</dd></div>
                         }
                     })
             }}
         </dl>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::{OriginHealth, Timestamp};
+
+    fn instance(state: OriginState, error: Option<&str>) -> Instance {
+        Instance {
+            id: "a".into(),
+            host: "h".into(),
+            concurrency: 1,
+            running: vec![],
+            started_at: Timestamp::from_unix_millis(0),
+            seen_at: Timestamp::from_unix_millis(0),
+            origin: OriginHealth {
+                state,
+                at: None,
+                error: error.map(str::to_owned),
+            },
+        }
+    }
+
+    #[test]
+    fn the_origin_is_failing_when_any_instance_saw_it_fail() {
+        assert_eq!(origin_summary(&[]), "not asked yet");
+        let answering = instance(OriginState::Answering, None);
+        let failing = instance(OriginState::Failing, Some("the origin is unavailable: 503"));
+        assert_eq!(origin_summary(&[answering.clone()]), "answering");
+        assert_eq!(
+            origin_summary(&[answering, failing]),
+            "failing for 1 of 2 instances: the origin is unavailable: 503"
+        );
+        assert_eq!(duration(Some(250)), "250 ms");
+        assert_eq!(duration(Some(61_000)), "1 min 01 s");
+        assert_eq!(duration(None), "—");
     }
 }

@@ -18,6 +18,7 @@ pub mod http;
 pub mod names;
 pub mod s3;
 pub mod simulated;
+pub mod watched;
 
 use app::api::FileId;
 use async_trait::async_trait;

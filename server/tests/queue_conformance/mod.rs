@@ -8,7 +8,7 @@
 
 #![allow(dead_code)]
 
-use app::api::{FileId, JobId, JobPhase, Timestamp};
+use app::api::{FileId, JobId, JobPhase, OriginHealth, OriginState, Timestamp};
 use ferry_server::queue::{
     ActivityInMinute, AdminOutcome, AttemptOutcome, CancelOutcome, Claimed, ClaimedJob,
     FailOutcome, FailureKind, Instance, JobFilter, JobQueue, JobRecord, JobResult, ListCursor,
@@ -1247,6 +1247,7 @@ fn instance(id: &str, running: Vec<JobId>) -> Instance {
         running,
         started_at: Timestamp::from_unix_millis(1_700_000_000_000),
         seen_at: Timestamp::from_unix_millis(0),
+        origin: OriginHealth::default(),
     }
 }
 
@@ -1264,8 +1265,19 @@ pub async fn instances_are_listed_until_their_heartbeat_runs_out(make: impl Make
         .heartbeat(&instance("a", vec![job]), Duration::from_secs(60))
         .await
         .unwrap();
+    let failing = OriginHealth {
+        state: OriginState::Failing,
+        at: Some(Timestamp::from_unix_millis(1_700_000_000_500)),
+        error: Some("the origin is unavailable for file 12345: 503".into()),
+    };
     queue
-        .heartbeat(&instance("b", vec![]), Duration::from_millis(300))
+        .heartbeat(
+            &Instance {
+                origin: failing.clone(),
+                ..instance("b", vec![])
+            },
+            Duration::from_millis(300),
+        )
         .await
         .unwrap();
     let alive = queue.instances().await.unwrap();
@@ -1280,6 +1292,11 @@ pub async fn instances_are_listed_until_their_heartbeat_runs_out(make: impl Make
     assert!(
         a.seen_at.unix_millis().abs_diff(now_ms()) < 60_000,
         "seen now"
+    );
+    assert_eq!(a.origin, OriginHealth::default());
+    assert_eq!(
+        alive[1].origin, failing,
+        "each instance's view of the origin"
     );
 
     // b's heartbeat runs out; a leaves.

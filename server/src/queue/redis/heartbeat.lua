@@ -3,7 +3,8 @@
 local now = now_ms()
 local instance_key = prefix .. 'instance:' .. instance_id
 redis.call('HSET', instance_key, 'id', instance_id, 'host', host, 'concurrency', concurrency,
-  'running', running, 'startedAt', started_at, 'seenAt', int(now))
+  'running', running, 'startedAt', started_at, 'seenAt', int(now), 'originState', origin_state,
+  'originAt', origin_at, 'originError', origin_error)
 redis.call('PEXPIRE', instance_key, ttl_ms)
 redis.call('ZADD', instances_key, now + tonumber(ttl_ms), instance_id)
 redis.call('ZREMRANGEBYSCORE', instances_key, '-inf', now)

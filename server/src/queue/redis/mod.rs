@@ -624,6 +624,13 @@ impl JobQueue for RedisQueue {
             running: &running,
             started_at: &instance.started_at.unix_millis(),
             ttl_ms: &millis(ttl).max(1),
+            origin_state: &record::origin_state_field(instance.origin.state),
+            origin_at: &instance
+                .origin
+                .at
+                .map(|at| at.unix_millis().to_string())
+                .unwrap_or_default(),
+            origin_error: &instance.origin.error.as_deref().unwrap_or_default(),
         }
         .invocation(&self.scripts.heartbeat);
         let paused: i64 = bounded(invocation.invoke_async(&mut connection)).await?;

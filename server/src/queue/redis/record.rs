@@ -10,7 +10,7 @@ use crate::{
     },
     storage::ObjectKey,
 };
-use app::api::{FileId, JobPhase, Timestamp};
+use app::api::{FileId, JobPhase, OriginHealth, OriginState, Timestamp};
 use std::{collections::HashMap, str::FromStr};
 
 /// A job hash that does not have the shape the scripts write.
@@ -159,6 +159,33 @@ pub fn attempt(entry: &str) -> Result<Attempt, RecordError> {
     })
 }
 
+/// An origin state as an instance's hash stores it.
+pub fn origin_state_field(state: OriginState) -> &'static str {
+    match state {
+        OriginState::Unknown => "unknown",
+        OriginState::Answering => "answering",
+        OriginState::Failing => "failing",
+    }
+}
+
+/// The origin's health from an instance's hash (absent in entries of older Ferry versions:
+/// unknown).
+fn origin_health(fields: &HashMap<String, String>) -> OriginHealth {
+    let state = match fields.get("originState").map(String::as_str) {
+        Some("answering") => OriginState::Answering,
+        Some("failing") => OriginState::Failing,
+        _ => OriginState::Unknown,
+    };
+    OriginHealth {
+        state,
+        at: fields
+            .get("originAt")
+            .and_then(|v| v.parse().ok())
+            .map(Timestamp::from_unix_millis),
+        error: fields.get("originError").filter(|e| !e.is_empty()).cloned(),
+    }
+}
+
 /// An instance's hash (`{p}:instance:<id>`), as `heartbeat.lua` writes it.
 pub fn instance(fields: &HashMap<String, String>) -> Result<Instance, RecordError> {
     let field = |name: &str| {
@@ -188,6 +215,7 @@ pub fn instance(fields: &HashMap<String, String>) -> Result<Instance, RecordErro
             .collect::<Result<_, _>>()?,
         started_at: Timestamp::from_unix_millis(number("startedAt")?),
         seen_at: Timestamp::from_unix_millis(number("seenAt")?),
+        origin: origin_health(fields),
     })
 }
 

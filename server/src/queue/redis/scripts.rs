@@ -161,7 +161,10 @@ scripts! {
     /// is paused.
     heartbeat: Heartbeat [allow_oom] from "heartbeat.lua";
         keys { instances_key }
-        args { prefix, instance_id, host, concurrency, running, started_at, ttl_ms }
+        args {
+            prefix, instance_id, host, concurrency, running, started_at, ttl_ms, origin_state,
+            origin_at, origin_error,
+        }
     /// The instances alive now.
     instances: Instances [allow_oom] from "instances.lua";
         keys { instances_key }
