@@ -328,7 +328,10 @@ mod tests {
         assert_eq!(origin_summary(&[]), "not asked yet");
         let answering = instance(OriginState::Answering, None);
         let failing = instance(OriginState::Failing, Some("the origin is unavailable: 503"));
-        assert_eq!(origin_summary(&[answering.clone()]), "answering");
+        assert_eq!(
+            origin_summary(std::slice::from_ref(&answering)),
+            "answering"
+        );
         assert_eq!(
             origin_summary(&[answering, failing]),
             "failing for 1 of 2 instances: the origin is unavailable: 503"

@@ -704,7 +704,7 @@ impl JobQueue for MemoryQueue {
             .filter(|(cursor, _)| after.is_none_or(|after| *cursor < after))
             .collect();
         drop(state);
-        listed.sort_by(|a, b| b.0.cmp(&a.0));
+        listed.sort_by_key(|(cursor, _)| std::cmp::Reverse(*cursor));
         let more = listed.len() > limit;
         listed.truncate(limit);
         Ok(JobPage {
