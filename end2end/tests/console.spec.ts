@@ -131,7 +131,11 @@ test("signing in refuses a wrong token and takes the right one; the overview cou
           return el ? (el.getAttribute("aria-label") ?? el.id ?? "") + "|" + (el.textContent ?? "").trim() : "";
         }),
       );
-      if (reached[reached.length - 1].includes(jobs[0]) || reached[reached.length - 1].includes(jobs[1])) break;
+      const onJobLink = await page.evaluate(
+        (ids) => document.activeElement?.tagName === "A" && ids.includes(document.activeElement.textContent?.trim() ?? ""),
+        jobs,
+      );
+      if (onJobLink) break;
     }
     for (const control of ["Sign out", "Pause queue", "Retry all failed", "job-search|", "filter-state|", "Show jobs"]) {
       expect(reached.some((name) => name.includes(control)), `Tab reaches ${control}: ${reached.join(" → ")}`).toBe(true);
