@@ -82,7 +82,12 @@ async fn without_admin_token_every_console_route_is_a_plain_404() {
         // A method no console route takes says nothing about the console either.
         (Method::PUT, "/admin/api/session", None),
         (Method::GET, "/admin/api/no-such-thing", None),
+        (Method::GET, "/admin/api/jobs", None),
+        (Method::POST, "/admin/api/jobs/retry-failed", None),
         (Method::DELETE, "/admin", None),
+        // The console's pages too.
+        (Method::GET, "/admin", None),
+        (Method::GET, "/admin/jobs/01HQ3Z8M5X7Y9A2B4C6D8E0F1G", None),
     ] {
         let reply = send(&app, method, uri, Some("1.2.3"), Some("x"), body).await;
         assert_eq!(reply.status, StatusCode::NOT_FOUND, "{uri}");

@@ -325,6 +325,37 @@ mod tests {
     }
 
     #[test]
+    fn moments_have_seconds_and_name_another_day() {
+        // 2026-12-01T13:00:00Z.
+        let clock = utc(at(1_796_130_000_000));
+        assert_eq!(clock.moment(at(1_796_130_000_000 + 65_432)), "13:01:05");
+        assert_eq!(
+            clock.moment(at(1_796_130_000_000 - 14 * 3_600_000)),
+            "23:00:00 on 30 Nov"
+        );
+    }
+
+    #[test]
+    fn a_paused_queue_is_explained_on_a_queued_row() {
+        let queued = |paused| JobState::Queued {
+            progress: 0,
+            attempt: 1,
+            max_attempts: 3,
+            paused,
+            bytes_done: 0,
+            bytes_total: None,
+            files_done: 0,
+            files_total: 1,
+        };
+        let clock = utc(at(0));
+        assert_eq!(describe_state(&queued(false), clock), "Queued");
+        assert_eq!(
+            describe_state(&queued(true), clock),
+            "Queued · the operator has paused downloads; yours starts when they resume"
+        );
+    }
+
+    #[test]
     fn finished_states_say_until_when_and_since_when() {
         let now = at(1_796_130_000_000);
         let completed = JobState::Completed {
