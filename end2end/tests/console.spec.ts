@@ -2,26 +2,13 @@
 // token refused, the right one accepted, by keyboard only), the overview's counts and charts for
 // jobs this test made, a failed job retried from its page until it completes, and cancel and
 // pause/resume as the page shows them. Accessible at desktop size and at 375 px; screenshots saved.
-import AxeBuilder from "@axe-core/playwright";
 import type { APIRequestContext, Page } from "@playwright/test";
 import path from "node:path";
 import { PrivateFerry, SlowOrigin, originContent } from "./processes";
-import { expect, test } from "./support";
+import { expect, expectAccessible, test } from "./support";
 
 const screenshots = path.join(__dirname, "..", "screenshots");
 const TOKEN = "console-token-for-the-browser-tests";
-
-async function expectAccessible(page: Page, where: string): Promise<void> {
-  const results = await new AxeBuilder({ page })
-    .withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"])
-    .analyze();
-  const violations = results.violations.map((v) => ({
-    rule: v.id,
-    help: v.help,
-    nodes: v.nodes.map((n) => n.target.join(" ")),
-  }));
-  expect(violations, `axe violations ${where}`).toEqual([]);
-}
 
 /** Starts a job through the API; returns its id. */
 async function initiate(request: APIRequestContext, baseURL: string, fileId: number): Promise<string> {

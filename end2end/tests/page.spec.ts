@@ -1,25 +1,10 @@
 // The page itself: server rendering, keyboard use, accessibility, small screens, and a look at
 // every state a row can be in.
-import AxeBuilder from "@axe-core/playwright";
-import type { Page } from "@playwright/test";
 import path from "node:path";
 import { PrivateFerry } from "./processes";
-import { expect, openPage, progressOf, rowOf, startDownload, test, unknownJobId } from "./support";
+import { expect, expectAccessible, openPage, progressOf, rowOf, startDownload, test, unknownJobId } from "./support";
 
 const screenshots = path.join(__dirname, "..", "screenshots");
-
-/** Fails with a readable list when axe finds WCAG 2.1 A/AA violations (contrast included). */
-async function expectAccessible(page: Page, where: string): Promise<void> {
-  const results = await new AxeBuilder({ page })
-    .withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"])
-    .analyze();
-  const violations = results.violations.map((v) => ({
-    rule: v.id,
-    help: v.help,
-    nodes: v.nodes.map((n) => n.target.join(" ")),
-  }));
-  expect(violations, `axe violations ${where}`).toEqual([]);
-}
 
 test.describe("without JavaScript", () => {
   test.use({ javaScriptEnabled: false });

@@ -1,5 +1,6 @@
 // Shared helpers of the browser tests. The server under test runs with short simulated downloads
 // (3–5 s) and file 66666 always failing; see scripts/test.
+import AxeBuilder from "@axe-core/playwright";
 import { test as base, expect, type Locator, type Page } from "@playwright/test";
 import { execFileSync } from "node:child_process";
 
@@ -28,6 +29,19 @@ export const test = base.extend<{ consoleProblems: string[] }>({
 });
 
 export { expect };
+
+/** Fails with a readable list when axe finds WCAG 2.1 A/AA violations (contrast included). */
+export async function expectAccessible(page: Page, where: string): Promise<void> {
+  const results = await new AxeBuilder({ page })
+    .withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"])
+    .analyze();
+  const violations = results.violations.map((v) => ({
+    rule: v.id,
+    help: v.help,
+    nodes: v.nodes.map((n) => n.target.join(" ")),
+  }));
+  expect(violations, `axe violations ${where}`).toEqual([]);
+}
 
 /** Opens the page and waits until the WASM bundle has made it interactive. */
 export async function openPage(page: Page): Promise<void> {

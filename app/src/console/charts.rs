@@ -91,61 +91,93 @@ pub fn depth_lines(minutes: &[ActivityInMinute], top: u64) -> Vec<String> {
         .collect()
 }
 
-/// Completed and failed jobs per minute over the hour.
+/// What every chart has around its marks: the SVG with its title and summary for screen
+/// readers (`role="img"`), the x axis, and a caption with the legend and the scale.
 #[component]
-pub fn ThroughputChart(minutes: Signal<Vec<ActivityInMinute>>) -> impl IntoView {
-    let top = Memo::new(move |_| {
-        minutes.with(|m| axis_top(m.iter().map(|m| m.completed + m.failed).max().unwrap_or(0)))
-    });
-    let summary = move || {
-        minutes.with(|m| {
-            let completed: u64 = m.iter().map(|m| m.completed).sum();
-            let failed: u64 = m.iter().map(|m| m.failed).sum();
-            format!("In the last hour {completed} jobs completed and {failed} failed.")
-        })
-    };
+fn ChartFrame(
+    /// Names the chart (`data-chart`) and its title and summary ids.
+    name: &'static str,
+    title: &'static str,
+    /// The chart in one sentence.
+    #[prop(into)]
+    summary: Signal<String>,
+    /// Legend entries: a class (`legend-…`) and the words.
+    legend: &'static [(&'static str, &'static str)],
+    #[prop(into)] scale: Signal<String>,
+    children: Children,
+) -> impl IntoView {
+    let (title_id, desc_id) = (format!("{name}-title"), format!("{name}-desc"));
+    let labelled_by = format!("{title_id} {desc_id}");
     view! {
         <figure class="chart">
             <svg
                 viewBox=format!("0 -4 {WIDTH} {}", HEIGHT + 8.0)
                 preserveAspectRatio="none"
                 role="img"
-                aria-labelledby="throughput-title throughput-desc"
-                data-chart="throughput"
+                aria-labelledby=labelled_by
+                data-chart=name
             >
-                <title id="throughput-title">"Jobs finished per minute"</title>
-                <desc id="throughput-desc">{summary}</desc>
+                <title id=title_id>{title}</title>
+                <desc id=desc_id>{move || summary.get()}</desc>
                 <line class="chart-axis" x1="0" y1=HEIGHT x2=WIDTH y2=HEIGHT></line>
-                {move || {
-                    bars(&minutes.get(), top.get())
-                        .into_iter()
-                        .map(|bar| {
-                            view! {
-                                <rect
-                                    class="bar-completed"
-                                    x=format!("{:.1}", bar.x)
-                                    y=format!("{:.1}", bar.completed_y)
-                                    width=format!("{:.1}", bar.width)
-                                    height=format!("{:.1}", bar.completed_height)
-                                ></rect>
-                                <rect
-                                    class="bar-failed"
-                                    x=format!("{:.1}", bar.x)
-                                    y=format!("{:.1}", bar.failed_y)
-                                    width=format!("{:.1}", bar.width)
-                                    height=format!("{:.1}", bar.failed_height)
-                                ></rect>
-                            }
-                        })
-                        .collect_view()
-                }}
+                {children()}
             </svg>
             <figcaption>
-                <span class="legend legend-completed">"completed"</span>
-                <span class="legend legend-failed">"failed"</span>
-                <span class="chart-scale">{move || format!("scale: 0–{} per minute", top.get())}</span>
+                {legend
+                    .iter()
+                    .map(|(class, words)| view! { <span class=format!("legend {class}")>{*words}</span> })
+                    .collect_view()}
+                <span class="chart-scale">{move || scale.get()}</span>
             </figcaption>
         </figure>
+    }
+}
+
+/// Completed and failed jobs per minute over the hour.
+#[component]
+pub fn ThroughputChart(minutes: Signal<Vec<ActivityInMinute>>) -> impl IntoView {
+    let top = Memo::new(move |_| {
+        minutes.with(|m| axis_top(m.iter().map(|m| m.completed + m.failed).max().unwrap_or(0)))
+    });
+    let summary = Signal::derive(move || {
+        minutes.with(|m| {
+            let completed: u64 = m.iter().map(|m| m.completed).sum();
+            let failed: u64 = m.iter().map(|m| m.failed).sum();
+            format!("In the last hour {completed} jobs completed and {failed} failed.")
+        })
+    });
+    let scale = Signal::derive(move || format!("scale: 0–{} per minute", top.get()));
+    let rect = |class: &'static str, x: f64, y: f64, width: f64, height: f64| {
+        view! {
+            <rect
+                class=class
+                x=format!("{x:.1}")
+                y=format!("{y:.1}")
+                width=format!("{width:.1}")
+                height=format!("{height:.1}")
+            ></rect>
+        }
+    };
+    view! {
+        <ChartFrame
+            name="throughput"
+            title="Jobs finished per minute"
+            summary
+            legend=&[("legend-completed", "completed"), ("legend-failed", "failed")]
+            scale
+        >
+            {move || {
+                bars(&minutes.get(), top.get())
+                    .into_iter()
+                    .map(|bar| {
+                        (
+                            rect("bar-completed", bar.x, bar.completed_y, bar.width, bar.completed_height),
+                            rect("bar-failed", bar.x, bar.failed_y, bar.width, bar.failed_height),
+                        )
+                    })
+                    .collect_view()
+            }}
+        </ChartFrame>
     }
 }
 
@@ -155,7 +187,7 @@ pub fn DepthChart(minutes: Signal<Vec<ActivityInMinute>>) -> impl IntoView {
     let top = Memo::new(move |_| {
         minutes.with(|m| axis_top(m.iter().filter_map(|m| m.waiting).max().unwrap_or(0)))
     });
-    let summary = move || {
+    let summary = Signal::derive(move || {
         minutes.with(|m| match m.iter().rev().find_map(|m| m.waiting) {
             Some(now) => {
                 let peak = m.iter().filter_map(|m| m.waiting).max().unwrap_or(0);
@@ -163,43 +195,35 @@ pub fn DepthChart(minutes: Signal<Vec<ActivityInMinute>>) -> impl IntoView {
             }
             None => "No instance has sampled the queue's depth in the last hour.".to_owned(),
         })
-    };
+    });
+    let scale = Signal::derive(move || format!("scale: 0–{} jobs", top.get()));
     view! {
-        <figure class="chart">
-            <svg
-                viewBox=format!("0 -4 {WIDTH} {}", HEIGHT + 8.0)
-                preserveAspectRatio="none"
-                role="img"
-                aria-labelledby="depth-title depth-desc"
-                data-chart="depth"
-            >
-                <title id="depth-title">"Jobs waiting over the last hour"</title>
-                <desc id="depth-desc">{summary}</desc>
-                <line class="chart-axis" x1="0" y1=HEIGHT x2=WIDTH y2=HEIGHT></line>
-                {move || {
-                    depth_lines(&minutes.get(), top.get())
-                        .into_iter()
-                        .map(|points| view! { <polyline class="depth-line" points=points></polyline> })
-                        .collect_view()
-                }}
-                // A dot per sample, so a lone sample shows as well.
-                {move || {
-                    depth_points(&minutes.get(), top.get())
-                        .into_iter()
-                        .flatten()
-                        .map(|(x, y)| {
-                            view! {
-                                <circle class="depth-dot" cx=format!("{x:.1}") cy=format!("{y:.1}") r="2.5"></circle>
-                            }
-                        })
-                        .collect_view()
-                }}
-            </svg>
-            <figcaption>
-                <span class="legend legend-depth">"waiting"</span>
-                <span class="chart-scale">{move || format!("scale: 0–{} jobs", top.get())}</span>
-            </figcaption>
-        </figure>
+        <ChartFrame
+            name="depth"
+            title="Jobs waiting over the last hour"
+            summary
+            legend=&[("legend-depth", "waiting")]
+            scale
+        >
+            {move || {
+                depth_lines(&minutes.get(), top.get())
+                    .into_iter()
+                    .map(|points| view! { <polyline class="depth-line" points=points></polyline> })
+                    .collect_view()
+            }}
+            // A dot per sample, so a lone sample shows as well.
+            {move || {
+                depth_points(&minutes.get(), top.get())
+                    .into_iter()
+                    .flatten()
+                    .map(|(x, y)| {
+                        view! {
+                            <circle class="depth-dot" cx=format!("{x:.1}") cy=format!("{y:.1}") r="2.5"></circle>
+                        }
+                    })
+                    .collect_view()
+            }}
+        </ChartFrame>
     }
 }
 

@@ -55,6 +55,12 @@ struct StoredJob {
 }
 
 impl StoredJob {
+    /// Whether the record is still kept at `now` (its retention has not ended; expired records
+    /// are dropped by the next write that purges them, but no read may see them before that).
+    fn is_kept_at(&self, now: u64) -> bool {
+        self.expires_at.is_none_or(|at| at > now)
+    }
+
     /// The record as a reader at `now` sees it, with the lease deadline of a held job.
     fn view(&self, now: u64) -> JobRecord {
         let mut record = self
@@ -539,7 +545,7 @@ impl JobQueue for MemoryQueue {
         Ok(state
             .jobs
             .get(&job_id)
-            .filter(|job| job.expires_at.is_none_or(|at| at > now))
+            .filter(|job| job.is_kept_at(now))
             .map(|job| job.view(now)))
     }
 
@@ -697,7 +703,7 @@ impl JobQueue for MemoryQueue {
         let mut listed: Vec<(ListCursor, JobRecord)> = state
             .jobs
             .values()
-            .filter(|job| job.expires_at.is_none_or(|at| at > now))
+            .filter(|job| job.is_kept_at(now))
             .map(|job| job.view(now))
             .filter(|record| filter.matches(record))
             .map(|record| (ListCursor::after(&record), record))
@@ -721,7 +727,7 @@ impl JobQueue for MemoryQueue {
         Ok(state
             .jobs
             .get(&job_id)
-            .filter(|job| job.expires_at.is_none_or(|at| at > now))
+            .filter(|job| job.is_kept_at(now))
             .map(|job| job.attempts.clone())
             .unwrap_or_default())
     }
