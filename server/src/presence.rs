@@ -57,6 +57,7 @@ impl RunningJobs {
 pub struct QueuePaused(Arc<AtomicBool>);
 
 impl QueuePaused {
+    /// Whether the queue was paused when this process last learnt it.
     pub fn get(&self) -> bool {
         self.0.load(Ordering::Relaxed)
     }
@@ -135,7 +136,9 @@ impl Heartbeat {
 /// This process as the registry and the attempts it runs name it.
 #[derive(Debug, Clone)]
 pub struct Identity {
+    /// Unique among every process that ever shared the queue (see [`instance_id`]).
     pub id: String,
+    /// The machine's name (see [`host_name`]).
     pub host: String,
 }
 
@@ -152,10 +155,13 @@ impl Identity {
 
 /// What the heartbeat reports and updates.
 pub struct Presence {
+    /// Who this process is.
     pub identity: Identity,
     /// Jobs this process runs at once.
     pub concurrency: u32,
+    /// The jobs its workers hold now.
     pub running: RunningJobs,
+    /// Where the heartbeat leaves what it learnt about the queue's pause.
     pub paused: QueuePaused,
     /// How the origin has been answering this process.
     pub origin: OriginWatch,

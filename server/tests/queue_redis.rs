@@ -196,3 +196,76 @@ async fn a_rare_match_is_found_across_bounded_pages() {
     expected.sort();
     assert_eq!(found, expected);
 }
+
+/// The same across phases: when two indexes both run out of their budget on one page, the page
+/// ends where the newer one stopped, so the older one's unread entries come on a later page.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rare_match_in_several_long_indexes_is_found_across_pages() {
+    use ferry_server::queue::{JobFilter, LIST_SCAN_BUDGET};
+    // Cancelled records (and their index entries) last longer than the test.
+    let queue = redis_queue(ferry_server::queue::QueueSettings {
+        finished_record_ttl: std::time::Duration::from_secs(120),
+        result_ttl: std::time::Duration::from_secs(120),
+        ..queue_conformance::fast_settings()
+    })
+    .await;
+    let rare = "192.0.2.45";
+    let per_phase = LIST_SCAN_BUDGET + 200;
+    let mut expected = Vec::new();
+    let enqueue = |n: usize| {
+        let queue = queue.clone();
+        async move {
+            // Spread out, and one among the oldest queued jobs: past where the queued index's
+            // budget runs out on the first page.
+            let client = if n % 700 == 0 || n == per_phase + 50 {
+                rare
+            } else {
+                "203.0.113.7"
+            };
+            let job = ferry_server::queue::NewJob {
+                client: client.into(),
+                file_ids: vec![app::api::FileId::new(10_000 + n as u64).unwrap()],
+                origin_params: String::new(),
+            };
+            (
+                queue.enqueue(job, None).await.unwrap().record.id,
+                client == rare,
+            )
+        }
+    };
+    // The older half is cancelled (the cancelled index), the newer half stays queued.
+    let mut cancelled = Vec::new();
+    for n in 0..per_phase {
+        let (id, is_rare) = enqueue(n).await;
+        cancelled.push(id);
+        if is_rare {
+            expected.push(id);
+        }
+    }
+    for id in &cancelled {
+        queue.cancel(*id).await.unwrap();
+    }
+    for n in per_phase..2 * per_phase {
+        let (id, is_rare) = enqueue(n).await;
+        if is_rare {
+            expected.push(id);
+        }
+    }
+    let filter = JobFilter {
+        client: Some(rare.into()),
+        ..JobFilter::default()
+    };
+    let (mut found, mut cursor) = (Vec::new(), None);
+    for _ in 0..100 {
+        let page = queue.list_jobs(&filter, cursor, 50).await.unwrap();
+        found.extend(page.jobs.iter().map(|r| r.id));
+        cursor = page.next;
+        if cursor.is_none() {
+            break;
+        }
+    }
+    assert!(cursor.is_none(), "the list ends");
+    found.sort();
+    expected.sort();
+    assert_eq!(found, expected, "every rare job once, from both indexes");
+}

@@ -6,7 +6,7 @@ use crate::{
         AdminJobAction, AdminJobDetail, AdminJobPage, AdminOverview, AdminQueueState,
         AdminRetryAll, AdminSession, AdminSignIn, JobId,
     },
-    client::{send, ClientError},
+    client::{parse, send, ClientError},
 };
 use gloo_net::http::Request;
 
@@ -29,16 +29,21 @@ pub async fn sign_in(token: String) -> Result<AdminSession, ClientError> {
     send(Request::post(&format!("{API}/session")).json(&AdminSignIn { token })).await
 }
 
-/// Signs out: the server clears the cookie (its answer has no body).
+/// Signs out: the server clears the cookie (its `204` has no body).
 pub async fn sign_out(csrf: &str) -> Result<(), ClientError> {
-    Request::post(&format!("{API}/sign-out"))
+    let response = Request::post(&format!("{API}/sign-out"))
         .header("x-csrf-token", csrf)
         .send()
         .await
-        .map(drop)
-        .map_err(|e| ClientError::Unreachable(e.to_string()))
+        .map_err(|e| ClientError::Unreachable(e.to_string()))?;
+    if response.ok() {
+        return Ok(());
+    }
+    // The error body says why (a session that ended, a CSRF token that no longer matches).
+    parse::<serde_json::Value>(response).await.map(drop)
 }
 
+/// The queue now: counts, per-minute activity, timings, instances, health.
 pub async fn overview() -> Result<AdminOverview, ClientError> {
     send(Request::get(&format!("{API}/overview")).build()).await
 }
@@ -69,6 +74,7 @@ pub async fn jobs(query: &JobQuery, cursor: Option<&str>) -> Result<AdminJobPage
     send(Request::get(&format!("{API}/jobs")).query(params).build()).await
 }
 
+/// One job with its attempts.
 pub async fn job(job_id: JobId) -> Result<AdminJobDetail, ClientError> {
     send(Request::get(&format!("{API}/jobs/{job_id}")).build()).await
 }
@@ -101,6 +107,7 @@ impl JobAction {
     }
 }
 
+/// Does `action` to a job.
 pub async fn act(
     job_id: JobId,
     action: JobAction,

@@ -92,9 +92,13 @@ pub fn Console() -> impl IntoView {
     let sign_out = move |_| {
         let Some(csrf) = access.csrf() else { return };
         spawn_local(async move {
-            let _ = api::sign_out(&csrf).await;
-            let _ = state.try_set(SessionState::SignedOut);
-            access.announce("Signed out.");
+            match api::sign_out(&csrf).await {
+                Ok(()) => {
+                    let _ = state.try_set(SessionState::SignedOut);
+                    access.announce("Signed out.");
+                }
+                Err(error) => access.announce(access.explain("sign out", &error)),
+            }
         });
     };
     let signed_in = move || matches!(state.get(), SessionState::SignedIn(_));

@@ -141,7 +141,8 @@ pub fn app(state: AppState) -> Router {
     let routes = Router::new()
         .merge(api)
         .merge(console_api)
-        // The page: Leptos lists its routes (just "/") and renders them with the shell.
+        // The pages: Leptos lists its routes (the download page and the console's) and renders
+        // them with the shell; the admin guard below keeps the console's a 404 while it is off.
         .leptos_routes(
             &state,
             leptos_axum::generate_route_list(app::App),

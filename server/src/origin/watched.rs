@@ -52,6 +52,7 @@ pub struct WatchedOrigin {
 }
 
 impl WatchedOrigin {
+    /// `inner`, with its answers noted in `watch`.
     pub fn new(inner: Arc<dyn Origin>, watch: OriginWatch) -> Self {
         Self { inner, watch }
     }

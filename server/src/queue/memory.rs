@@ -13,7 +13,7 @@ use super::{
     scoped_key, ActivityInMinute, AdminOutcome, Attempt, AttemptOutcome, CancelOutcome, Claimed,
     ClaimedJob, Enqueued, FailOutcome, FailureKind, Instance, JobFilter, JobPage, JobQueue,
     JobRecord, JobResult, Lease, ListCursor, NewJob, Progress, QueueDepth, QueueError,
-    QueueSettings, Upload, WorkLock, ATTEMPTS_KEPT, FINISHED_COUNTS_KEPT_MINUTES, LIST_PAGE_MAX,
+    QueueSettings, Upload, WorkLock, ACTIVITY_KEPT_MINUTES, ATTEMPTS_KEPT, LIST_PAGE_MAX,
     RECLAIMED_ERROR,
 };
 use app::api::{JobId, JobPhase, Timestamp};
@@ -102,7 +102,7 @@ struct State {
     /// Work locks: name → holder and deadline (ms).
     locks: HashMap<String, (String, u64)>,
     /// What happened in each minute (since the epoch); the last
-    /// [`FINISHED_COUNTS_KEPT_MINUTES`] only.
+    /// [`ACTIVITY_KEPT_MINUTES`] only.
     minutes: BTreeMap<u64, MinuteCounts>,
     /// Paused by the console: claims hand out nothing.
     paused: bool,
@@ -121,7 +121,7 @@ struct MinuteCounts {
 /// The counts of the minute `now` falls in, forgetting minutes older than the ones kept.
 fn minute_at(minutes: &mut BTreeMap<u64, MinuteCounts>, now: u64) -> &mut MinuteCounts {
     let minute = now / 60_000;
-    let kept_from = minute.saturating_sub(u64::from(FINISHED_COUNTS_KEPT_MINUTES) - 1);
+    let kept_from = minute.saturating_sub(u64::from(ACTIVITY_KEPT_MINUTES) - 1);
     while minutes
         .first_key_value()
         .is_some_and(|(&oldest, _)| oldest < kept_from)
@@ -673,7 +673,7 @@ impl JobQueue for MemoryQueue {
 
     async fn activity_per_minute(&self, minutes: u32) -> Result<Vec<ActivityInMinute>, QueueError> {
         let this_minute = self.now_ms() / 60_000;
-        let minutes = u64::from(minutes.clamp(1, FINISHED_COUNTS_KEPT_MINUTES));
+        let minutes = u64::from(minutes.clamp(1, ACTIVITY_KEPT_MINUTES));
         let state = self.lock();
         Ok((this_minute.saturating_sub(minutes - 1)..=this_minute)
             .map(|minute| {

@@ -255,7 +255,9 @@ impl JobFilter {
 /// (see [`listed_at`]). Written `<milliseconds>.<job id>` in the API.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct ListCursor {
+    /// The place's time ([`listed_at`] of the job it follows), compared first.
     pub listed_at: u64,
+    /// The job it follows, for jobs placed at the same millisecond.
     pub job_id: JobId,
 }
 
@@ -367,9 +369,9 @@ pub use app::api::Instance;
 /// The jobs that finished within one minute, by how they finished.
 pub use app::api::ActivityInMinute;
 
-/// How long the per-minute counts of finished jobs are kept, in minutes: the console shows the
-/// last hour, with room for a slow clock.
-pub const FINISHED_COUNTS_KEPT_MINUTES: u32 = 120;
+/// How long the per-minute counts (jobs finished, depth sampled) are kept, in minutes: the
+/// console shows the last hour, with room for a slow clock.
+pub const ACTIVITY_KEPT_MINUTES: u32 = 120;
 
 /// How many jobs the queue holds in each unfinished state: for backpressure and `/metrics`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -571,9 +573,10 @@ pub trait JobQueue: Send + Sync + 'static {
     /// Whether the queue is paused.
     async fn is_paused(&self) -> Result<bool, QueueError>;
 
-    /// The jobs that finished in each of the last `minutes` minutes (1 to
-    /// [`FINISHED_COUNTS_KEPT_MINUTES`]), oldest first and ending with the current one, counted
-    /// when they finish: what the console charts. Reading it touches no job.
+    /// What happened in each of the last `minutes` minutes (1 to [`ACTIVITY_KEPT_MINUTES`]),
+    /// oldest first and ending with the current one: the jobs that finished (counted as they
+    /// finish) and the depth a heartbeat last sampled. What the console charts; reading it
+    /// touches no job.
     async fn activity_per_minute(&self, minutes: u32) -> Result<Vec<ActivityInMinute>, QueueError>;
 
     /// Cheap round trip for `/health`.

@@ -13,7 +13,7 @@ use ferry_server::queue::{
     ActivityInMinute, AdminOutcome, AttemptOutcome, CancelOutcome, Claimed, ClaimedJob,
     FailOutcome, FailureKind, Instance, JobFilter, JobQueue, JobRecord, JobResult, ListCursor,
     NewJob, Progress, QueueDepth, QueueError, QueueSettings, Upload, WorkLock,
-    FINISHED_COUNTS_KEPT_MINUTES,
+    ACTIVITY_KEPT_MINUTES,
 };
 use ferry_server::storage::ObjectKey;
 use std::{collections::HashSet, future::Future, sync::Arc, time::Duration};
@@ -1186,7 +1186,7 @@ pub async fn finished_jobs_are_counted_per_minute(make: impl MakeQueue) {
     assert_eq!(queue.activity_per_minute(0).await.unwrap().len(), 1);
     assert_eq!(
         queue.activity_per_minute(10_000).await.unwrap().len(),
-        FINISHED_COUNTS_KEPT_MINUTES as usize,
+        ACTIVITY_KEPT_MINUTES as usize,
         "no more than are kept"
     );
 }

@@ -224,6 +224,8 @@ pub async fn retry_all_failed(
         if cursor.is_none() {
             break false;
         }
+        // Stopped at the cap with a cursor left: more may remain (or none, if the last page
+        // happened to end exactly there; the console's next click then retries nothing).
         if retried >= RETRY_ALL_MAX {
             break true;
         }

@@ -3,4 +3,4 @@
 local tokens = {}
 for i = arg_index + 1, #ARGV do table.insert(tokens, ARGV[i]) end
 return claim_jobs(prefix, active_key, delayed_key, tonumber(lease_ms), retention_ms,
-  tonumber(max), tokens, now_ms(), reclaimed_error, worker)
+  tonumber(max), tokens, now_ms(), reclaimed_error, worker, attempts_kept)

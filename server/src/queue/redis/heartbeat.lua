@@ -11,8 +11,7 @@ redis.call('ZREMRANGEBYSCORE', instances_key, '-inf', now)
 -- The console's depth chart: the minute's last sample of the unfinished jobs.
 local minute_key = prefix .. 'minute:' .. int(math.floor(now / 60000))
 redis.call('HSET', minute_key,
-  'waiting', int((tonumber(redis.call('GET', prefix .. 'waiting')) or 0) +
-    redis.call('ZCARD', prefix .. 'delayed')),
-  'processing', int(redis.call('ZCARD', prefix .. 'active')))
+  'waiting', int((tonumber(redis.call('GET', waiting_key)) or 0) + redis.call('ZCARD', delayed_key)),
+  'processing', int(redis.call('ZCARD', active_key)))
 redis.call('EXPIRE', minute_key, 7200)
-return redis.call('EXISTS', prefix .. 'paused')
+return redis.call('EXISTS', paused_key)

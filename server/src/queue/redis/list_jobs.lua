@@ -3,8 +3,10 @@
 -- those whose result is gone, 'completed+expired' for both) newest first by (score, id), after the cursor (`after_score` and `after_id`; '' for
 -- the start), of `client` and with `file_id` among their files ('' for any), at most `limit`.
 -- Each index is read for at most `budget` entries past the cursor, so a rare match cannot block
--- Redis; ids whose record has expired are dropped from the index on the way.
--- Returns {next_score, next_id, {HGETALL of each job}}: '' and '' when no more jobs match.
+-- Redis; ids whose record has expired, or whose record is in another phase (an older Ferry moved
+-- it without its indexes), are dropped from the index on the way.
+-- Returns {next_score, next_id, now, {HGETALL of each job}}: '' and '' when no more jobs match;
+-- `now` is the clock the completed and expired jobs were told apart by.
 local now = now_ms()
 limit = tonumber(limit)
 budget = tonumber(budget)
@@ -47,8 +49,9 @@ for phase in string.gmatch(phases, '[^,]+') do
       local entry = {tonumber(batch[i + 1]), batch[i]}
       if not cursor or before(cursor, entry) then
         scanned = scanned + 1
-        local f = redis.call('HMGET', prefix .. 'job:' .. entry[2], 'client', 'fileIds', 'resultExpiresAt')
-        if not f[2] then
+        local f = redis.call('HMGET', prefix .. 'job:' .. entry[2], 'client', 'fileIds',
+          'resultExpiresAt', 'phase')
+        if not f[2] or f[4] ~= stored then
           redis.call('ZREM', index, entry[2])
           offset = offset - 1
         elseif matches(phase, f) then
@@ -64,7 +67,8 @@ for phase in string.gmatch(phases, '[^,]+') do
       end
     end
   end
-  if reached and (not frontier or before(frontier, reached)) then frontier = reached end
+  -- The page ends at the newest such place: past it, that index was not read.
+  if reached and (not frontier or before(reached, frontier)) then frontier = reached end
 end
 
 table.sort(found, before)
@@ -86,4 +90,4 @@ local jobs = {}
 for _, entry in ipairs(page) do
   table.insert(jobs, redis.call('HGETALL', prefix .. 'job:' .. entry[2]))
 end
-return {next_score, next_id, jobs}
+return {next_score, next_id, int(now), jobs}

@@ -16,7 +16,7 @@
 //! | `{p}:wake` | list | one entry per enqueued job, popped by idle instances to wake up |
 //! | `{p}:lock:<name>` | string | the holder of a work lock (expires unless renewed) |
 //! | `{p}:instances` | sorted set | instance ids by the time their last heartbeat runs out |
-//! | `{p}:instance:<id>` | hash | one instance: host, concurrency, running job ids, start, last heartbeat (expires with it) |
+//! | `{p}:instance:<id>` | hash | one instance: host, concurrency, running job ids, start, last heartbeat, how the origin answered its last request (`originState`, `originAt`, `originError`); expires with the heartbeat |
 //! | `{p}:paused` | string | present while the queue is paused: claims hand out nothing |
 //! | `{p}:minute:<n>` | hash | jobs finished in minute `n` since the epoch, by phase (`completed`, `failed`, `cancelled`), and the minute's last depth sample (`waiting`, `processing`), for the console; expires after two hours |
 //! | `{p}:state:<phase>` | sorted set | the console's job list: the job ids in each stored phase, scored by [`super::listed_at`]; finished phases trimmed to their retention |
@@ -42,8 +42,8 @@ use super::{
     backoff, millis, new_lease_token, scoped_key, system_now, ActivityInMinute, AdminOutcome,
     Attempt, CancelOutcome, Claimed, Enqueued, FailOutcome, FailureKind, Instance, JobFilter,
     JobPage, JobQueue, JobRecord, JobResult, Lease, ListCursor, NewJob, Progress, QueueDepth,
-    QueueError, QueueSettings, Upload, WorkLock, FINISHED_COUNTS_KEPT_MINUTES, LIST_PAGE_MAX,
-    LIST_SCAN_BUDGET, RECLAIMED_ERROR,
+    QueueError, QueueSettings, Upload, WorkLock, ACTIVITY_KEPT_MINUTES, ATTEMPTS_KEPT,
+    LIST_PAGE_MAX, LIST_SCAN_BUDGET, RECLAIMED_ERROR,
 };
 use app::api::{JobId, Timestamp};
 use async_trait::async_trait;
@@ -351,6 +351,7 @@ impl JobQueue for RedisQueue {
             max: &max,
             reclaimed_error: &RECLAIMED_ERROR,
             worker: &self.worker_name,
+            attempts_kept: &ATTEMPTS_KEPT,
         }
         .invocation(&self.scripts.claim);
         for _ in 0..max {
@@ -449,6 +450,7 @@ impl JobQueue for RedisQueue {
             expired_retention_ms: &self.expired_retention_ms(),
             reclaimed_error: &RECLAIMED_ERROR,
             worker: &self.worker_name,
+            attempts_kept: &ATTEMPTS_KEPT,
         }
         .invocation(&self.scripts.complete_claim);
         let mut connection = self.connection().await?;
@@ -617,6 +619,10 @@ impl JobQueue for RedisQueue {
         let mut connection = self.connection().await?;
         let invocation = scripts::Heartbeat {
             instances_key: &self.keys.instances(),
+            waiting_key: &self.keys.waiting(),
+            delayed_key: &self.keys.delayed(),
+            active_key: &self.keys.active(),
+            paused_key: &self.keys.paused(),
             prefix: &self.keys.prefix,
             instance_id: &instance.id,
             host: &instance.host,
@@ -727,7 +733,7 @@ impl JobQueue for RedisQueue {
     }
 
     async fn activity_per_minute(&self, minutes: u32) -> Result<Vec<ActivityInMinute>, QueueError> {
-        let minutes = minutes.clamp(1, FINISHED_COUNTS_KEPT_MINUTES);
+        let minutes = minutes.clamp(1, ACTIVITY_KEPT_MINUTES);
         let mut connection = self.connection().await?;
         let invocation = scripts::ActivityPerMinute {
             turns_key: &self.keys.turns(),
@@ -777,9 +783,10 @@ impl JobQueue for RedisQueue {
             budget: &LIST_SCAN_BUDGET,
         }
         .invocation(&self.scripts.list_jobs);
-        let (next_score, next_id, jobs): (String, String, Vec<Vec<String>>) =
+        let (next_score, next_id, now, jobs): (String, String, u64, Vec<Vec<String>>) =
             bounded(invocation.invoke_async(&mut connection)).await?;
-        let now = system_now();
+        // Expired is told from completed by the clock the script filtered by.
+        let now = Timestamp::from_unix_millis(now);
         let jobs = jobs
             .iter()
             .map(|fields| record::parse(&record::pairs(fields)).map(|r| r.seen_at(now)))

@@ -106,12 +106,12 @@ local function index_queued(prefix, job_key, id, from)
 end
 
 -- Each job's attempts, {p}:attempts:<id>: a list of JSON entries, one per attempt (the last
--- ATTEMPTS_KEPT), written when the attempt starts and completed when it ends.
-local function attempt_started(prefix, id, number, worker, now)
+-- `kept`, queue::ATTEMPTS_KEPT), written when the attempt starts and completed when it ends.
+local function attempt_started(prefix, id, number, worker, kept, now)
   local key = prefix .. 'attempts:' .. id
   redis.call('RPUSH', key, cjson.encode({number = tonumber(number), worker = worker,
     startedAt = now}))
-  redis.call('LTRIM', key, -50, -1)
+  redis.call('LTRIM', key, -tonumber(kept), -1)
 end
 
 -- How the running attempt ended ('completed', 'failed', 'leaseExpired', 'released',

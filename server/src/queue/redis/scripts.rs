@@ -99,7 +99,7 @@ scripts! {
     /// leases; one fresh token per job follows the named arguments.
     claim: Claim [allow_oom] from "claim_lib.lua", "claim.lua";
         keys { turns_key, active_key, delayed_key }
-        args { prefix, lease_ms, retention_ms, max, reclaimed_error, worker }
+        args { prefix, lease_ms, retention_ms, max, reclaimed_error, worker, attempts_kept }
     /// Extends the leases still held; job id and token pairs follow the named arguments.
     renew: Renew [allow_oom] from "renew.lua";
         keys { active_key }
@@ -125,6 +125,7 @@ scripts! {
         args {
             prefix, job_id, token, result_key, result_size, result_retention_ms, lease_ms,
             fresh_token, retention_ms, expired_retention_ms, reclaimed_error, worker,
+            attempts_kept,
         }
     /// Records a failed attempt: a retry after `wait_ms`, or the job's failure.
     fail: Fail [allow_oom] from "fail.lua";
@@ -146,7 +147,8 @@ scripts! {
     depth: Depth [allow_oom] from "depth.lua";
         keys { waiting_key, delayed_key, active_key }
         args {}
-    /// The jobs finished per minute and phase over the last minutes. It reads keys it derives
+    /// What happened per minute (jobs finished by phase, the depth sampled) over the last
+    /// minutes. It reads keys it derives
     /// from the prefix; `turns_key` (unused) names the queue's slot, so Redis Cluster runs it on
     /// the node that has them.
     activity_per_minute: ActivityPerMinute [allow_oom] from "activity_per_minute.lua";
@@ -160,7 +162,7 @@ scripts! {
     /// Records an instance as alive for a while, samples the depth, and says whether the queue
     /// is paused.
     heartbeat: Heartbeat [allow_oom] from "heartbeat.lua";
-        keys { instances_key }
+        keys { instances_key, waiting_key, delayed_key, active_key, paused_key }
         args {
             prefix, instance_id, host, concurrency, running, started_at, ttl_ms, origin_state,
             origin_at, origin_error,
