@@ -269,3 +269,48 @@ async fn a_rare_match_in_several_long_indexes_is_found_across_pages() {
     expected.sort();
     assert_eq!(found, expected, "every rare job once, from both indexes");
 }
+
+/// A job an older Ferry moved on without the console's indexes (a rolling upgrade) is not listed
+/// under the phase it left, and its stale entry is dropped when a list meets it.
+#[tokio::test]
+async fn a_job_moved_on_without_its_index_is_not_listed_under_its_old_phase() {
+    use ferry_server::queue::{JobFilter, NewJob};
+    let prefix = format!("ferry-test-{}", JobId::generate());
+    let queue =
+        RedisQueue::connect(&redis_url(), &prefix, queue_conformance::fast_settings()).unwrap();
+    let job = NewJob {
+        client: "203.0.113.7".into(),
+        file_ids: vec![app::api::FileId::new(12345).unwrap()],
+        origin_params: String::new(),
+    };
+    let id = queue.enqueue(job, None).await.unwrap().record.id;
+    let queued = JobFilter {
+        phase: Some(app::api::JobPhase::Queued),
+        ..JobFilter::default()
+    };
+    assert_eq!(
+        queue.list_jobs(&queued, None, 10).await.unwrap().jobs.len(),
+        1
+    );
+    // What an older instance's cancel did: the record's phase, not the index.
+    let client = redis::Client::open(redis_url()).unwrap();
+    let mut connection = client.get_multiplexed_async_connection().await.unwrap();
+    let job_key = format!("{{{prefix}}}:job:{id}");
+    let index = format!("{{{prefix}}}:state:queued");
+    let _: () = redis::cmd("HSET")
+        .arg(&job_key)
+        .arg("phase")
+        .arg("cancelled")
+        .query_async(&mut connection)
+        .await
+        .unwrap();
+    let page = queue.list_jobs(&queued, None, 10).await.unwrap();
+    assert_eq!((page.jobs.len(), page.next), (0, None));
+    let left: Option<f64> = redis::cmd("ZSCORE")
+        .arg(&index)
+        .arg(id.to_string())
+        .query_async(&mut connection)
+        .await
+        .unwrap();
+    assert_eq!(left, None, "the stale entry is gone");
+}
