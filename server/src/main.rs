@@ -10,8 +10,13 @@ use std::process::ExitCode;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
+    let runtime = || {
+        tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .expect("the async runtime starts")
+    };
     match std::env::args().nth(1).as_deref() {
         None => {}
         Some("--print-config-keys") => {
@@ -20,7 +25,7 @@ async fn main() -> ExitCode {
             }
             return ExitCode::SUCCESS;
         }
-        Some("--healthcheck") => return ferry_server::healthcheck::run().await,
+        Some("--healthcheck") => return runtime().block_on(ferry_server::healthcheck::run()),
         Some(other) => {
             eprintln!(
                 "unknown argument {other:?}: run without arguments to serve, or with \
@@ -29,10 +34,22 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     }
-    if let Err(error) = telemetry::init() {
-        tracing::error!("configuration error: {error}");
-        return ExitCode::FAILURE;
-    }
+    // Before the runtime: the trace exporter runs on a thread of its own with a blocking client.
+    let telemetry = match telemetry::init() {
+        Ok(telemetry) => telemetry,
+        Err(error) => {
+            tracing::error!("configuration error: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let code = runtime().block_on(serve());
+    // After the runtime has stopped: the spans still buffered are sent, then the exporter stops.
+    drop(telemetry);
+    code
+}
+
+/// Configuration, backends, workers, HTTP, until SIGINT/SIGTERM.
+async fn serve() -> ExitCode {
     let config = match Config::from_env() {
         Ok(config) => config,
         Err(error) => {

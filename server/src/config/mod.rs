@@ -78,6 +78,19 @@ pub fn log_format() -> Result<&'static str, ConfigError> {
     Vars(&|name| std::env::var(name).ok()).one_of(&LOG_FORMAT)
 }
 
+/// `OTEL_EXPORTER_OTLP_ENDPOINT`, read with the logs' settings (traces start with them): `None`
+/// turns traces off; a value must be an http(s) URL.
+pub fn trace_endpoint() -> Result<Option<String>, ConfigError> {
+    let vars = Vars(&|name| std::env::var(name).ok());
+    let Some(endpoint) = vars.value(&variables::OTEL_EXPORTER_OTLP_ENDPOINT) else {
+        return Ok(None);
+    };
+    let is_url = reqwest::Url::parse(&endpoint)
+        .is_ok_and(|url| matches!(url.scheme(), "http" | "https") && url.host().is_some());
+    vars.check(&variables::OTEL_EXPORTER_OTLP_ENDPOINT, &endpoint, is_url)?;
+    Ok(Some(endpoint))
+}
+
 /// Who may use the operator console, and for how long a sign-in holds.
 #[derive(Debug, Clone)]
 pub struct AdminSettings {

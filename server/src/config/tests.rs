@@ -1,6 +1,6 @@
 //! Defaults, bounds and messages of every variable.
 
-use super::variables::{Kind, VARIABLES};
+use super::variables::{Kind, OTEL_EXPORTER_OTLP_ENDPOINT, VARIABLES};
 use super::*;
 use crate::origin::simulated::SimulatedSettings;
 use std::collections::HashMap;
@@ -71,8 +71,13 @@ fn the_parser_reads_exactly_the_declared_variables() {
     let read = read.into_inner();
     let declared: HashSet<String> = VARIABLES
         .iter()
-        // Others' variables, and LOG_FORMAT, which logging reads before the configuration.
-        .filter(|var| !matches!(var.kind, Kind::ReadBy { .. }) && var.name != LOG_FORMAT.name)
+        // Others' variables, and LOG_FORMAT and OTEL_EXPORTER_OTLP_ENDPOINT, which logging and
+        // traces read before the configuration.
+        .filter(|var| {
+            !matches!(var.kind, Kind::ReadBy { .. })
+                && var.name != LOG_FORMAT.name
+                && var.name != OTEL_EXPORTER_OTLP_ENDPOINT.name
+        })
         .map(|var| var.name.to_owned())
         .collect();
     assert_eq!(read, declared);

@@ -57,6 +57,8 @@ pub enum Reader {
     LogFilter,
     /// `docker-compose.yml`; the server never sees it.
     Compose,
+    /// The OpenTelemetry SDK and its OTLP exporter, when traces are on ([`crate::telemetry`]).
+    OpenTelemetry,
 }
 
 /// A group of variables, with what applies to all of them.
@@ -188,6 +190,14 @@ pub const CONSOLE: Section = Section {
 pub const LOGS: Section = Section {
     title: "Logs",
     about: &[],
+};
+pub const TRACES: Section = Section {
+    title: "Traces (OpenTelemetry)",
+    about: &[
+        "Off unless OTEL_EXPORTER_OTLP_ENDPOINT is set; then every request is a span, exported over",
+        "OTLP/HTTP (protobuf), honouring an incoming W3C traceparent and answering traceresponse.",
+        "The standard OTEL_* variables below are read by the OpenTelemetry SDK itself.",
+    ],
 };
 pub const COMPOSE: Section = Section {
     title: "docker compose only (read by docker-compose.yml, not by the server)",
@@ -385,6 +395,19 @@ declare! {
         RUST_LOG: read_by(Reader::LogFilter, "info");
         /// text (for people) or json (one object per line, with the request id and job fields).
         LOG_FORMAT: Kind::OneOf { default: "text", choices: &["text", "json"] };
+    }
+    TRACES => {
+        /// Where traces go (OTLP over HTTP; /v1/traces is appended), e.g. http://jaeger:4318.
+        OTEL_EXPORTER_OTLP_ENDPOINT: text("", "an http:// or https:// URL");
+        /// The service name on every span.
+        OTEL_SERVICE_NAME: read_by(Reader::OpenTelemetry, "ferry");
+        /// Headers sent with every export, as k1=v1,k2=v2 (a collector's API key, say).
+        OTEL_EXPORTER_OTLP_HEADERS: read_by(Reader::OpenTelemetry, "");
+        /// Which traces are kept: parentbased_always_on, always_on, always_off, traceidratio,
+        /// parentbased_traceidratio, parentbased_always_off.
+        OTEL_TRACES_SAMPLER: read_by(Reader::OpenTelemetry, "parentbased_always_on");
+        /// The share of traces the ratio samplers keep, 0 to 1.
+        OTEL_TRACES_SAMPLER_ARG: read_by(Reader::OpenTelemetry, "");
     }
     COMPOSE => {
         /// MinIO's administrator.

@@ -26,6 +26,9 @@ pub fn layer(settings: &HttpSettings) -> CorsLayer {
             header::CONTENT_TYPE,
             HeaderName::from_static("idempotency-key"),
             HeaderName::from_static("x-request-id"),
+            // A browser page continuing its own trace (W3C Trace Context).
+            HeaderName::from_static("traceparent"),
+            HeaderName::from_static("tracestate"),
         ])
         .expose_headers([
             HeaderName::from_static("x-request-id"),
@@ -34,6 +37,7 @@ pub fn layer(settings: &HttpSettings) -> CorsLayer {
             HeaderName::from_static("ratelimit-reset"),
             header::RETRY_AFTER,
             header::LOCATION,
+            HeaderName::from_static("traceresponse"),
         ])
         .max_age(PREFLIGHT_MAX_AGE);
     match &settings.cors_origins {

@@ -24,6 +24,7 @@ pub mod rate_limit;
 pub mod root;
 pub mod serve;
 pub mod status;
+pub mod trace_context;
 
 use crate::{
     queue::JobQueue,
@@ -185,8 +186,14 @@ pub fn app(state: AppState) -> Router {
                 .unwrap_or_default();
             // The path only: a query may hold a download link's signature, which must not
             // reach the logs.
-            tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id)
+            let span = tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id, trace_id = tracing::field::Empty);
+            trace_context::continue_trace(&span, request.headers());
+            span
         }))
+        // Only with traces on: off, the hot paths carry no layer for them.
+        .option_layer(
+            crate::telemetry::traces_on().then(|| middleware::from_fn(trace_context::answer_trace)),
+        )
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(header("x-content-type-options", "nosniff"))
         .layer(header("x-frame-options", "DENY"))
