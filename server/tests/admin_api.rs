@@ -483,6 +483,10 @@ async fn the_job_list_pages_through_a_thousand_jobs_and_filters_them() {
             "queued" => &job["createdAt"],
             _ => &job["finishedAt"],
         };
+        assert_eq!(
+            &job["listedAt"], at,
+            "the list's place, as the body states it"
+        );
         (
             at.as_str().unwrap().to_owned(),
             job["jobId"].as_str().unwrap().to_owned(),

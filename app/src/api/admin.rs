@@ -172,6 +172,9 @@ pub struct AdminJob {
     pub finished_at: Option<Timestamp>,
     /// Why the last attempt failed.
     pub error: Option<String>,
+    /// Where the list places the job (newest first): its creation while queued, its attempt's
+    /// start while processing, its next attempt while retrying, its end once finished.
+    pub listed_at: Timestamp,
     /// The archive's storage key and size, once completed.
     pub result_key: Option<String>,
     pub result_size: Option<u64>,

@@ -9,17 +9,6 @@ use crate::{
 use leptos::{prelude::*, task::spawn_local};
 use leptos_router::hooks::use_navigate;
 
-/// When the list places a job (see the server's `queue::listed_at`): what the "When" column
-/// shows.
-fn placed_at(job: &AdminJob) -> Option<crate::api::Timestamp> {
-    match job.phase {
-        JobPhase::Queued => Some(job.created_at),
-        JobPhase::Processing => job.started_at,
-        JobPhase::Retrying => job.next_attempt_at,
-        _ => job.finished_at,
-    }
-}
-
 /// What the "When" column says for a job.
 pub fn when(job: &AdminJob, clock: LocalClock) -> String {
     let verb = match job.phase {
@@ -28,7 +17,7 @@ pub fn when(job: &AdminJob, clock: LocalClock) -> String {
         JobPhase::Retrying => "retries",
         _ => "finished",
     };
-    placed_at(job).map_or_else(String::new, |at| format!("{verb} {}", clock.moment(at)))
+    format!("{verb} {}", clock.moment(job.listed_at))
 }
 
 /// The filters, the table and "Load more".

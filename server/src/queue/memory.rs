@@ -172,6 +172,11 @@ impl MemoryQueue {
 }
 
 impl State {
+    /// The job's record if it is still kept at `now` (what every read of one job sees).
+    fn kept(&self, job_id: JobId, now: u64) -> Option<&StoredJob> {
+        self.jobs.get(&job_id).filter(|job| job.is_kept_at(now))
+    }
+
     /// Drops finished records whose retention ended, with their idempotency keys.
     fn purge_expired(&mut self, now: u64) {
         while let Some(&(expires_at, job_id)) = self.expiring.first() {
@@ -541,12 +546,7 @@ impl JobQueue for MemoryQueue {
 
     async fn status(&self, job_id: JobId) -> Result<Option<JobRecord>, QueueError> {
         let now = self.now_ms();
-        let state = self.lock();
-        Ok(state
-            .jobs
-            .get(&job_id)
-            .filter(|job| job.is_kept_at(now))
-            .map(|job| job.view(now)))
+        Ok(self.lock().kept(job_id, now).map(|job| job.view(now)))
     }
 
     async fn wait_for_work(&self, max_wait: Duration) {
@@ -723,11 +723,9 @@ impl JobQueue for MemoryQueue {
 
     async fn attempts(&self, job_id: JobId) -> Result<Vec<Attempt>, QueueError> {
         let now = self.now_ms();
-        let state = self.lock();
-        Ok(state
-            .jobs
-            .get(&job_id)
-            .filter(|job| job.is_kept_at(now))
+        Ok(self
+            .lock()
+            .kept(job_id, now)
             .map(|job| job.attempts.clone())
             .unwrap_or_default())
     }

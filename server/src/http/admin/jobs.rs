@@ -5,7 +5,7 @@ use super::acted_on;
 use crate::{
     error::AppError,
     http::{client::Caller, AppState},
-    queue::{AdminOutcome, JobFilter, JobRecord, ListCursor, LIST_PAGE_MAX},
+    queue::{listed_at, AdminOutcome, JobFilter, JobRecord, ListCursor, LIST_PAGE_MAX},
 };
 use app::api::{
     AdminJob, AdminJobDetail, AdminJobPage, AdminRetryAll, ErrorBody, FileId, JobId, JobPhase,
@@ -116,6 +116,7 @@ pub fn admin_job(record: &JobRecord) -> AdminJob {
         next_attempt_at: record.next_attempt_at,
         finished_at: record.finished_at,
         error: record.error.clone(),
+        listed_at: app::api::Timestamp::from_unix_millis(listed_at(record)),
         result_key: record.result.as_ref().map(|r| r.key.as_str().to_owned()),
         result_size: record.result.as_ref().map(|r| r.size),
         result_expires_at: record.result_expires_at,
