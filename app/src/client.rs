@@ -2,7 +2,10 @@
 //!
 //! Only event handlers and effects call these functions, so they only ever run in the browser.
 
-use crate::api::{CancelResponse, ErrorBody, InitiateRequest, InitiateResponse, JobId, JobStatus};
+use crate::{
+    api::{CancelResponse, ErrorBody, InitiateRequest, InitiateResponse, JobId, JobStatus},
+    trace_context::{self, random_bytes},
+};
 use gloo_net::http::{Request, Response};
 
 /// What went wrong talking to the API, worded for the person looking at the page.
@@ -19,9 +22,19 @@ pub enum ClientError {
     Refused(ErrorBody),
 }
 
-/// Starts a job: `POST /v1/download/initiate`.
+/// Starts a job: `POST /v1/download/initiate`, as a new trace (a click on Download or Retry is
+/// where a download's trace starts; see [`crate::trace_context`]).
 pub async fn initiate(request: &InitiateRequest) -> Result<InitiateResponse, ClientError> {
-    send(Request::post("/v1/download/initiate").json(request)).await
+    let mut builder = Request::post("/v1/download/initiate");
+    if let Some(traceparent) = random_bytes().and_then(trace_context::new_trace) {
+        builder = builder.header(trace_context::TRACEPARENT, &traceparent);
+    }
+    send(builder.json(request)).await
+}
+
+/// A `traceparent` for one more request in the trace `trace_id` (a poll of a traced job).
+fn child_of(trace_id: &str) -> Option<String> {
+    trace_context::traceparent(trace_id, random_bytes()?)
 }
 
 /// One status poll's answer.
@@ -39,12 +52,20 @@ pub struct StatusReply {
 }
 
 /// Reads a job's state: `GET /v1/download/status/:jobId`, conditional on `etag` (the tag of the
-/// last answer) so an unchanged job costs an empty `304`.
-pub async fn status(job_id: JobId, etag: Option<&str>) -> Result<StatusReply, ClientError> {
+/// last answer) so an unchanged job costs an empty `304`; a poll of a job in trace `trace_id`
+/// is a span of that trace.
+pub async fn status(
+    job_id: JobId,
+    etag: Option<&str>,
+    trace_id: Option<&str>,
+) -> Result<StatusReply, ClientError> {
     let unreachable = |e: gloo_net::Error| ClientError::Unreachable(e.to_string());
     let mut request = Request::get(&format!("/v1/download/status/{job_id}"));
     if let Some(etag) = etag {
         request = request.header("if-none-match", etag);
+    }
+    if let Some(traceparent) = trace_id.and_then(child_of) {
+        request = request.header(trace_context::TRACEPARENT, &traceparent);
     }
     let response = request.send().await.map_err(unreachable)?;
     let header = |name: &str| response.headers().get(name);

@@ -6,12 +6,14 @@
 //! - [`components`]: the download page, rendered on the server and hydrated in the browser.
 //! - [`console`]: the operator console (`/admin`), in the same bundle.
 //! - [`units`]: sizes as people read them, for the page and the server's messages alike.
+//! - [`trace_context`]: the W3C `traceparent` a click starts and the server continues.
 
 pub mod api;
 pub mod client;
 pub mod components;
 pub mod console;
 pub mod saved_jobs;
+pub mod trace_context;
 pub mod units;
 
 use leptos::prelude::*;

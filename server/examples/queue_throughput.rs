@@ -46,6 +46,7 @@ async fn main() {
                         client: format!("198.51.100.{}", task % 100),
                         file_ids: vec![file_id],
                         origin_params: String::new(),
+                        trace_parent: None,
                     };
                     queue.enqueue(job, None).await.unwrap();
                 }

@@ -237,6 +237,7 @@ impl Application {
                 .as_ref()
                 .map(|admin| AdminAccess::new(admin.token.clone(), admin.session_ttl)),
             paused,
+            trace_ui: config.trace_ui.clone(),
         }));
         Ok(Self {
             listener,

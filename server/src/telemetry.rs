@@ -16,13 +16,23 @@ use crate::config::{
     variables::{OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_SERVICE_NAME, RUST_LOG},
     ConfigError,
 };
-use opentelemetry::trace::TracerProvider as _;
+use opentelemetry::{
+    propagation::{Extractor, TextMapPropagator},
+    trace::{TraceContextExt, TracerProvider as _},
+};
 use opentelemetry_sdk::{propagation::TraceContextPropagator, trace::SdkTracerProvider, Resource};
 use std::{
     io::IsTerminal,
     sync::atomic::{AtomicBool, Ordering},
 };
-use tracing_subscriber::{fmt, layer::SubscriberExt, util::SubscriberInitExt, EnvFilter, Layer};
+use tracing_opentelemetry::OpenTelemetrySpanExt;
+use tracing_subscriber::{
+    filter::{self, FilterExt},
+    fmt,
+    layer::SubscriberExt,
+    util::SubscriberInitExt,
+    EnvFilter, Layer,
+};
 
 /// Set once, when traces are on: the HTTP layer reads trace context only then.
 static TRACES_ON: AtomicBool = AtomicBool::new(false);
@@ -108,44 +118,155 @@ fn tracer_provider() -> Result<Option<SdkTracerProvider>, ConfigError> {
 /// like a bad trace endpoint, so `main` can report it and stop like any other configuration
 /// error.
 pub fn init() -> Result<Telemetry, ConfigError> {
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new(RUST_LOG.default_value()));
-    let format = LogFormat::from_env();
-    let logs = match format {
-        Ok(LogFormat::Json) => fmt::layer()
-            .json()
-            .with_current_span(false)
-            .with_span_list(true)
-            .flatten_event(true)
-            .with_writer(std::io::stderr)
-            .boxed(),
-        // Colour codes only help a person at a terminal; in files and pipes they are noise.
-        _ => fmt::layer()
-            .with_ansi(std::io::stderr().is_terminal())
-            .with_writer(std::io::stderr)
-            .boxed(),
+    let filter = || {
+        EnvFilter::try_from_default_env()
+            .unwrap_or_else(|_| EnvFilter::new(RUST_LOG.default_value()))
     };
-    let traces = tracer_provider();
-    let (provider, traces_error) = match traces {
+    let format = LogFormat::from_env();
+    let json = matches!(format, Ok(LogFormat::Json));
+    let (provider, traces_error) = match tracer_provider() {
         Ok(provider) => (provider, None),
         Err(error) => (None, Some(error)),
     };
-    let otel = provider.as_ref().map(|provider| {
-        opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
-        tracing_opentelemetry::layer().with_tracer(provider.tracer("ferry"))
-    });
-    tracing_subscriber::registry()
-        .with(filter)
-        .with(logs)
-        .with(otel)
-        .init();
-    if provider.is_some() {
-        TRACES_ON.store(true, Ordering::Relaxed);
-        tracing::info!("traces are exported over OTLP/HTTP");
+    match &provider {
+        // Off: one global filter, exactly as without traces.
+        None => tracing_subscriber::registry()
+            .with(filter())
+            .with(log_layer(json))
+            .init(),
+        // On: the logs keep RUST_LOG; the traces take what it allows plus the S3 SDK's
+        // per-operation spans (debug level), so each storage call is a span of its own.
+        Some(provider) => {
+            opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
+            let storage_calls = filter::filter_fn(|metadata| {
+                metadata.is_span() && metadata.target().starts_with(S3_OPERATIONS)
+            });
+            let traces = tracing_opentelemetry::layer()
+                .with_tracer(provider.tracer("ferry"))
+                .with_filter(filter().or(storage_calls));
+            tracing_subscriber::registry()
+                .with(log_layer(json).with_filter(filter()))
+                .with(traces)
+                .init();
+            TRACES_ON.store(true, Ordering::Relaxed);
+            tracing::info!("traces are exported over OTLP/HTTP");
+        }
     }
     format?;
     match traces_error {
         Some(error) => Err(error),
         None => Ok(Telemetry { traces: provider }),
+    }
+}
+
+/// The layer that writes log lines: JSON objects, or text for a person.
+fn log_layer<S>(json: bool) -> Box<dyn Layer<S> + Send + Sync>
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+{
+    if json {
+        fmt::layer()
+            .json()
+            .with_current_span(false)
+            .with_span_list(true)
+            .flatten_event(true)
+            .with_writer(std::io::stderr)
+            .boxed()
+    } else {
+        // Colour codes only help a person at a terminal; in files and pipes they are noise.
+        fmt::layer()
+            .with_ansi(std::io::stderr().is_terminal())
+            .with_writer(std::io::stderr)
+            .boxed()
+    }
+}
+
+/// The target of the S3 SDK's span around each operation (`S3.PutObject`, `S3.UploadPart` …).
+const S3_OPERATIONS: &str = "aws_sdk_s3::operation";
+
+/// The W3C `traceparent` naming `span` (`00-<trace id>-<span id>-<flags>`), when traces are on:
+/// what a job stores at enqueue and what `traceresponse` says.
+pub fn trace_parent_of(span: &tracing::Span) -> Option<String> {
+    if !traces_on() {
+        return None;
+    }
+    let context = span.context();
+    let span_ref = context.span();
+    let span_context = span_ref.span_context();
+    span_context.is_valid().then(|| {
+        format!(
+            "00-{}-{}-{:02x}",
+            span_context.trace_id(),
+            span_context.span_id(),
+            span_context.trace_flags().to_u8()
+        )
+    })
+}
+
+/// One stored `traceparent`, as the propagator reads headers.
+struct StoredParent<'a>(&'a str);
+
+impl Extractor for StoredParent<'_> {
+    fn get(&self, key: &str) -> Option<&str> {
+        (key == app::trace_context::TRACEPARENT).then_some(self.0)
+    }
+
+    fn keys(&self) -> Vec<&str> {
+        vec![app::trace_context::TRACEPARENT]
+    }
+}
+
+/// Makes `span` a child of the span `parent` names (a job's stored `traceparent`), so work done
+/// long after a request, on any instance, belongs to that request's trace; and names its trace
+/// and span in the `trace_id` and `span_id` fields its log lines carry. A missing or malformed
+/// parent leaves the span the root of a trace of its own.
+pub fn join_trace(span: &tracing::Span, parent: Option<&str>) {
+    if !traces_on() {
+        return;
+    }
+    if let Some(parent) = parent {
+        let context = TraceContextPropagator::new().extract(&StoredParent(parent));
+        let _ = span.set_parent(context);
+    }
+    name_ids(span);
+}
+
+/// Records `span`'s trace and span ids in its `trace_id` and `span_id` fields (declared
+/// `Empty` where the span is made), so every log line inside it names them.
+pub fn name_ids(span: &tracing::Span) {
+    let context = span.context();
+    let span_ref = context.span();
+    let ids = span_ref.span_context();
+    span.record("trace_id", tracing::field::display(ids.trace_id()));
+    span.record("span_id", tracing::field::display(ids.span_id()));
+}
+
+/// Where a person sees a trace: `TRACE_UI_URL_TEMPLATE` with `{traceId}` in it (a Jaeger
+/// `…/trace/{traceId}`, say). Jobs' answers carry their trace id, and with a template the link.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TraceUi {
+    template: Option<String>,
+}
+
+impl TraceUi {
+    /// The placeholder the template must contain.
+    pub const PLACEHOLDER: &'static str = "{traceId}";
+
+    /// A trace UI at `template` (validated by the configuration), or none.
+    pub fn new(template: Option<String>) -> Self {
+        Self { template }
+    }
+
+    /// What a job's answers say about its trace: its id and, with a template, its link; nothing
+    /// for a job started without traces (or with a stored parent that is not well formed).
+    pub fn job_trace(&self, trace_parent: Option<&str>) -> app::api::JobTrace {
+        let trace_id = trace_parent.and_then(app::trace_context::trace_id_of);
+        app::api::JobTrace {
+            trace_url: trace_id.and_then(|id| {
+                let template = self.template.as_ref()?;
+                Some(template.replace(Self::PLACEHOLDER, id))
+            }),
+            trace_id: trace_id.map(str::to_owned),
+        }
     }
 }

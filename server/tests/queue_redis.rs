@@ -64,6 +64,7 @@ async fn finished_jobs_leave_no_keys_behind_after_retention() {
             client: "203.0.113.7".into(),
             file_ids: vec![app::api::FileId::new(40_000 + n).unwrap()],
             origin_params: String::new(),
+            trace_parent: None,
         };
         queue.enqueue(job, Some(&format!("key-{n}"))).await.unwrap();
     }
@@ -137,6 +138,7 @@ async fn the_per_client_cap_heals_from_stale_entries() {
         client: "203.0.113.7".into(),
         file_ids: vec![app::api::FileId::new(12345).unwrap()],
         origin_params: String::new(),
+        trace_parent: None,
     };
     let client = redis::Client::open(redis_url()).unwrap();
     let mut connection = client.get_multiplexed_async_connection().await.unwrap();
@@ -171,6 +173,7 @@ async fn a_rare_match_is_found_across_bounded_pages() {
             client: client.into(),
             file_ids: vec![app::api::FileId::new(10_000 + n as u64 % 80_000).unwrap()],
             origin_params: String::new(),
+            trace_parent: None,
         };
         let id = queue.enqueue(job, None).await.unwrap().record.id;
         if client == rare {
@@ -226,6 +229,7 @@ async fn a_rare_match_in_several_long_indexes_is_found_across_pages() {
                 client: client.into(),
                 file_ids: vec![app::api::FileId::new(10_000 + n as u64).unwrap()],
                 origin_params: String::new(),
+                trace_parent: None,
             };
             (
                 queue.enqueue(job, None).await.unwrap().record.id,
@@ -282,6 +286,7 @@ async fn a_job_moved_on_without_its_index_is_not_listed_under_its_old_phase() {
         client: "203.0.113.7".into(),
         file_ids: vec![app::api::FileId::new(12345).unwrap()],
         origin_params: String::new(),
+        trace_parent: None,
     };
     let id = queue.enqueue(job, None).await.unwrap().record.id;
     let queued = JobFilter {

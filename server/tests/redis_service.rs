@@ -190,6 +190,7 @@ async fn create_and_cancel(
             client: format!("198.51.100.{}", n % 200),
             file_ids: vec![app::api::FileId::new(10_000 + n).unwrap()],
             origin_params: String::new(),
+            trace_parent: None,
         };
         let key = format!("key-{n}");
         let id = queue.enqueue(job, Some(&key)).await.unwrap().record.id;
@@ -304,6 +305,7 @@ async fn a_full_redis_refuses_new_jobs_with_a_503_and_finishes_accepted_ones() {
             client: "203.0.113.7".into(),
             file_ids: vec![app::api::FileId::new(45678).unwrap()],
             origin_params: String::new(),
+            trace_parent: None,
         };
         let depth = queue.depth().await;
         assert!(depth.is_ok(), "reads go on while Redis is full: {depth:?}");

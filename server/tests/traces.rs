@@ -6,19 +6,44 @@
 mod common;
 
 use common::ferry_process::{request, start};
-use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
-use opentelemetry_proto::tonic::trace::v1::Span;
+use common::{
+    ferry_process::{http, job_id_of},
+    origin_server::{Behaviour, OriginServer},
+    s3_server::S3Server,
+};
+use opentelemetry_proto::tonic::{
+    collector::trace::v1::ExportTraceServiceRequest,
+    common::v1::{any_value, KeyValue},
+    trace::v1::{status::StatusCode, Span},
+};
 use prost::Message;
 use std::{
     sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
 
+/// An exported span and the `service.name` of the process that sent it.
+#[derive(Clone, Debug)]
+struct Exported {
+    service: String,
+    span: Span,
+}
+
 /// An OTLP/HTTP trace receiver on a free port: every span it is sent, decoded.
 struct Receiver {
     addr: std::net::SocketAddr,
-    spans: Arc<Mutex<Vec<Span>>>,
-    _runtime: tokio::runtime::Runtime,
+    spans: Arc<Mutex<Vec<Exported>>>,
+    runtime: tokio::runtime::Runtime,
+}
+
+/// The string value of the attribute `key` of `attributes`, if it is one.
+fn attribute(attributes: &[KeyValue], key: &str) -> Option<String> {
+    attributes.iter().find(|kv| kv.key == key).and_then(|kv| {
+        match kv.value.as_ref()?.value.as_ref()? {
+            any_value::Value::StringValue(value) => Some(value.clone()),
+            _ => None,
+        }
+    })
 }
 
 impl Receiver {
@@ -35,8 +60,16 @@ impl Receiver {
                         .expect("the exporter sends protobuf OTLP");
                     let mut spans = kept.lock().unwrap();
                     for resource in export.resource_spans {
+                        let service = resource
+                            .resource
+                            .as_ref()
+                            .and_then(|r| attribute(&r.attributes, "service.name"))
+                            .unwrap_or_default();
                         for scope in resource.scope_spans {
-                            spans.extend(scope.spans);
+                            spans.extend(scope.spans.into_iter().map(|span| Exported {
+                                service: service.clone(),
+                                span,
+                            }));
                         }
                     }
                     axum::http::StatusCode::OK
@@ -51,30 +84,37 @@ impl Receiver {
         Self {
             addr,
             spans,
-            _runtime: runtime,
+            runtime,
+        }
+    }
+
+    /// The spans of `trace_id` (hex) named `name` once (within 15 s) at least `count` arrived.
+    fn spans(&self, trace_id: &str, name: &str, count: usize) -> Vec<Exported> {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let found: Vec<Exported> = self
+                .spans
+                .lock()
+                .unwrap()
+                .iter()
+                .filter(|e| hex::encode(&e.span.trace_id) == trace_id && e.span.name == name)
+                .cloned()
+                .collect();
+            if found.len() >= count {
+                return found;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{} of {count} {name} spans of trace {trace_id} arrived",
+                found.len()
+            );
+            std::thread::sleep(Duration::from_millis(50));
         }
     }
 
     /// Waits (up to 15 s) for an exported span of `trace_id` (hex) named `name`.
     fn span(&self, trace_id: &str, name: &str) -> Span {
-        let deadline = Instant::now() + Duration::from_secs(15);
-        loop {
-            let found = self
-                .spans
-                .lock()
-                .unwrap()
-                .iter()
-                .find(|span| hex::encode(&span.trace_id) == trace_id && span.name == name)
-                .cloned();
-            if let Some(span) = found {
-                return span;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "no {name} span of trace {trace_id} arrived"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        self.spans(trace_id, name, 1).remove(0).span
     }
 }
 
@@ -179,5 +219,157 @@ fn an_endpoint_that_is_not_a_url_stops_the_server_with_a_message_naming_it() {
     assert!(
         log.contains("OTEL_EXPORTER_OTLP_ENDPOINT=\"jaeger:4318\" is invalid"),
         "{log}"
+    );
+}
+
+#[test]
+fn a_job_is_one_trace_across_instances_and_attempts_from_the_request_to_the_upload() {
+    let receiver = Receiver::start();
+    let origin = receiver.runtime.block_on(OriginServer::start());
+    let bytes = common::content(17, 200_000);
+    // The first attempt meets a 503 and is retried; the second gets the file.
+    origin.set(
+        20517,
+        Behaviour::FailFirst {
+            times: 1,
+            status: 503,
+            content: bytes,
+        },
+    );
+    let s3 = S3Server::start();
+    let endpoint = format!("http://{}", receiver.addr);
+    let template = origin.url_template();
+    let prefix = format!("ferry-test-traces-{}", std::process::id());
+    let mut settings: Vec<(String, String)> = s3.env("ferry-traces");
+    settings.extend(
+        [
+            ("REDIS_URL", "redis://127.0.0.1:6379"),
+            ("QUEUE_PREFIX", prefix.as_str()),
+            ("ORIGIN", "http"),
+            ("ORIGIN_URL_TEMPLATE", template.as_str()),
+            ("RETRY_BACKOFF_BASE_MS", "100"),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
+            ("OTEL_BSP_SCHEDULE_DELAY", "100"),
+            (
+                "TRACE_UI_URL_TEMPLATE",
+                "http://localhost:16686/trace/{traceId}",
+            ),
+        ]
+        .map(|(k, v)| (k.to_owned(), v.to_owned())),
+    );
+    let instance = |name: &'static str, concurrency: &'static str| {
+        let mut all: Vec<(&str, &str)> = settings
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        all.extend([
+            ("OTEL_SERVICE_NAME", name),
+            ("WORKER_CONCURRENCY", concurrency),
+        ]);
+        all
+    };
+    let storage = tempfile::tempdir().unwrap();
+    // The API-only instance takes the request; the other one runs every attempt.
+    let (_api, _api_log, api_addr) = start(storage.path(), &instance("ferry-api", "0"));
+    let (_worker, mut worker_log, _) = start(storage.path(), &instance("ferry-worker", "1"));
+
+    let trace_id = "0af7651916cd43dd8448eb211c80319c";
+    let caller_span = "b7ad6b7169203331";
+    let response = request(
+        &api_addr,
+        "POST",
+        "/v1/download/initiate",
+        r#"{"file_id": 20517}"#,
+        &[("traceparent", &format!("00-{trace_id}-{caller_span}-01"))],
+    );
+    assert_eq!(response.status().as_u16(), 202);
+    let started: serde_json::Value = serde_json::from_str(&response.text().unwrap()).unwrap();
+    assert_eq!(started["traceId"], trace_id, "{started}");
+    assert_eq!(
+        started["traceUrl"],
+        format!("http://localhost:16686/trace/{trace_id}")
+    );
+    let job_id = job_id_of(&started.to_string());
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let done = loop {
+        let (_, body) = http(
+            &api_addr,
+            "GET",
+            &format!("/v1/download/status/{job_id}"),
+            "",
+        );
+        let status: serde_json::Value = serde_json::from_str(&body).unwrap();
+        if status["status"] == "completed" {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "not completed: {status}");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(done["traceId"], trace_id, "every answer names the trace");
+
+    // The initiate request, on the API instance, continues the caller's span.
+    let initiate = receiver
+        .spans(trace_id, "request", 1)
+        .into_iter()
+        .find(|e| attribute(&e.span.attributes, "path").as_deref() == Some("/v1/download/initiate"))
+        .expect("the initiate request's span");
+    assert_eq!(initiate.service, "ferry-api");
+    assert_eq!(hex::encode(&initiate.span.parent_span_id), caller_span);
+
+    // Both attempts ran on the other instance, as children of the initiate request.
+    let mut attempts = receiver.spans(trace_id, "job attempt", 2);
+    attempts.sort_by_key(|e| e.span.start_time_unix_nano);
+    for attempt in &attempts {
+        assert_eq!(attempt.service, "ferry-worker");
+        assert_eq!(attempt.span.parent_span_id, initiate.span.span_id);
+        assert_eq!(
+            attribute(&attempt.span.attributes, "job_id").as_deref(),
+            Some(job_id.as_str())
+        );
+    }
+    let outcomes: Vec<_> = attempts
+        .iter()
+        .map(|e| attribute(&e.span.attributes, "outcome"))
+        .collect();
+    assert_eq!(
+        outcomes,
+        [Some("retrying".to_owned()), Some("completed".to_owned())]
+    );
+    let first_status = attempts[0].span.status.clone().unwrap_or_default();
+    assert_eq!(
+        first_status.code,
+        StatusCode::Error as i32,
+        "a failed attempt is an error"
+    );
+    let second = &attempts[1].span;
+
+    // The second attempt's work: origin lookup and fetch, the archive, the upload with the S3
+    // SDK's own span for the call.
+    let child_of = |name: &str, parent: &Span| {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let children: Vec<Exported> = receiver.spans(trace_id, name, 1);
+            if let Some(child) = children
+                .into_iter()
+                .find(|e| e.span.parent_span_id == parent.span_id)
+            {
+                return child.span;
+            }
+            assert!(Instant::now() < deadline, "no {name} under {}", parent.name);
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    };
+    child_of("origin.lookup", second);
+    let archive = child_of("archive.build", second);
+    child_of("origin.fetch", &archive);
+    let upload = child_of("storage.upload", second);
+    child_of("S3.PutObject", &upload);
+
+    // The worker's log lines about the job name its trace and the attempt's span.
+    let line = worker_log.wait_for("job completed");
+    assert!(line.contains(&format!("trace_id={trace_id}")), "{line}");
+    assert!(
+        line.contains(&format!("span_id={}", hex::encode(&second.span_id))),
+        "{line}"
     );
 }

@@ -1,6 +1,6 @@
 //! The operator console's bodies (`/admin/api/…`), shared by the server and the console page.
 
-use super::{FileId, HealthChecks, JobId, JobPhase, Timestamp};
+use super::{FileId, HealthChecks, JobId, JobPhase, JobTrace, Timestamp};
 use serde::{Deserialize, Serialize};
 
 /// Body of `POST /admin/api/session`: signing in with the deployment's `ADMIN_TOKEN`.
@@ -179,6 +179,9 @@ pub struct AdminJob {
     pub result_key: Option<String>,
     pub result_size: Option<u64>,
     pub result_expires_at: Option<Timestamp>,
+    /// The job's trace, when the server exports traces.
+    #[serde(flatten)]
+    pub trace: JobTrace,
 }
 
 /// `200` body of `GET /admin/api/jobs`: one page of the job list, newest first, and the cursor

@@ -168,6 +168,23 @@ pub struct InitiateResponse {
     pub job_id: JobId,
     pub status: JobPhase,
     pub total_file_ids: usize,
+    #[serde(flatten)]
+    pub trace: JobTrace,
+}
+
+/// The trace a job belongs to, when the server exports traces (absent otherwise): the id the
+/// initiate request's trace has, which every attempt of the job joins, and where a trace UI
+/// shows it (`TRACE_UI_URL_TEMPLATE`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct JobTrace {
+    /// 32 lower-case hex digits (W3C trace context).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace_id: Option<String>,
+    /// The trace in the operator's trace UI.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace_url: Option<String>,
 }
 
 /// `200` body of `GET /v1/download/status/:jobId`: what a poll learns about a job.
@@ -178,6 +195,8 @@ pub struct JobStatus {
     pub job_id: JobId,
     pub file_ids: Vec<FileId>,
     pub created_at: Timestamp,
+    #[serde(flatten)]
+    pub trace: JobTrace,
     #[serde(flatten)]
     pub state: JobState,
 }

@@ -121,6 +121,7 @@ fn initiate_response_matches_the_contract() {
         job_id: job_id(),
         status: JobPhase::Queued,
         total_file_ids: 1,
+        trace: JobTrace::default(),
     };
     assert_eq!(
         serde_json::to_value(&body).unwrap(),
@@ -128,11 +129,46 @@ fn initiate_response_matches_the_contract() {
     );
 }
 
+#[test]
+fn a_traced_job_says_which_trace_and_where_to_see_it() {
+    let trace = JobTrace {
+        trace_id: Some("4bf92f3577b34da6a3ce929d0e0e4736".into()),
+        trace_url: Some("http://localhost:16686/trace/4bf92f3577b34da6a3ce929d0e0e4736".into()),
+    };
+    let body = InitiateResponse {
+        job_id: job_id(),
+        status: JobPhase::Queued,
+        total_file_ids: 1,
+        trace: trace.clone(),
+    };
+    assert_eq!(
+        serde_json::to_value(&body).unwrap(),
+        json!({"jobId": "01HQ3Z8M5X7Y9A2B4C6D8E0F1G", "status": "queued", "totalFileIds": 1,
+            "traceId": "4bf92f3577b34da6a3ce929d0e0e4736",
+            "traceUrl": "http://localhost:16686/trace/4bf92f3577b34da6a3ce929d0e0e4736"})
+    );
+    let traced = JobStatus {
+        job_id: job_id(),
+        file_ids: vec![FileId::new(12345).unwrap()],
+        created_at: at("2026-01-01T00:00:00.000Z"),
+        trace,
+        state: JobState::Cancelled {
+            cancelled_at: at("2026-01-01T00:00:01.000Z"),
+        },
+    };
+    let value = serde_json::to_value(&traced).unwrap();
+    assert_eq!(value["traceId"], "4bf92f3577b34da6a3ce929d0e0e4736");
+    assert_eq!(value["status"], "cancelled");
+    let back: JobStatus = serde_json::from_value(value).unwrap();
+    assert_eq!(back, traced, "a traced status must round-trip");
+}
+
 fn status(state: JobState) -> serde_json::Value {
     let status = JobStatus {
         job_id: job_id(),
         file_ids: vec![FileId::new(12345).unwrap()],
         created_at: at("2026-01-01T00:00:00.000Z"),
+        trace: JobTrace::default(),
         state,
     };
     let value = serde_json::to_value(&status).unwrap();

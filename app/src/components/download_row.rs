@@ -8,7 +8,7 @@
 use super::{
     board::{Board, RowSummary},
     describe_state, describe_transfer, format_elapsed, polling, record_sample, transfer_rate,
-    LocalClock, TransferSample,
+    LocalClock, TraceId, TransferSample,
 };
 use crate::{
     api::{InitiateRequest, JobId, JobPhase, JobState, JobStatus, Timestamp},
@@ -154,9 +154,17 @@ impl RowState {
         connection
     }
 
+    /// The trace the job belongs to, once an answer said so: each poll is a span of it.
+    fn trace_id(self) -> Option<String> {
+        self.status
+            .try_with_untracked(|s| s.as_ref().and_then(|s| s.trace.trace_id.clone()))
+            .flatten()
+    }
+
     /// Asks for the job's state once and shows the answer.
     async fn refresh(self) -> Connection {
-        self.take_in(client::status(self.job_id, None).await)
+        let trace_id = self.trace_id();
+        self.take_in(client::status(self.job_id, None, trace_id.as_deref()).await)
     }
 
     /// The polling loop; returns when the job needs no more requests or when `removed` fires
@@ -170,7 +178,8 @@ impl RowState {
         let mut consecutive_failures = 0;
         let mut etag: Option<String> = None;
         loop {
-            let request = client::status(self.job_id, etag.as_deref());
+            let trace_id = self.trace_id();
+            let request = client::status(self.job_id, etag.as_deref(), trace_id.as_deref());
             let answer = match select(pin!(request), &mut removed).await {
                 Either::Left((answer, _)) => answer,
                 Either::Right(_) => return,
@@ -414,19 +423,33 @@ pub fn DownloadRow(
     };
     // For a support request: what went wrong in the server's words, and the ids that find it.
     let failure_details = move || {
-        status.with(|s| match s.as_ref().map(|s| &s.state) {
-            Some(JobState::Failed {
-                error,
-                attempt,
-                max_attempts,
-                failed_at,
-            }) => Some(format!(
-                "Error: {error}\nAttempts: {attempt} of {max_attempts}\nFailed at: {failed_at}\nJob id: {job_id}\nRequest id: {}",
-                request_id.get().unwrap_or_else(|| "unknown".to_owned())
-            )),
+        status.with(|s| match s.as_ref().map(|s| (&s.state, &s.trace)) {
+            Some((
+                JobState::Failed {
+                    error,
+                    attempt,
+                    max_attempts,
+                    failed_at,
+                },
+                trace,
+            )) => {
+                let mut details = format!(
+                    "Error: {error}\nAttempts: {attempt} of {max_attempts}\nFailed at: {failed_at}\nJob id: {job_id}\nRequest id: {}",
+                    request_id.get().unwrap_or_else(|| "unknown".to_owned())
+                );
+                if let Some(trace_id) = &trace.trace_id {
+                    details.push_str(&format!("\nTrace id: {trace_id}"));
+                }
+                Some(details)
+            }
             _ => None,
         })
     };
+    // Changes once (the first answer of a traced job), so the details keep their open state
+    // across polls.
+    let trace = Memo::new(move |_| {
+        status.with(|s| s.as_ref().map(|s| s.trace.clone()).unwrap_or_default())
+    });
     let can_cancel = move || phase().is_some_and(|p| !p.is_terminal()) && !unknown();
     let offer_again = move || phase().and_then(StartAgain::offered_in);
     let can_remove = move || phase().is_some_and(|p| p.is_terminal()) || unknown();
@@ -507,6 +530,20 @@ pub fn DownloadRow(
                 </span>
             </div>
             {move || {
+                let trace = trace.get();
+                trace.trace_id.is_some().then(|| {
+                    view! {
+                        <details class="row-details">
+                            <summary>"Details"</summary>
+                            <p>"Job " <code>{job_id.to_string()}</code></p>
+                            <p><TraceId trace/></p>
+                        </details>
+                    }
+                    // Erased, so the row's type stays shallow enough for the compiler.
+                    .into_any()
+                })
+            }}
+            {move || {
                 failure_details()
                     .map(|details| {
                         view! {
@@ -515,6 +552,7 @@ pub fn DownloadRow(
                                 <pre>{details}</pre>
                             </details>
                         }
+                        .into_any()
                     })
             }}
             {move || action_error.get().map(|m| view! { <p class="form-error" role="alert">{m}</p> })}

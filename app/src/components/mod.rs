@@ -10,6 +10,7 @@ mod download_form;
 mod download_row;
 mod notify_toggle;
 pub mod polling;
+mod trace_id;
 
 use describe::{
     describe_state, describe_transfer, page_title, parse_file_ids, record_sample, transfer_rate,
@@ -17,6 +18,7 @@ use describe::{
 };
 pub(crate) use describe::{format_elapsed, LocalClock};
 pub(crate) use download_row::local_clock;
+pub(crate) use trace_id::TraceId;
 
 use crate::{api::JobId, saved_jobs};
 use board::Board;

@@ -4,7 +4,7 @@
 use super::{api, api::JobAction, Access};
 use crate::{
     api::{AdminJobDetail, JobId, JobPhase},
-    components::local_clock,
+    components::{local_clock, TraceId},
     units::format_bytes,
 };
 use gloo_timers::future::TimeoutFuture;
@@ -126,6 +126,7 @@ pub fn JobPage() -> impl IntoView {
                 let job = detail.job;
                 let at = move |t: Option<crate::api::Timestamp>| t.map_or_else(|| "—".to_owned(), |t| clock.moment(t));
                 let files = job.file_ids.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ");
+                let trace = job.trace.clone();
                 let actions = actions_for(job.phase)
                     .iter()
                     .map(|&action| view! {
@@ -177,6 +178,9 @@ pub fn JobPage() -> impl IntoView {
                         <div><dt>"Result"</dt><dd class="mono">{job.result_key.clone().unwrap_or_else(|| "—".into())}</dd></div>
                         <div><dt>"Result size"</dt><dd>{job.result_size.map_or_else(|| "—".to_owned(), format_bytes)}</dd></div>
                         <div><dt>"Result removed"</dt><dd>{at(job.result_expires_at)}</dd></div>
+                        {trace.trace_id.is_some().then(|| view! {
+                            <div><dt>"Trace"</dt><dd data-fact="trace"><TraceId trace/></dd></div>
+                        }.into_any())}
                     </dl>
                     <div class="table-scroll" tabindex="0" role="region" aria-label="Attempts (scrolls sideways on a small screen)">
                         <table class="console-table" data-testid="attempts">
@@ -195,6 +199,8 @@ pub fn JobPage() -> impl IntoView {
                         </table>
                     </div>
                 }
+                // Erased, so the page's type stays shallow enough for the compiler.
+                .into_any()
             })}
         </section>
     }

@@ -43,6 +43,7 @@ fn new_job(i: usize) -> NewJob {
         client: format!("198.51.100.{}", i % 100),
         file_ids: vec![FileId::new(10_000 + i as u64).unwrap()],
         origin_params: String::new(),
+        trace_parent: None,
     }
 }
 

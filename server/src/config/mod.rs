@@ -68,6 +68,8 @@ pub struct Config {
     pub http: HttpSettings,
     /// The operator console's access (`ADMIN_TOKEN`); `None` turns the console off.
     pub admin: Option<AdminSettings>,
+    /// Where the page and the console link a job's trace (`TRACE_UI_URL_TEMPLATE`).
+    pub trace_ui: crate::telemetry::TraceUi,
     /// `cargo leptos watch` is serving the page (`LEPTOS_WATCH` set): the page opens a reload
     /// WebSocket, which its Content-Security-Policy must allow.
     pub live_reload: bool,
@@ -89,6 +91,20 @@ pub fn trace_endpoint() -> Result<Option<String>, ConfigError> {
         .is_ok_and(|url| matches!(url.scheme(), "http" | "https") && url.host().is_some());
     vars.check(&variables::OTEL_EXPORTER_OTLP_ENDPOINT, &endpoint, is_url)?;
     Ok(Some(endpoint))
+}
+
+/// `TRACE_UI_URL_TEMPLATE`: an http(s) URL with `{traceId}` where the id goes.
+fn trace_ui(vars: &Vars<'_>) -> Result<crate::telemetry::TraceUi, ConfigError> {
+    let Some(template) = vars.value(&TRACE_UI_URL_TEMPLATE) else {
+        return Ok(crate::telemetry::TraceUi::default());
+    };
+    let placeholder = crate::telemetry::TraceUi::PLACEHOLDER;
+    let example = template.replace(placeholder, "4bf92f3577b34da6a3ce929d0e0e4736");
+    let valid = template.contains(placeholder)
+        && reqwest::Url::parse(&example)
+            .is_ok_and(|url| matches!(url.scheme(), "http" | "https") && url.host().is_some());
+    vars.check(&TRACE_UI_URL_TEMPLATE, &template, valid)?;
+    Ok(crate::telemetry::TraceUi::new(Some(template)))
 }
 
 /// Who may use the operator console, and for how long a sign-in holds.
@@ -175,6 +191,7 @@ impl Config {
             local_storage_secret: vars.value(&LOCAL_STORAGE_SECRET),
             http: HttpSettings::from_vars(&vars)?,
             admin: AdminSettings::from_vars(&vars)?,
+            trace_ui: trace_ui(&vars)?,
             live_reload: vars.value(&LEPTOS_WATCH).is_some(),
             s3,
         })

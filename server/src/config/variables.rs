@@ -408,6 +408,9 @@ declare! {
         OTEL_TRACES_SAMPLER: read_by(Reader::OpenTelemetry, "parentbased_always_on");
         /// The share of traces the ratio samplers keep, 0 to 1.
         OTEL_TRACES_SAMPLER_ARG: read_by(Reader::OpenTelemetry, "");
+        /// A trace in your trace UI, with {traceId} for its id (Jaeger:
+        /// http://localhost:16686/trace/{traceId}): the page and the console link jobs to it.
+        TRACE_UI_URL_TEMPLATE: text("", "an http:// or https:// URL containing {traceId}");
     }
     COMPOSE => {
         /// MinIO's administrator.

@@ -79,6 +79,8 @@ pub async fn initiate(
                 client: caller.client.to_string(),
                 file_ids,
                 origin_params,
+                // Every attempt's span joins the trace of this request's span.
+                trace_parent: crate::telemetry::trace_parent_of(&tracing::Span::current()),
             },
             idempotency_key,
         )
@@ -100,6 +102,9 @@ pub async fn initiate(
             job_id,
             status: enqueued.record.phase,
             total_file_ids: enqueued.record.file_ids.len(),
+            trace: state
+                .trace_ui
+                .job_trace(enqueued.record.trace_parent.as_deref()),
         }),
     ))
 }

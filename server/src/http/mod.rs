@@ -112,6 +112,8 @@ pub struct SharedState {
     /// Whether the queue is paused, as the heartbeat last learnt it: status answers say so
     /// without asking the queue.
     pub paused: crate::presence::QueuePaused,
+    /// Where jobs' answers link their trace.
+    pub trace_ui: crate::telemetry::TraceUi,
 }
 
 /// Leptos finds its options in the router state through this.
@@ -186,7 +188,7 @@ pub fn app(state: AppState) -> Router {
                 .unwrap_or_default();
             // The path only: a query may hold a download link's signature, which must not
             // reach the logs.
-            let span = tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id, trace_id = tracing::field::Empty);
+            let span = tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id, trace_id = tracing::field::Empty, span_id = tracing::field::Empty);
             trace_context::continue_trace(&span, request.headers());
             span
         }))

@@ -64,6 +64,7 @@ pub async fn status(
     let job_state = job_state(&state, &record, &caller).await?;
     let body = JobStatus {
         job_id: record.id,
+        trace: state.trace_ui.job_trace(record.trace_parent.as_deref()),
         file_ids: record.file_ids,
         created_at: record.created_at,
         state: job_state,
@@ -223,6 +224,7 @@ mod tests {
             client: "203.0.113.7".into(),
             file_ids: vec![FileId::new(12345).unwrap()],
             origin_params: String::new(),
+            trace_parent: None,
         };
         JobRecord {
             phase,

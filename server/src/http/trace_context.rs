@@ -9,7 +9,7 @@ use axum::{
     middleware::Next,
     response::Response,
 };
-use opentelemetry::{propagation::Extractor, trace::TraceContextExt};
+use opentelemetry::propagation::Extractor;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 /// The request's headers as the propagator reads them.
@@ -25,8 +25,8 @@ impl Extractor for Headers<'_> {
     }
 }
 
-/// Makes `span` (a request's) continue the caller's trace and names the trace in its
-/// `trace_id` field. An absent or malformed `traceparent` starts a new trace.
+/// Makes `span` (a request's) continue the caller's trace and names the trace and span in its
+/// `trace_id` and `span_id` fields. An absent or malformed `traceparent` starts a new trace.
 pub fn continue_trace(span: &tracing::Span, headers: &HeaderMap) {
     if !crate::telemetry::traces_on() {
         return;
@@ -35,30 +35,17 @@ pub fn continue_trace(span: &tracing::Span, headers: &HeaderMap) {
         propagator.extract(&Headers(headers))
     });
     let _ = span.set_parent(parent);
-    let trace_id = span.context().span().span_context().trace_id();
-    span.record("trace_id", tracing::field::display(trace_id));
+    crate::telemetry::name_ids(span);
 }
 
 /// `traceresponse: 00-<trace id>-<span id>-<flags>` on every answer (the W3C Trace Context
 /// Level 2 header), from the request's span.
 pub async fn answer_trace(request: Request, next: Next) -> Response {
     let mut response = next.run(request).await;
-    if !crate::telemetry::traces_on() {
-        return response;
-    }
-    let context = tracing::Span::current().context();
-    let span = context.span();
-    let span_context = span.span_context();
-    if span_context.is_valid() {
-        let value = format!(
-            "00-{}-{}-{:02x}",
-            span_context.trace_id(),
-            span_context.span_id(),
-            span_context.trace_flags().to_u8()
-        );
-        if let Ok(value) = HeaderValue::from_str(&value) {
-            response.headers_mut().insert("traceresponse", value);
-        }
+    let value = crate::telemetry::trace_parent_of(&tracing::Span::current())
+        .and_then(|value| HeaderValue::from_str(&value).ok());
+    if let Some(value) = value {
+        response.headers_mut().insert("traceresponse", value);
     }
     response
 }

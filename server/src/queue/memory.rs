@@ -422,6 +422,7 @@ impl JobQueue for MemoryQueue {
                 },
                 file_ids: job.record.file_ids.clone(),
                 origin_params: job.record.origin_params.clone(),
+                trace_parent: job.record.trace_parent.clone(),
                 max_attempts: job.record.max_attempts,
                 abandoned_upload: job.upload.clone(),
             });

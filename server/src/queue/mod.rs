@@ -94,6 +94,9 @@ pub struct NewJob {
     /// Opaque to the queue: what the configured origin wants every attempt of the job to see
     /// (the simulated origin's `delayMs`, drawn once at initiate so every attempt behaves alike).
     pub origin_params: String,
+    /// The W3C `traceparent` of the initiate request's span, when traces are on: every attempt's
+    /// span is its child, so the job's whole life is one trace (see [`crate::telemetry`]).
+    pub trace_parent: Option<String>,
 }
 
 /// How far an attempt has come: what a status poll shows while a job runs.
@@ -157,6 +160,8 @@ pub struct JobRecord {
     pub file_ids: Vec<FileId>,
     /// The origin's parameters, as given at enqueue.
     pub origin_params: String,
+    /// The trace the job belongs to, as given at enqueue.
+    pub trace_parent: Option<String>,
     pub phase: JobPhase,
     /// How far the current attempt has come.
     pub progress: Progress,
@@ -190,6 +195,7 @@ impl JobRecord {
             client: job.client,
             file_ids: job.file_ids,
             origin_params: job.origin_params,
+            trace_parent: job.trace_parent,
             phase: JobPhase::Queued,
             progress: Progress::default(),
             attempt: 1,
@@ -348,6 +354,8 @@ pub struct ClaimedJob {
     pub lease: Lease,
     pub file_ids: Vec<FileId>,
     pub origin_params: String,
+    /// The trace the attempt's span joins ([`NewJob::trace_parent`]).
+    pub trace_parent: Option<String>,
     pub max_attempts: u32,
     /// A multipart upload an earlier attempt started and never finished (it crashed or froze):
     /// abort it before uploading again, or its parts stay in the bucket, billed and invisible.

@@ -99,8 +99,12 @@ impl JobError {
 const LOGGED_FILE_IDS: usize = 10;
 
 /// Runs `job` to its end and records the outcome in the queue, inside a `job` span (job id, file
-/// ids, attempt) so every line the attempt logs says which job it is about. Returns the next job
-/// when recording a completion also claimed one.
+/// ids, attempt) so every line the attempt logs says which job it is about. With traces on, the
+/// span is a child of the initiate request's span (the job's stored trace parent), whichever
+/// instance runs the attempt and however many attempts came before: a child rather than a link,
+/// so the click's one trace id finds every attempt, and a trace UI draws them on one timeline
+/// (see [`app::trace_context`]). Returns the next job when recording a completion also claimed
+/// one.
 pub async fn run(context: &WorkerContext, job: ClaimedJob) -> Option<ClaimedJob> {
     let mut file_ids = job
         .file_ids
@@ -114,11 +118,26 @@ pub async fn run(context: &WorkerContext, job: ClaimedJob) -> Option<ClaimedJob>
     }
     let span = tracing::info_span!(
         "job",
+        otel.name = "job attempt",
         job_id = %job.lease.job_id,
         attempt = job.lease.attempt,
         file_ids = %file_ids,
+        outcome = tracing::field::Empty,
+        otel.status_code = tracing::field::Empty,
+        trace_id = tracing::field::Empty,
+        span_id = tracing::field::Empty,
     );
+    crate::telemetry::join_trace(&span, job.trace_parent.as_deref());
     run_attempt(context, job).instrument(span).await
+}
+
+/// Says on the attempt's span how it ended (and, for a trace UI, whether that is an error).
+fn record_outcome(outcome: &'static str, error: bool) {
+    let span = tracing::Span::current();
+    span.record("outcome", outcome);
+    if error {
+        span.record("otel.status_code", "error");
+    }
 }
 
 async fn run_attempt(context: &WorkerContext, job: ClaimedJob) -> Option<ClaimedJob> {
@@ -137,13 +156,17 @@ async fn run_attempt(context: &WorkerContext, job: ClaimedJob) -> Option<Claimed
     let mut next = None;
     match outcome {
         None => match queue.release(&lease).await {
-            Ok(()) => tracing::info!(%job_id, "job released for another worker (shutting down)"),
+            Ok(()) => {
+                record_outcome("released", false);
+                tracing::info!(%job_id, "job released for another worker (shutting down)")
+            }
             Err(error) => tracing::warn!(%job_id, %error, "could not release job on shutdown"),
         },
         // A worker that is not shutting down takes its next job in the same step.
         Some(Ok(result)) => match complete(context, &lease, result).await {
             Ok(claimed) => {
                 metrics::job_attempt_ended(AttemptOutcome::Completed, started.elapsed());
+                record_outcome("completed", false);
                 tracing::info!(%job_id, "job completed");
                 next = claimed;
             }
@@ -153,6 +176,7 @@ async fn run_attempt(context: &WorkerContext, job: ClaimedJob) -> Option<Claimed
             Err(error) => tracing::warn!(%job_id, %error, "could not record completion"),
         },
         Some(Err(JobError::LeaseLost)) => {
+            record_outcome("abandoned", false);
             tracing::info!(%job_id, "job abandoned: cancelled or taken over by another worker");
         }
         Some(Err(error)) => match queue
@@ -164,10 +188,12 @@ async fn run_attempt(context: &WorkerContext, job: ClaimedJob) -> Option<Claimed
                 next_attempt_at,
             }) => {
                 metrics::job_attempt_ended(AttemptOutcome::Retried, started.elapsed());
+                record_outcome("retrying", true);
                 tracing::warn!(%job_id, %error, attempt, %next_attempt_at, "attempt failed; will retry")
             }
             Ok(FailOutcome::Failed) => {
                 metrics::job_attempt_ended(AttemptOutcome::Failed, started.elapsed());
+                record_outcome("failed", true);
                 match error.kind() {
                     FailureKind::Permanent => {
                         tracing::error!(%job_id, %error, "job failed: retrying cannot help")
@@ -311,6 +337,10 @@ async fn look_up(context: &WorkerContext, job: &ClaimedJob) -> Result<Vec<Source
         .buffered(CONCURRENT_LOOKUPS)
         .map(|looked| looked.map_err(JobError::from))
         .collect::<Vec<_>>()
+        .instrument(tracing::info_span!(
+            "origin.lookup",
+            files = job.file_ids.len()
+        ))
         .await
         .into_iter()
         .collect()
@@ -535,6 +565,9 @@ async fn stream_archive(
         produced
     };
     let store = context.store.put_stream(key, fingerprint, body, &journal);
+    // Building and storing run side by side: two sibling spans under the attempt's.
+    let produce = produce.instrument(tracing::info_span!("archive.build", files = files.len()));
+    let store = store.instrument(tracing::info_span!("storage.upload", %key));
     match tokio::join!(produce, store) {
         (Ok(()), Ok(size)) => Ok(size),
         // The store gave up first (S3 away …): its error is the cause.
@@ -553,10 +586,53 @@ async fn produce_archive(
     pieces: &mpsc::Sender<std::io::Result<Bytes>>,
     progress: &mut ProgressReporter<'_>,
 ) -> Result<(), JobError> {
-    let max_job_bytes = context.settings.max_job_bytes;
     let mut archive = ArchiveWriter::new(fingerprint)?;
     let mut names = ArchiveNames::default();
     for file in files {
+        let span = tracing::info_span!(
+            "origin.fetch",
+            file_id = %file.file_id,
+            bytes = tracing::field::Empty
+        );
+        let file_into_archive = FileIntoArchive {
+            context,
+            job,
+            file,
+            pieces,
+        };
+        file_into_archive
+            .add(&mut archive, &mut names, progress)
+            .instrument(span)
+            .await?;
+    }
+    send(pieces, archive.finish()?).await?;
+    progress.report(true).await
+}
+
+/// One file of the archive, read from the origin (one `origin.fetch` span).
+struct FileIntoArchive<'a> {
+    context: &'a WorkerContext,
+    job: &'a ClaimedJob,
+    file: &'a SourceFile,
+    pieces: &'a mpsc::Sender<std::io::Result<Bytes>>,
+}
+
+impl FileIntoArchive<'_> {
+    /// Streams the file into `archive` as its next entry, named by `names`, checking it against
+    /// the size the origin announced and the job against `MAX_JOB_BYTES`.
+    async fn add(
+        self,
+        archive: &mut ArchiveWriter,
+        names: &mut ArchiveNames,
+        progress: &mut ProgressReporter<'_>,
+    ) -> Result<(), JobError> {
+        let Self {
+            context,
+            job,
+            file,
+            pieces,
+        } = self;
+        let max_job_bytes = context.settings.max_job_bytes;
         let file_id = file.file_id;
         let opened = context.origin.open(file, &job.origin_params).await?;
         let announced = opened.file.size;
@@ -586,6 +662,7 @@ async fn produce_archive(
             send(pieces, archive.take_output()).await?;
             progress.add_bytes(chunk.len() as u64).await?;
         }
+        tracing::Span::current().record("bytes", received);
         if let Some(announced) = announced.filter(|announced| received < *announced) {
             return Err(OriginError::Truncated {
                 file_id,
@@ -594,10 +671,8 @@ async fn produce_archive(
             }
             .into());
         }
-        progress.file_done().await?;
+        progress.file_done().await
     }
-    send(pieces, archive.finish()?).await?;
-    progress.report(true).await
 }
 
 /// Hands a piece of the archive to the store.

@@ -63,6 +63,7 @@ fn job_for(client: &str, file_id: u64) -> NewJob {
         client: client.to_owned(),
         file_ids: vec![FileId::new(file_id).unwrap()],
         origin_params: r#"{"delayMs":1000}"#.to_owned(),
+        trace_parent: None,
     }
 }
 
@@ -393,6 +394,42 @@ pub async fn a_failed_attempt_is_retried_after_its_backoff(make: impl MakeQueue)
     assert!(now_ms() + 5 >= wait, "claimed only once the backoff passed");
     assert_eq!(retry.lease.job_id, job_id);
     assert_eq!(retry.lease.attempt, 2);
+}
+
+pub async fn every_attempt_of_a_job_carries_its_trace(make: impl MakeQueue) {
+    let queue = make.make(fast_settings()).await;
+    let parent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    let traced = NewJob {
+        trace_parent: Some(parent.to_owned()),
+        ..new_job(12345)
+    };
+    let enqueued = queue.enqueue(traced, None).await.unwrap();
+    assert_eq!(enqueued.record.trace_parent.as_deref(), Some(parent));
+    let job_id = enqueued.record.id;
+    let first = claim_one(&queue).await.unwrap();
+    assert_eq!(first.trace_parent.as_deref(), Some(parent));
+    queue
+        .fail(&first.lease, "origin timed out", FailureKind::Transient)
+        .await
+        .unwrap();
+    let retry = claim_within(&queue, Duration::from_secs(3)).await.unwrap();
+    assert_eq!((retry.lease.job_id, retry.lease.attempt), (job_id, 2));
+    assert_eq!(
+        retry.trace_parent.as_deref(),
+        Some(parent),
+        "the retry joins it too"
+    );
+    let record = queue.status(job_id).await.unwrap().unwrap();
+    assert_eq!(record.trace_parent.as_deref(), Some(parent));
+    queue.complete(&retry.lease, result()).await.unwrap();
+
+    // Without traces nothing is stored.
+    let untraced = enqueue(&queue, 23456).await;
+    assert_eq!(claim_one(&queue).await.unwrap().trace_parent, None);
+    assert_eq!(
+        queue.status(untraced).await.unwrap().unwrap().trace_parent,
+        None
+    );
 }
 
 pub async fn backoff_doubles_with_each_attempt(make: impl MakeQueue) {
@@ -1702,6 +1739,7 @@ macro_rules! suite {
             an_unfinished_upload_is_handed_to_the_next_attempt,
             renewing_keeps_a_lease_alive,
             a_failed_attempt_is_retried_after_its_backoff,
+            every_attempt_of_a_job_carries_its_trace,
             backoff_doubles_with_each_attempt,
             a_lost_lease_on_the_last_attempt_fails_the_job,
             completion_records_the_result,

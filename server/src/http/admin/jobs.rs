@@ -6,6 +6,7 @@ use crate::{
     error::AppError,
     http::{client::Caller, AppState},
     queue::{listed_at, AdminOutcome, JobFilter, JobRecord, ListCursor, LIST_PAGE_MAX},
+    telemetry::TraceUi,
 };
 use app::api::{
     AdminJob, AdminJobDetail, AdminJobPage, AdminRetryAll, ErrorBody, FileId, JobId, JobPhase,
@@ -99,8 +100,8 @@ impl ListQuery {
     }
 }
 
-/// A record as the console shows it.
-pub fn admin_job(record: &JobRecord) -> AdminJob {
+/// A record as the console shows it, with its trace linked through `trace_ui`.
+pub fn admin_job(record: &JobRecord, trace_ui: &TraceUi) -> AdminJob {
     AdminJob {
         job_id: record.id,
         phase: record.phase,
@@ -120,6 +121,7 @@ pub fn admin_job(record: &JobRecord) -> AdminJob {
         result_key: record.result.as_ref().map(|r| r.key.as_str().to_owned()),
         result_size: record.result.as_ref().map(|r| r.size),
         result_expires_at: record.result_expires_at,
+        trace: trace_ui.job_trace(record.trace_parent.as_deref()),
     }
 }
 
@@ -146,7 +148,11 @@ pub async fn list(
     let (filter, cursor, limit) = query.parse()?;
     let page = state.queue.list_jobs(&filter, cursor, limit).await?;
     Ok(Json(AdminJobPage {
-        jobs: page.jobs.iter().map(admin_job).collect(),
+        jobs: page
+            .jobs
+            .iter()
+            .map(|record| admin_job(record, &state.trace_ui))
+            .collect(),
         next_cursor: page.next.map(|cursor| cursor.to_string()),
     }))
 }
@@ -178,7 +184,7 @@ pub async fn detail(
         .await?
         .ok_or(AppError::JobNotFound(job_id))?;
     Ok(Json(AdminJobDetail {
-        job: admin_job(&record),
+        job: admin_job(&record, &state.trace_ui),
         attempts: state.queue.attempts(job_id).await?,
     }))
 }

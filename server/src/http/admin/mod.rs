@@ -475,6 +475,7 @@ mod tests {
             client: "c".into(),
             file_ids: vec![FileId::new(12345).unwrap()],
             origin_params: String::new(),
+            trace_parent: None,
         };
         JobRecord {
             first_started_at: Some(at(first_start)),

@@ -5,8 +5,8 @@
 -- `reclaimed_error` is what such a job's record says went wrong; `worker` (the instance) and
 -- `attempts_kept` are what each claimed job's attempt history records and keeps.
 -- Returns the number of expired leases taken back, then per claimed job: id, token, file ids,
--- origin params, attempt, max attempts, and the upload an earlier attempt left unfinished with its
--- key ('' and '' if none).
+-- origin params, attempt, max attempts, the upload an earlier attempt left unfinished with its
+-- key ('' and '' if none), and the job's trace parent ('' if none).
 local function claim_jobs(prefix, active_key, delayed_key, lease_ms, retention_ms, max, tokens, now,
     reclaimed_error, worker, attempts_kept)
   -- Jobs an instance of an older Ferry queued in the single line {p}:wait join their clients'
@@ -69,9 +69,9 @@ local function claim_jobs(prefix, active_key, delayed_key, lease_ms, retention_m
       redis.call('ZADD', active_key, deadline, id)
       index_phase(prefix, id, 'queued', 'processing', now)
       local f = redis.call('HMGET', job_key, 'fileIds', 'params', 'attempt', 'maxAttempts', 'upload',
-        'uploadKey')
+        'uploadKey', 'trace')
       attempt_started(prefix, id, f[3], worker, attempts_kept, now)
-      for _, v in ipairs({id, token, f[1], f[2], f[3], f[4], f[5] or '', f[6] or ''}) do
+      for _, v in ipairs({id, token, f[1], f[2], f[3], f[4], f[5] or '', f[6] or '', f[7] or ''}) do
         table.insert(claimed, v)
       end
     end

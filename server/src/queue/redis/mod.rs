@@ -314,6 +314,7 @@ impl JobQueue for RedisQueue {
             scoped_key: &scoped,
             client: &job.client,
             max_unfinished: &self.settings.max_active_per_client,
+            trace_parent: &job.trace_parent.as_deref().unwrap_or_default(),
         }
         .invocation(&self.scripts.enqueue);
         let reply: Vec<String> = bounded(invocation.invoke_async(&mut connection)).await?;

@@ -108,6 +108,7 @@ pub fn parse(fields: &HashMap<String, String>) -> Result<JobRecord, RecordError>
         client: fields.get("client").cloned().unwrap_or_default(),
         file_ids: file_ids(required("fileIds")?)?,
         origin_params: fields.get("params").cloned().unwrap_or_default(),
+        trace_parent: fields.get("trace").cloned(),
         phase: phase(required("phase")?)?,
         progress: Progress {
             percent: number(required("progress")?, "progress")?,
@@ -131,7 +132,7 @@ pub fn parse(fields: &HashMap<String, String>) -> Result<JobRecord, RecordError>
 }
 
 /// How many fields the claim script answers per job.
-pub const CLAIMED_FIELDS: usize = 8;
+pub const CLAIMED_FIELDS: usize = 9;
 
 /// One entry of a job's attempt list, as the scripts write it (times in milliseconds).
 #[derive(serde::Deserialize)]
@@ -220,10 +221,10 @@ pub fn instance(fields: &HashMap<String, String>) -> Result<Instance, RecordErro
 }
 
 /// One job of the claim script's reply: id, token, file ids, origin params, attempt, max
-/// attempts, abandoned upload and its key.
+/// attempts, abandoned upload and its key, trace parent.
 pub fn claimed(reply: &[String]) -> Result<ClaimedJob, RecordError> {
     match reply {
-        [id, token, ids, params, attempt, max_attempts, upload, upload_key] => {
+        [id, token, ids, params, attempt, max_attempts, upload, upload_key, trace] => {
             let file_ids = file_ids(ids)?;
             let abandoned_upload = match (upload.is_empty(), upload_key.is_empty()) {
                 (true, _) => None,
@@ -244,6 +245,7 @@ pub fn claimed(reply: &[String]) -> Result<ClaimedJob, RecordError> {
                 },
                 file_ids,
                 origin_params: params.clone(),
+                trace_parent: (!trace.is_empty()).then(|| trace.clone()),
                 max_attempts: number(max_attempts, "maxAttempts")?,
                 abandoned_upload,
             })

@@ -93,7 +93,7 @@ scripts! {
         keys { turns_key, job_key, idempotency_key, wake_key, unfinished_key }
         args {
             prefix, job_id, file_ids, origin_params, max_attempts, has_idempotency_key,
-            scoped_key, client, max_unfinished,
+            scoped_key, client, max_unfinished, trace_parent,
         }
     /// Leases up to `max` waiting jobs, after promoting due retries and taking back expired
     /// leases; one fresh token per job follows the named arguments.
