@@ -401,3 +401,40 @@ fn the_console_is_off_without_a_token_and_refuses_a_short_one() {
     assert!(error.starts_with("ADMIN_TOKEN"), "{error}");
     assert!(!error.contains("hunter2"), "{error}");
 }
+
+#[test]
+fn a_trace_ui_template_must_be_a_url_with_the_trace_id_in_it() {
+    let parent = Some("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
+    let none = config(&[]).unwrap().trace_ui.job_trace(parent);
+    assert_eq!(
+        none.trace_id.as_deref(),
+        Some("4bf92f3577b34da6a3ce929d0e0e4736")
+    );
+    assert_eq!(none.trace_url, None);
+    let jaeger = config(&[(
+        "TRACE_UI_URL_TEMPLATE",
+        "http://localhost:16686/trace/{traceId}",
+    )])
+    .unwrap()
+    .trace_ui;
+    assert_eq!(
+        jaeger.job_trace(parent).trace_url.as_deref(),
+        Some("http://localhost:16686/trace/4bf92f3577b34da6a3ce929d0e0e4736")
+    );
+    assert_eq!(jaeger.job_trace(None), app::api::JobTrace::default());
+    assert_eq!(
+        jaeger.job_trace(Some("00-zz-yy-01")),
+        app::api::JobTrace::default(),
+        "a stored parent that is not well formed shows nothing"
+    );
+    for bad in [
+        "http://localhost:16686/trace/",
+        "localhost:16686/trace/{traceId}",
+        "javascript:alert('{traceId}')",
+    ] {
+        let error = config(&[("TRACE_UI_URL_TEMPLATE", bad)])
+            .unwrap_err()
+            .to_string();
+        assert!(error.starts_with("TRACE_UI_URL_TEMPLATE"), "{error}");
+    }
+}
