@@ -1,12 +1,14 @@
 // Private processes for browser tests that take the service away or need other settings: a Ferry
 // server (the binary that `cargo leptos end-to-end` built), a redis-server and an HTTP file server
-// (the origin), each on a free port, so the shared test server is never disturbed.
+// (the origin), each on a free port, so the shared test server is never disturbed; and an OTLP
+// trace receiver.
 import { spawn, type ChildProcess } from "node:child_process";
 import http from "node:http";
 import { mkdtempSync, rmSync } from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
+import protobuf from "protobufjs";
 
 const repoRoot = path.resolve(__dirname, "..", "..");
 
@@ -261,6 +263,103 @@ export class SlowOrigin {
 
   async stop(): Promise<void> {
     this.server.closeAllConnections();
+    await new Promise((resolve) => this.server.close(resolve));
+  }
+}
+
+/** One span an OTLP receiver was sent, with ids as lower-case hex. */
+export interface ReceivedSpan {
+  traceId: string;
+  spanId: string;
+  parentSpanId: string;
+  name: string;
+  /** The span's string attributes. */
+  attributes: Record<string, string>;
+}
+
+// The OpenTelemetry trace protocol's messages (opentelemetry-proto, collector/trace/v1 and
+// trace/v1), with their real field numbers; only the fields these tests read.
+const OTLP_TRACES = protobuf.parse(`
+  syntax = "proto3";
+  message ExportTraceServiceRequest { repeated ResourceSpans resource_spans = 1; }
+  message ResourceSpans { repeated ScopeSpans scope_spans = 2; }
+  message ScopeSpans { repeated Span spans = 2; }
+  message Span {
+    bytes trace_id = 1;
+    bytes span_id = 2;
+    bytes parent_span_id = 4;
+    string name = 5;
+    repeated KeyValue attributes = 9;
+  }
+  message KeyValue { string key = 1; AnyValue value = 2; }
+  message AnyValue { oneof value { string string_value = 1; bool bool_value = 2; int64 int_value = 3; } }
+`).root.lookupType("ExportTraceServiceRequest");
+
+interface DecodedSpan {
+  traceId: Uint8Array;
+  spanId: Uint8Array;
+  parentSpanId?: Uint8Array;
+  name: string;
+  attributes?: { key: string; value?: { stringValue?: string } }[];
+}
+
+/** A real OTLP/HTTP trace receiver on a free port: decodes every export it is sent. */
+export class OtlpReceiver {
+  private readonly received: ReceivedSpan[] = [];
+
+  private constructor(private readonly server: http.Server) {}
+
+  static async start(): Promise<OtlpReceiver> {
+    const server = http.createServer();
+    const receiver = new OtlpReceiver(server);
+    server.on("request", (request, response) => {
+      const chunks: Buffer[] = [];
+      request.on("data", (chunk: Buffer) => chunks.push(chunk));
+      request.on("end", () => {
+        if (request.method !== "POST" || request.url !== "/v1/traces") {
+          response.writeHead(404).end();
+          return;
+        }
+        const hex = (bytes?: Uint8Array) => Buffer.from(bytes ?? []).toString("hex");
+        const decoded = OTLP_TRACES.toObject(OTLP_TRACES.decode(Buffer.concat(chunks))) as {
+          resourceSpans?: { scopeSpans?: { spans?: DecodedSpan[] }[] }[];
+        };
+        for (const resource of decoded.resourceSpans ?? []) {
+          for (const scope of resource.scopeSpans ?? []) {
+            for (const span of scope.spans ?? []) {
+              const attributes: Record<string, string> = {};
+              for (const { key, value } of span.attributes ?? []) {
+                if (value?.stringValue !== undefined) attributes[key] = value.stringValue;
+              }
+              receiver.received.push({
+                traceId: hex(span.traceId),
+                spanId: hex(span.spanId),
+                parentSpanId: hex(span.parentSpanId),
+                name: span.name,
+                attributes,
+              });
+            }
+          }
+        }
+        response.writeHead(200, { "content-type": "application/x-protobuf" }).end();
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    return receiver;
+  }
+
+  /** What `OTEL_EXPORTER_OTLP_ENDPOINT` is set to. */
+  get endpoint(): string {
+    const { port } = this.server.address() as net.AddressInfo;
+    return `http://127.0.0.1:${port}`;
+  }
+
+  /** The spans of trace `traceId` received so far. */
+  spans(traceId: string): ReceivedSpan[] {
+    return this.received.filter((span) => span.traceId === traceId);
+  }
+
+  async stop(): Promise<void> {
     await new Promise((resolve) => this.server.close(resolve));
   }
 }

@@ -1,0 +1,80 @@
+// Traces as a person meets them: a private Ferry exporting to a real OTLP/HTTP receiver (which
+// decodes the protobuf). The click on Download starts the trace the browser sends in
+// `traceparent`; the row's details show that trace id, copyable and linked to the trace UI; the
+// server exported the initiate request, the job's attempt and the row's polls in that very trace;
+// and the console's job page shows it too.
+import { OtlpReceiver, PrivateFerry } from "./processes";
+import { expect, expectAccessible, startDownload, test } from "./support";
+
+const TOKEN = "trace-token-for-the-browser-tests";
+const TRACE_UI = "http://localhost:16686/trace/{traceId}";
+
+test("the trace id a row shows is the trace the server exported for that click", async ({
+  page,
+  context,
+}) => {
+  test.setTimeout(90_000);
+  const receiver = await OtlpReceiver.start();
+  const ferry = await PrivateFerry.start({
+    OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint,
+    OTEL_BSP_SCHEDULE_DELAY: "100",
+    TRACE_UI_URL_TEMPLATE: TRACE_UI,
+    ADMIN_TOKEN: TOKEN,
+    WORKER_CONCURRENCY: "1",
+    DOWNLOAD_DELAY_MIN_MS: "3000",
+    DOWNLOAD_DELAY_MAX_MS: "3000",
+  });
+  try {
+    await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: ferry.baseURL });
+    await page.goto(ferry.baseURL);
+    await expect(page.locator("body[data-hydrated=true]")).toBeAttached();
+    const initiate = page.waitForRequest((r) => r.url().endsWith("/v1/download/initiate"));
+    const { jobId, row } = await startDownload(page, "12345");
+    const sent = (await initiate).headers()["traceparent"] ?? "";
+    expect(sent, "the click starts a trace").toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
+    const [, clickTrace, clickSpan] = sent.split("-");
+
+    // While the job runs, each poll is a span of the click's trace with an id of its own.
+    const poll = await page.waitForRequest((r) => r.url().endsWith(`/v1/download/status/${jobId}`) && "traceparent" in r.headers());
+    const [, pollTrace, pollSpan] = (poll.headers()["traceparent"] ?? "").split("-");
+    expect(pollTrace).toBe(clickTrace);
+    expect(pollSpan).not.toBe(clickSpan);
+
+    // The row's details name the trace, copyably, with a link to the trace UI.
+    await row.getByText("Details", { exact: true }).click();
+    const shown = row.getByTestId("trace-id");
+    await expect(shown).toHaveText(clickTrace);
+    await expect(row.getByRole("link", { name: "Open the trace" })).toHaveAttribute(
+      "href",
+      TRACE_UI.replace("{traceId}", clickTrace),
+    );
+    await row.getByRole("button", { name: "Copy the trace id" }).click();
+    await expect(row.getByRole("status").filter({ hasText: "Copied." })).toBeVisible();
+    expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(clickTrace);
+    await expectAccessible(page, "a row's details with its trace");
+    await expect(row).toHaveAttribute("data-status", "completed", { timeout: 30_000 });
+
+    // What the server exported for this click: the initiate request under the click's span, the
+    // attempt under the request, and the polls.
+    const requests = () => receiver.spans(clickTrace).filter((s) => s.name === "request");
+    await expect
+      .poll(() => requests().find((s) => s.attributes.path === "/v1/download/initiate")?.parentSpanId)
+      .toBe(clickSpan);
+    const initiateSpan = requests().find((s) => s.attributes.path === "/v1/download/initiate")!;
+    await expect
+      .poll(() => receiver.spans(clickTrace).find((s) => s.name === "job attempt")?.parentSpanId)
+      .toBe(initiateSpan.spanId);
+    await expect
+      .poll(() => requests().some((s) => s.attributes.path === `/v1/download/status/${jobId}` && s.parentSpanId === pollSpan))
+      .toBe(true);
+
+    // The console's page of the job shows the same trace.
+    const signIn = await page.request.post(`${ferry.baseURL}/admin/api/session`, { data: { token: TOKEN } });
+    expect(signIn.ok()).toBe(true);
+    await page.goto(`${ferry.baseURL}/admin/jobs/${jobId}`);
+    await expect(page.locator('[data-fact="trace"] [data-testid="trace-id"]')).toHaveText(clickTrace);
+  } finally {
+    await ferry.destroy();
+    await receiver.stop();
+  }
+});
