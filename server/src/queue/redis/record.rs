@@ -1,7 +1,8 @@
 //! The job hash in Redis, field by field, and its conversion to [`JobRecord`].
 //!
 //! Field names match the API's JSON names where there is one; numbers are decimal strings and
-//! timestamps milliseconds since the Unix epoch (from Redis' clock).
+//! timestamps milliseconds since the Unix epoch (from Redis' clock). `trace` (absent without
+//! traces) is the W3C `traceparent` every attempt's span joins.
 
 use crate::{
     queue::{
