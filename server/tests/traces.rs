@@ -168,6 +168,18 @@ fn a_request_continues_the_callers_trace_and_its_span_is_exported() {
     assert!(line.contains("request_id="), "{line}");
     assert_eq!(hex::encode(&span.span_id), answered_span);
 
+    // An error names the trace too, for the person who reports it.
+    let response = request(
+        &addr,
+        "GET",
+        "/v1/download/status/01HQ3Z8M5X7Y9A2B4C6D8E0F1G",
+        "",
+        &[("traceparent", &parent)],
+    );
+    assert_eq!(response.status().as_u16(), 404);
+    let error: serde_json::Value = serde_json::from_str(&response.text().unwrap()).unwrap();
+    assert_eq!(error["traceId"], trace_id, "{error}");
+
     // Without a traceparent the request starts a trace, which the answer names.
     let response = request(&addr, "GET", "/health", "", &[]);
     let (fresh_trace, _) = ids(response.headers()["traceresponse"].to_str().unwrap());

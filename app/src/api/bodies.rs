@@ -421,7 +421,8 @@ pub struct ServiceDescription {
 }
 
 /// Body of every error response: a stable short name, a sentence a person can act on, and the
-/// request id that finds the request in the server's logs.
+/// request id that finds the request in the server's logs (and, when the server exports traces,
+/// the trace id that finds it in the trace UI).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
@@ -429,4 +430,6 @@ pub struct ErrorBody {
     pub error: String,
     pub message: String,
     pub request_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace_id: Option<String>,
 }

@@ -320,10 +320,20 @@ fn error_body_matches_the_contract() {
         error: "InvalidRequest".into(),
         message: "m".into(),
         request_id: "r".into(),
+        trace_id: None,
     };
     assert_eq!(
-        serde_json::to_value(body).unwrap(),
+        serde_json::to_value(&body).unwrap(),
         json!({"error": "InvalidRequest", "message": "m", "requestId": "r"})
+    );
+    let traced = ErrorBody {
+        trace_id: Some("4bf92f3577b34da6a3ce929d0e0e4736".into()),
+        ..body
+    };
+    assert_eq!(
+        serde_json::to_value(traced).unwrap(),
+        json!({"error": "InvalidRequest", "message": "m", "requestId": "r",
+            "traceId": "4bf92f3577b34da6a3ce929d0e0e4736"})
     );
 }
 

@@ -2,7 +2,8 @@
 //!
 //! Errors come from handlers ([`AppError`](crate::error::AppError)), extractor rejections and the
 //! fallbacks alike; all of them leave an [`ErrorReply`] in the response extensions, and this
-//! middleware turns it into `{"error", "message", "requestId"}`.
+//! middleware turns it into `{"error", "message", "requestId"}` (plus `traceId` when traces are
+//! on).
 
 use crate::error::ErrorReply;
 use app::api::ErrorBody;
@@ -62,6 +63,10 @@ pub async fn render(request: Request, next: Next) -> Response {
         error: reply.name.to_owned(),
         message: reply.message,
         request_id,
+        trace_id: crate::telemetry::trace_parent_of(&tracing::Span::current())
+            .as_deref()
+            .and_then(app::trace_context::trace_id_of)
+            .map(str::to_owned),
     };
     let json = serde_json::to_vec(&body).unwrap_or_default();
     let (mut parts, _) = response.into_parts();
