@@ -22,19 +22,30 @@ pub enum ClientError {
     Refused(ErrorBody),
 }
 
-/// Starts a job: `POST /v1/download/initiate`, as a new trace (a click on Download or Retry is
-/// where a download's trace starts; see [`crate::trace_context`]).
-pub async fn initiate(request: &InitiateRequest) -> Result<InitiateResponse, ClientError> {
-    let mut builder = Request::post("/v1/download/initiate");
-    if let Some(traceparent) = random_bytes().and_then(trace_context::new_trace) {
-        builder = builder.header(trace_context::TRACEPARENT, &traceparent);
-    }
-    send(builder.json(request)).await
+/// A started job, and the click's `traceparent` when the server recorded that trace (its polls
+/// then send the same one, so they are spans of the click's trace).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Started {
+    pub job: InitiateResponse,
+    pub traceparent: Option<String>,
 }
 
-/// A `traceparent` for one more request in the trace `trace_id` (a poll of a traced job).
-fn child_of(trace_id: &str) -> Option<String> {
-    trace_context::traceparent(trace_id, random_bytes()?)
+/// Starts a job: `POST /v1/download/initiate`, as a new trace (a click on Download or Retry is
+/// where a download's trace starts; see [`crate::trace_context`]).
+pub async fn initiate(request: &InitiateRequest) -> Result<Started, ClientError> {
+    let traceparent = random_bytes().and_then(trace_context::new_trace);
+    let mut builder = Request::post("/v1/download/initiate");
+    if let Some(traceparent) = &traceparent {
+        builder = builder.header(trace_context::TRACEPARENT, traceparent);
+    }
+    let job: InitiateResponse = send(builder.json(request)).await?;
+    // A server without traces, or one whose sampler dropped this trace, names none.
+    let recorded = |sent: &String| {
+        job.trace.trace_id.is_some()
+            && job.trace.trace_id.as_deref() == trace_context::trace_id_of(sent)
+    };
+    let traceparent = traceparent.filter(recorded);
+    Ok(Started { job, traceparent })
 }
 
 /// One status poll's answer.
@@ -52,20 +63,20 @@ pub struct StatusReply {
 }
 
 /// Reads a job's state: `GET /v1/download/status/:jobId`, conditional on `etag` (the tag of the
-/// last answer) so an unchanged job costs an empty `304`; a poll of a job in trace `trace_id`
-/// is a span of that trace.
+/// last answer) so an unchanged job costs an empty `304`; with the `traceparent` of the click
+/// that started the job, the poll is a span of the click's trace.
 pub async fn status(
     job_id: JobId,
     etag: Option<&str>,
-    trace_id: Option<&str>,
+    traceparent: Option<&str>,
 ) -> Result<StatusReply, ClientError> {
     let unreachable = |e: gloo_net::Error| ClientError::Unreachable(e.to_string());
     let mut request = Request::get(&format!("/v1/download/status/{job_id}"));
     if let Some(etag) = etag {
         request = request.header("if-none-match", etag);
     }
-    if let Some(traceparent) = trace_id.and_then(child_of) {
-        request = request.header(trace_context::TRACEPARENT, &traceparent);
+    if let Some(traceparent) = traceparent {
+        request = request.header(trace_context::TRACEPARENT, traceparent);
     }
     let response = request.send().await.map_err(unreachable)?;
     let header = |name: &str| response.headers().get(name);

@@ -3,11 +3,12 @@
 //! A click on Download starts a trace in the browser: the page makes a fresh trace id and a span
 //! id for the click, and sends them in `traceparent` with the initiate request. The server's
 //! request span continues that trace, the job keeps it, and every attempt of the job (on any
-//! instance) is a child of the initiate request, so one trace id finds the whole download. Each
-//! later status poll of the row is a child too, with a span id of its own: the polls then sit on
-//! the download's timeline next to the attempts they watched, instead of being hundreds of
-//! one-span traces nobody can tie to the click. The browser exports no spans itself; the trace's
-//! root is the click it names.
+//! instance) is a child of the initiate request, so one trace id finds the whole download. The
+//! row's status polls send the click's `traceparent` too (the page keeps it with the job id), so
+//! each poll's request span is another child of the click: the polls sit on the download's
+//! timeline next to the attempts they watched, instead of being hundreds of one-span traces
+//! nobody can tie to the click. The browser exports no spans itself; the click is the root the
+//! server's spans name as their parent.
 //!
 //! Format: `00-<32 hex trace id>-<16 hex span id>-<2 hex flags>`, lower case, neither id all
 //! zeros (<https://www.w3.org/TR/trace-context/#traceparent-header>).
@@ -18,7 +19,8 @@ pub const TRACEPARENT: &str = "traceparent";
 /// The only `traceparent` version this module writes.
 const VERSION: &str = "00";
 
-/// Flags of a trace the caller wants recorded (the server's sampler still decides).
+/// Flags of a trace the caller wants recorded. The default, parent-based samplers follow it;
+/// `OTEL_TRACES_SAMPLER=traceidratio` decides by the trace id whatever a client asks.
 const SAMPLED: &str = "01";
 
 /// The trace id of a well-formed `traceparent`, or `None` for anything else: what the page and
@@ -37,7 +39,7 @@ pub fn trace_id_of(traceparent: &str) -> Option<&str> {
 }
 
 /// Whether `text` is a trace id as [`trace_id_of`] returns them.
-pub fn is_trace_id(text: &str) -> bool {
+fn is_trace_id(text: &str) -> bool {
     is_id(text, 32)
 }
 
@@ -54,7 +56,7 @@ fn hex(bytes: &[u8]) -> String {
 
 /// A `traceparent` for a span with id `span_id` in the trace `trace_id` (as [`trace_id_of`]
 /// returns it); `None` if either id is invalid.
-pub fn traceparent(trace_id: &str, span_id: [u8; 8]) -> Option<String> {
+fn traceparent(trace_id: &str, span_id: [u8; 8]) -> Option<String> {
     let span_id = hex(&span_id);
     (is_trace_id(trace_id) && is_id(&span_id, 16))
         .then(|| format!("{VERSION}-{trace_id}-{span_id}-{SAMPLED}"))
@@ -119,10 +121,16 @@ mod tests {
     }
 
     #[test]
-    fn a_new_trace_is_well_formed_and_random_bytes_differ() {
+    fn a_new_trace_is_well_formed() {
+        let mut bytes = [0u8; 24];
+        bytes[15] = 1;
+        bytes[23] = 2;
+        assert_eq!(
+            new_trace(bytes).as_deref(),
+            Some("00-00000000000000000000000000000001-0000000000000002-01")
+        );
         let header = new_trace(random_bytes().unwrap()).unwrap();
         assert!(trace_id_of(&header).is_some(), "{header}");
-        assert_ne!(random_bytes::<24>(), random_bytes::<24>());
-        assert_eq!(new_trace([0; 24]), None);
+        assert_eq!(new_trace([0; 24]), None, "an all-zero id is invalid");
     }
 }

@@ -1,8 +1,8 @@
 // Traces as a person meets them: a private Ferry exporting to a real OTLP/HTTP receiver (which
 // decodes the protobuf). The click on Download starts the trace the browser sends in
-// `traceparent`; the row's details show that trace id, copyable and linked to the trace UI; the
-// server exported the initiate request, the job's attempt and the row's polls in that very trace;
-// and the console's job page shows it too.
+// `traceparent`, and the row's polls send it too (after a reload as well); the row's details show
+// that trace id, copyable and linked to the trace UI; the server exported the initiate request,
+// the job's attempt and the row's polls in that very trace; and the console's job page shows it.
 import { OtlpReceiver, PrivateFerry } from "./processes";
 import { expect, expectAccessible, startDownload, test } from "./support";
 
@@ -21,8 +21,8 @@ test("the trace id a row shows is the trace the server exported for that click",
     TRACE_UI_URL_TEMPLATE: TRACE_UI,
     ADMIN_TOKEN: TOKEN,
     WORKER_CONCURRENCY: "1",
-    DOWNLOAD_DELAY_MIN_MS: "3000",
-    DOWNLOAD_DELAY_MAX_MS: "3000",
+    DOWNLOAD_DELAY_MIN_MS: "2000",
+    DOWNLOAD_DELAY_MAX_MS: "2000",
   });
   try {
     await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: ferry.baseURL });
@@ -34,11 +34,9 @@ test("the trace id a row shows is the trace the server exported for that click",
     expect(sent, "the click starts a trace").toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
     const [, clickTrace, clickSpan] = sent.split("-");
 
-    // While the job runs, each poll is a span of the click's trace with an id of its own.
-    const poll = await page.waitForRequest((r) => r.url().endsWith(`/v1/download/status/${jobId}`) && "traceparent" in r.headers());
-    const [, pollTrace, pollSpan] = (poll.headers()["traceparent"] ?? "").split("-");
-    expect(pollTrace).toBe(clickTrace);
-    expect(pollSpan).not.toBe(clickSpan);
+    // The row's polls, from the first, send the click's trace context: each is a child of it.
+    const poll = await page.waitForRequest((r) => r.url().endsWith(`/v1/download/status/${jobId}`));
+    expect(poll.headers()["traceparent"]).toBe(sent);
 
     // The row's details name the trace, copyably, with a link to the trace UI.
     await row.getByText("Details", { exact: true }).click();
@@ -65,8 +63,17 @@ test("the trace id a row shows is the trace the server exported for that click",
       .poll(() => receiver.spans(clickTrace).find((s) => s.name === "job attempt")?.parentSpanId)
       .toBe(initiateSpan.spanId);
     await expect
-      .poll(() => requests().some((s) => s.attributes.path === `/v1/download/status/${jobId}` && s.parentSpanId === pollSpan))
-      .toBe(true);
+      .poll(() => requests().filter((s) => s.attributes.path === `/v1/download/status/${jobId}`).length)
+      .toBeGreaterThan(0);
+    for (const pollSpan of requests().filter((s) => s.attributes.path === `/v1/download/status/${jobId}`)) {
+      expect(pollSpan.parentSpanId).toBe(clickSpan);
+    }
+
+    // After a reload the row still polls in the click's trace.
+    await page.reload();
+    await expect(page.locator("body[data-hydrated=true]")).toBeAttached();
+    const again = await page.waitForRequest((r) => r.url().endsWith(`/v1/download/status/${jobId}`));
+    expect(again.headers()["traceparent"]).toBe(sent);
 
     // The console's page of the job shows the same trace.
     const signIn = await page.request.post(`${ferry.baseURL}/admin/api/session`, { data: { token: TOKEN } });

@@ -5,12 +5,15 @@
 //! object per line, with the fields of every enclosing span — the request's `request_id` and
 //! `trace_id`, a job's `job_id`, `file_ids` and `attempt`).
 //!
-//! Traces: off unless `OTEL_EXPORTER_OTLP_ENDPOINT` is set, and then every `tracing` span is also
-//! an OpenTelemetry span, batched and exported over OTLP/HTTP (protobuf) by the SDK on its own
-//! thread, with the SDK's standard `OTEL_*` variables (service name, headers, sampler). Off, no
-//! OpenTelemetry layer is installed at all: the hot paths pay nothing. Incoming W3C
-//! `traceparent`/`tracestate` headers are read by [`crate::http`] with the propagator installed
-//! here.
+//! Traces: off unless `OTEL_EXPORTER_OTLP_ENDPOINT` is set, and then every `tracing` span that
+//! `RUST_LOG` allows (and the S3 SDK's span around each call) is also an OpenTelemetry span,
+//! batched and exported over OTLP/HTTP (protobuf) by the SDK on its own thread, with the SDK's
+//! standard `OTEL_*` variables (service name, headers, sampler). Off, no OpenTelemetry layer is
+//! installed at all: the hot paths pay nothing. Incoming W3C `traceparent`/`tracestate` headers
+//! are read by [`crate::http`] with the propagator installed here; a job keeps its initiate
+//! request's `traceparent` ([`recorded_trace_parent_of`]) and each attempt's span joins it
+//! ([`join_trace`]). Spans that join a trace carry `trace_id` and `span_id` fields, so their log
+//! lines name both.
 
 use crate::config::{
     variables::{OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_SERVICE_NAME, RUST_LOG},
@@ -140,7 +143,9 @@ pub fn init() -> Result<Telemetry, ConfigError> {
             opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
             let storage_calls = filter::filter_fn(|metadata| {
                 metadata.is_span() && metadata.target().starts_with(S3_OPERATIONS)
-            });
+            })
+            // Their level: callsites below it keep the static fast path.
+            .with_max_level_hint(tracing::level_filters::LevelFilter::DEBUG);
             let traces = tracing_opentelemetry::layer()
                 .with_tracer(provider.tracer("ferry"))
                 .with_filter(filter().or(storage_calls));
@@ -184,23 +189,42 @@ where
 /// The target of the S3 SDK's span around each operation (`S3.PutObject`, `S3.UploadPart` …).
 const S3_OPERATIONS: &str = "aws_sdk_s3::operation";
 
-/// The W3C `traceparent` naming `span` (`00-<trace id>-<span id>-<flags>`), when traces are on:
-/// what a job stores at enqueue and what `traceresponse` says.
-pub fn trace_parent_of(span: &tracing::Span) -> Option<String> {
+/// `span`'s OpenTelemetry ids, when traces are on and it has valid ones.
+fn span_context(span: &tracing::Span) -> Option<opentelemetry::trace::SpanContext> {
     if !traces_on() {
         return None;
     }
     let context = span.context();
-    let span_ref = context.span();
-    let span_context = span_ref.span_context();
-    span_context.is_valid().then(|| {
+    let span_context = context.span().span_context().clone();
+    span_context.is_valid().then_some(span_context)
+}
+
+/// The W3C `traceparent` naming `span` (`00-<trace id>-<span id>-<flags>`), when traces are on:
+/// what `traceresponse` says.
+pub fn trace_parent_of(span: &tracing::Span) -> Option<String> {
+    span_context(span).map(|ids| {
         format!(
             "00-{}-{}-{:02x}",
-            span_context.trace_id(),
-            span_context.span_id(),
-            span_context.trace_flags().to_u8()
+            ids.trace_id(),
+            ids.span_id(),
+            ids.trace_flags().to_u8()
         )
     })
+}
+
+/// The `traceparent` a job keeps: only of a trace that is recorded (sampled), so no job, page or
+/// console names a trace the exporter never received.
+pub fn recorded_trace_parent_of(span: &tracing::Span) -> Option<String> {
+    span_context(span)
+        .filter(|ids| ids.is_sampled())
+        .and_then(|_| trace_parent_of(span))
+}
+
+/// The id of `span`'s trace when it is recorded: what an error body names.
+pub fn recorded_trace_id_of(span: &tracing::Span) -> Option<String> {
+    span_context(span)
+        .filter(|ids| ids.is_sampled())
+        .map(|ids| ids.trace_id().to_string())
 }
 
 /// One stored `traceparent`, as the propagator reads headers.
@@ -228,12 +252,12 @@ pub fn join_trace(span: &tracing::Span, parent: Option<&str>) {
         let context = TraceContextPropagator::new().extract(&StoredParent(parent));
         let _ = span.set_parent(context);
     }
-    name_ids(span);
+    record_trace_ids(span);
 }
 
 /// Records `span`'s trace and span ids in its `trace_id` and `span_id` fields (declared
 /// `Empty` where the span is made), so every log line inside it names them.
-pub fn name_ids(span: &tracing::Span) {
+pub fn record_trace_ids(span: &tracing::Span) {
     let context = span.context();
     let span_ref = context.span();
     let ids = span_ref.span_context();

@@ -203,18 +203,62 @@ fn a_request_continues_the_callers_trace_and_its_span_is_exported() {
 fn without_an_endpoint_there_are_no_traces() {
     let storage = tempfile::tempdir().unwrap();
     let (_server, _log, addr) = start(storage.path(), &[("WORKER_CONCURRENCY", "0")]);
-    let response = request(
-        &addr,
-        "GET",
-        "/health",
-        "",
-        &[(
-            "traceparent",
-            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
-        )],
-    );
+    let parent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    let response = request(&addr, "GET", "/health", "", &[("traceparent", parent)]);
     assert_eq!(response.status().as_u16(), 200);
     assert!(!response.headers().contains_key("traceresponse"));
+    // A job started with a traceparent keeps no trace: its answers name none.
+    let response = request(
+        &addr,
+        "POST",
+        "/v1/download/initiate",
+        r#"{"file_id": 12345}"#,
+        &[("traceparent", parent)],
+    );
+    assert_eq!(response.status().as_u16(), 202);
+    let started: serde_json::Value = serde_json::from_str(&response.text().unwrap()).unwrap();
+    assert!(started.get("traceId").is_none(), "{started}");
+    let job_id = started["jobId"].as_str().unwrap();
+    let (_, body) = http(&addr, "GET", &format!("/v1/download/status/{job_id}"), "");
+    let status: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(status["status"], "queued");
+    assert!(status.get("traceId").is_none(), "{status}");
+}
+
+#[test]
+fn an_unsampled_trace_is_answered_but_not_kept_with_the_job() {
+    let receiver = Receiver::start();
+    let storage = tempfile::tempdir().unwrap();
+    let endpoint = format!("http://{}", receiver.addr);
+    let (_server, _log, addr) = start(
+        storage.path(),
+        &[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint),
+            ("WORKER_CONCURRENCY", "0"),
+        ],
+    );
+    // The caller's flags say "not recorded": the parent-based sampler follows.
+    let response = request(
+        &addr,
+        "POST",
+        "/v1/download/initiate",
+        r#"{"file_id": 12345}"#,
+        &[(
+            "traceparent",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00",
+        )],
+    );
+    assert_eq!(response.status().as_u16(), 202);
+    let answered = response.headers()["traceresponse"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(answered.ends_with("-00"), "{answered}");
+    let started: serde_json::Value = serde_json::from_str(&response.text().unwrap()).unwrap();
+    assert!(
+        started.get("traceId").is_none(),
+        "a trace nobody records is not shown: {started}"
+    );
 }
 
 #[test]
@@ -238,7 +282,8 @@ fn an_endpoint_that_is_not_a_url_stops_the_server_with_a_message_naming_it() {
 fn a_job_is_one_trace_across_instances_and_attempts_from_the_request_to_the_upload() {
     let receiver = Receiver::start();
     let origin = receiver.runtime.block_on(OriginServer::start());
-    let bytes = common::content(17, 200_000);
+    // Over one 8 MiB part: the archive goes up as a multipart upload, one S3 call per part.
+    let bytes = common::content(17, 9 * 1024 * 1024);
     // The first attempt meets a 503 and is retried; the second gets the file.
     origin.set(
         20517,
@@ -251,11 +296,13 @@ fn a_job_is_one_trace_across_instances_and_attempts_from_the_request_to_the_uplo
     let s3 = S3Server::start();
     let endpoint = format!("http://{}", receiver.addr);
     let template = origin.url_template();
+    let redis_url =
+        std::env::var("FERRY_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
     let prefix = format!("ferry-test-traces-{}", std::process::id());
     let mut settings: Vec<(String, String)> = s3.env("ferry-traces");
     settings.extend(
         [
-            ("REDIS_URL", "redis://127.0.0.1:6379"),
+            ("REDIS_URL", redis_url.as_str()),
             ("QUEUE_PREFIX", prefix.as_str()),
             ("ORIGIN", "http"),
             ("ORIGIN_URL_TEMPLATE", template.as_str()),
@@ -375,7 +422,15 @@ fn a_job_is_one_trace_across_instances_and_attempts_from_the_request_to_the_uplo
     let archive = child_of("archive.build", second);
     child_of("origin.fetch", &archive);
     let upload = child_of("storage.upload", second);
-    child_of("S3.PutObject", &upload);
+    child_of("S3.CreateMultipartUpload", &upload);
+    // Parts go up from tasks of their own, still inside the upload's span.
+    let parts = receiver
+        .spans(trace_id, "S3.UploadPart", 2)
+        .into_iter()
+        .filter(|e| e.span.parent_span_id == upload.span_id)
+        .count();
+    assert_eq!(parts, 2, "9 MiB in 8 MiB parts");
+    child_of("S3.CompleteMultipartUpload", &upload);
 
     // The worker's log lines about the job name its trace and the attempt's span.
     let line = worker_log.wait_for("job completed");

@@ -168,6 +168,7 @@ pub struct InitiateResponse {
     pub job_id: JobId,
     pub status: JobPhase,
     pub total_file_ids: usize,
+    /// The trace the job belongs to, when the server records traces.
     #[serde(flatten)]
     pub trace: JobTrace,
 }
@@ -195,6 +196,7 @@ pub struct JobStatus {
     pub job_id: JobId,
     pub file_ids: Vec<FileId>,
     pub created_at: Timestamp,
+    /// The trace the job belongs to, when the server records traces.
     #[serde(flatten)]
     pub trace: JobTrace,
     #[serde(flatten)]
@@ -430,6 +432,7 @@ pub struct ErrorBody {
     pub error: String,
     pub message: String,
     pub request_id: String,
+    /// The request's trace, when the server records traces: finds it in the trace UI.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trace_id: Option<String>,
 }

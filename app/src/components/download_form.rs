@@ -3,7 +3,7 @@
 use super::parse_file_ids;
 use crate::{
     api::{InitiateRequest, JobId},
-    client,
+    client, saved_jobs,
 };
 use leptos::{ev::SubmitEvent, prelude::*, task::spawn_local};
 
@@ -31,7 +31,10 @@ pub fn DownloadForm(on_started: Callback<JobId>) -> impl IntoView {
         spawn_local(async move {
             match client::initiate(&InitiateRequest::for_files(&file_ids)).await {
                 Ok(started) => {
-                    on_started.run(started.job_id);
+                    if let Some(traceparent) = &started.traceparent {
+                        saved_jobs::save_click_trace(started.job.job_id, traceparent);
+                    }
+                    on_started.run(started.job.job_id);
                     input.set(String::new());
                 }
                 Err(reason) => {

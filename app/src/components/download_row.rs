@@ -13,6 +13,7 @@ use super::{
 use crate::{
     api::{InitiateRequest, JobId, JobPhase, JobState, JobStatus, Timestamp},
     client::{self, ClientError, StatusReply},
+    saved_jobs,
 };
 use futures::{
     channel::{mpsc, oneshot},
@@ -57,6 +58,8 @@ struct RowState {
     samples: RwSignal<Vec<TransferSample>>,
     /// The `x-request-id` of the last answer, for a support request about a failure.
     request_id: RwSignal<Option<String>>,
+    /// The `traceparent` of the click that started the job (see `saved_jobs`).
+    click_trace: StoredValue<Option<String>>,
     board: Board,
 }
 
@@ -154,17 +157,16 @@ impl RowState {
         connection
     }
 
-    /// The trace the job belongs to, once an answer said so: each poll is a span of it.
-    fn trace_id(self) -> Option<String> {
-        self.status
-            .try_with_untracked(|s| s.as_ref().and_then(|s| s.trace.trace_id.clone()))
-            .flatten()
+    /// The click that started the job, when this browser started it and the server records
+    /// its trace: each poll sends it, so the poll is a span of that trace.
+    fn click_trace(self) -> Option<String> {
+        self.click_trace.try_get_value().flatten()
     }
 
     /// Asks for the job's state once and shows the answer.
     async fn refresh(self) -> Connection {
-        let trace_id = self.trace_id();
-        self.take_in(client::status(self.job_id, None, trace_id.as_deref()).await)
+        let trace = self.click_trace();
+        self.take_in(client::status(self.job_id, None, trace.as_deref()).await)
     }
 
     /// The polling loop; returns when the job needs no more requests or when `removed` fires
@@ -178,8 +180,8 @@ impl RowState {
         let mut consecutive_failures = 0;
         let mut etag: Option<String> = None;
         loop {
-            let trace_id = self.trace_id();
-            let request = client::status(self.job_id, etag.as_deref(), trace_id.as_deref());
+            let trace = self.click_trace();
+            let request = client::status(self.job_id, etag.as_deref(), trace.as_deref());
             let answer = match select(pin!(request), &mut removed).await {
                 Either::Left((answer, _)) => answer,
                 Either::Right(_) => return,
@@ -294,6 +296,7 @@ pub fn DownloadRow(
         connection: RwSignal::new(Connection::Live),
         samples: RwSignal::new(Vec::new()),
         request_id: RwSignal::new(None),
+        click_trace: StoredValue::new(None),
         board,
     };
     let RowState {
@@ -315,6 +318,7 @@ pub fn DownloadRow(
     // Effects run only in the browser, after hydration: that is where polling belongs.
     Effect::new(move |_| {
         if let Some((removed, shown)) = receivers.try_update_value(Option::take).flatten() {
+            row.click_trace.set_value(saved_jobs::click_trace(job_id));
             spawn_local(row.follow(removed, shown));
         }
     });
@@ -354,7 +358,10 @@ pub fn DownloadRow(
             match client::initiate(&InitiateRequest::for_files(&file_ids)).await {
                 Ok(started) => {
                     on_remove.run(job_id);
-                    on_retry.run(started.job_id);
+                    if let Some(traceparent) = &started.traceparent {
+                        saved_jobs::save_click_trace(started.job.job_id, traceparent);
+                    }
+                    on_retry.run(started.job.job_id);
                 }
                 Err(reason) => {
                     let _ = action_error.try_set(Some(format!("Could not {verb}: {reason}")));

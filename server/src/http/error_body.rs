@@ -63,10 +63,7 @@ pub async fn render(request: Request, next: Next) -> Response {
         error: reply.name.to_owned(),
         message: reply.message,
         request_id,
-        trace_id: crate::telemetry::trace_parent_of(&tracing::Span::current())
-            .as_deref()
-            .and_then(app::trace_context::trace_id_of)
-            .map(str::to_owned),
+        trace_id: crate::telemetry::recorded_trace_id_of(&tracing::Span::current()),
     };
     let json = serde_json::to_vec(&body).unwrap_or_default();
     let (mut parts, _) = response.into_parts();

@@ -80,7 +80,7 @@ pub async fn initiate(
                 file_ids,
                 origin_params,
                 // Every attempt's span joins the trace of this request's span.
-                trace_parent: crate::telemetry::trace_parent_of(&tracing::Span::current()),
+                trace_parent: crate::telemetry::recorded_trace_parent_of(&tracing::Span::current()),
             },
             idempotency_key,
         )

@@ -1,6 +1,6 @@
 //! W3C trace context at the HTTP edge, when traces are on ([`crate::telemetry`]): each request's
 //! span continues the trace an incoming `traceparent` (and `tracestate`) names, its log lines
-//! carry the `trace_id`, and the answer says in `traceresponse` which trace and span it was, so
+//! carry the `trace_id` and `span_id`, and the answer says in `traceresponse` which trace and span it was, so
 //! a client that sent no context still learns where to look. With traces off none of this runs.
 
 use axum::{
@@ -35,7 +35,7 @@ pub fn continue_trace(span: &tracing::Span, headers: &HeaderMap) {
         propagator.extract(&Headers(headers))
     });
     let _ = span.set_parent(parent);
-    crate::telemetry::name_ids(span);
+    crate::telemetry::record_trace_ids(span);
 }
 
 /// `traceresponse: 00-<trace id>-<span id>-<flags>` on every answer (the W3C Trace Context

@@ -28,6 +28,7 @@ use std::{
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
 use tokio::task::JoinSet;
+use tracing::Instrument;
 
 /// Part size of multipart uploads (S3's minimum is 5 MiB for all but the last part).
 pub const PART_SIZE: u64 = 8 * 1024 * 1024;
@@ -241,14 +242,18 @@ impl S3Store {
                 .filter(|n| *n <= MAX_PARTS)
                 .ok_or_else(|| StorageError::Refused("the archive needs too many parts".into()))?;
             size += part.len() as u64;
-            sending.spawn(send_part(
-                self.client.clone(),
-                self.bucket.clone(),
-                key.as_str().to_owned(),
-                upload_id.to_owned(),
-                part_number,
-                part.freeze(),
-            ));
+            // In the upload's span: each part's S3 call joins the job's trace and log lines.
+            sending.spawn(
+                send_part(
+                    self.client.clone(),
+                    self.bucket.clone(),
+                    key.as_str().to_owned(),
+                    upload_id.to_owned(),
+                    part_number,
+                    part.freeze(),
+                )
+                .in_current_span(),
+            );
             while sending.len() >= PARTS_IN_FLIGHT {
                 let sent = joined(sending.join_next().await)?;
                 spare.extend(sent.buffer);
@@ -445,13 +450,18 @@ impl AbortOnDrop {
 impl Drop for AbortOnDrop {
     fn drop(&mut self) {
         if let Some(upload) = self.upload.take() {
-            tokio::spawn(async move {
-                let key = &upload.key;
-                match upload.abort().await {
-                    Ok(()) => tracing::info!(%key, "aborted the upload of a cancelled attempt"),
-                    Err(error) => tracing::warn!(%key, %error, "could not abort multipart upload"),
+            tokio::spawn(
+                async move {
+                    let key = &upload.key;
+                    match upload.abort().await {
+                        Ok(()) => tracing::info!(%key, "aborted the upload of a cancelled attempt"),
+                        Err(error) => {
+                            tracing::warn!(%key, %error, "could not abort multipart upload")
+                        }
+                    }
                 }
-            });
+                .in_current_span(),
+            );
         }
     }
 }

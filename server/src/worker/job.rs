@@ -132,8 +132,7 @@ pub async fn run(context: &WorkerContext, job: ClaimedJob) -> Option<ClaimedJob>
 }
 
 /// Says on the attempt's span how it ended (and, for a trace UI, whether that is an error).
-fn record_outcome(outcome: &'static str, error: bool) {
-    let span = tracing::Span::current();
+fn record_outcome(span: &tracing::Span, outcome: &'static str, error: bool) {
     span.record("outcome", outcome);
     if error {
         span.record("otel.status_code", "error");
@@ -141,6 +140,9 @@ fn record_outcome(outcome: &'static str, error: bool) {
 }
 
 async fn run_attempt(context: &WorkerContext, job: ClaimedJob) -> Option<ClaimedJob> {
+    // The attempt's own span (`run` instruments this future with it), taken before any other.
+    let attempt_span = tracing::Span::current();
+    let outcome_is = |outcome, error| record_outcome(&attempt_span, outcome, error);
     let started = Instant::now();
     let lease = job.lease.clone();
     let job_id = lease.job_id;
@@ -157,26 +159,33 @@ async fn run_attempt(context: &WorkerContext, job: ClaimedJob) -> Option<Claimed
     match outcome {
         None => match queue.release(&lease).await {
             Ok(()) => {
-                record_outcome("released", false);
+                outcome_is("released", false);
                 tracing::info!(%job_id, "job released for another worker (shutting down)")
             }
-            Err(error) => tracing::warn!(%job_id, %error, "could not release job on shutdown"),
+            Err(error) => {
+                outcome_is("not released", true);
+                tracing::warn!(%job_id, %error, "could not release job on shutdown")
+            }
         },
         // A worker that is not shutting down takes its next job in the same step.
         Some(Ok(result)) => match complete(context, &lease, result).await {
             Ok(claimed) => {
                 metrics::job_attempt_ended(AttemptOutcome::Completed, started.elapsed());
-                record_outcome("completed", false);
+                outcome_is("completed", false);
                 tracing::info!(%job_id, "job completed");
                 next = claimed;
             }
             Err(QueueError::LeaseLost(_)) => {
+                outcome_is("abandoned", false);
                 tracing::info!(%job_id, "job finished after it was cancelled or taken over; result not recorded");
             }
-            Err(error) => tracing::warn!(%job_id, %error, "could not record completion"),
+            Err(error) => {
+                outcome_is("completion not recorded", true);
+                tracing::warn!(%job_id, %error, "could not record completion")
+            }
         },
         Some(Err(JobError::LeaseLost)) => {
-            record_outcome("abandoned", false);
+            outcome_is("abandoned", false);
             tracing::info!(%job_id, "job abandoned: cancelled or taken over by another worker");
         }
         Some(Err(error)) => match queue
@@ -188,12 +197,12 @@ async fn run_attempt(context: &WorkerContext, job: ClaimedJob) -> Option<Claimed
                 next_attempt_at,
             }) => {
                 metrics::job_attempt_ended(AttemptOutcome::Retried, started.elapsed());
-                record_outcome("retrying", true);
+                outcome_is("retrying", true);
                 tracing::warn!(%job_id, %error, attempt, %next_attempt_at, "attempt failed; will retry")
             }
             Ok(FailOutcome::Failed) => {
                 metrics::job_attempt_ended(AttemptOutcome::Failed, started.elapsed());
-                record_outcome("failed", true);
+                outcome_is("failed", true);
                 match error.kind() {
                     FailureKind::Permanent => {
                         tracing::error!(%job_id, %error, "job failed: retrying cannot help")
@@ -204,6 +213,7 @@ async fn run_attempt(context: &WorkerContext, job: ClaimedJob) -> Option<Claimed
                 }
             }
             Err(queue_error) => {
+                outcome_is("failure not recorded", true);
                 tracing::warn!(%job_id, %error, %queue_error, "could not record failure")
             }
         },

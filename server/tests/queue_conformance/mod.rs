@@ -423,12 +423,33 @@ pub async fn every_attempt_of_a_job_carries_its_trace(make: impl MakeQueue) {
     assert_eq!(record.trace_parent.as_deref(), Some(parent));
     queue.complete(&retry.lease, result()).await.unwrap();
 
-    // Without traces nothing is stored.
+    // Without traces nothing is stored (not an empty value).
     let untraced = enqueue(&queue, 23456).await;
     assert_eq!(claim_one(&queue).await.unwrap().trace_parent, None);
     assert_eq!(
         queue.status(untraced).await.unwrap().unwrap().trace_parent,
         None
+    );
+    // A job of another trace keeps its own.
+    let other = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+    let second = NewJob {
+        trace_parent: Some(other.to_owned()),
+        ..new_job(34567)
+    };
+    let second = queue.enqueue(second, None).await.unwrap().record.id;
+    assert_eq!(
+        claim_one(&queue).await.unwrap().trace_parent.as_deref(),
+        Some(other)
+    );
+    assert_eq!(
+        queue
+            .status(second)
+            .await
+            .unwrap()
+            .unwrap()
+            .trace_parent
+            .as_deref(),
+        Some(other)
     );
 }
 

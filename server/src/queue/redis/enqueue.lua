@@ -31,15 +31,13 @@ if redis.call('SCARD', unfinished_key) >= tonumber(max_unfinished) then
   end
 end
 local now = now_ms()
-local fields = {'id', job_id, 'client', client, 'fileIds', file_ids, 'params', origin_params,
-  'phase', 'queued', 'progress', '0', 'attempt', '1', 'maxAttempts', max_attempts,
-  'createdAt', int(now)}
--- The trace the job belongs to ('' when traces are off: no field).
+redis.call('HSET', job_key, 'id', job_id, 'client', client, 'fileIds', file_ids,
+  'params', origin_params, 'phase', 'queued', 'progress', '0', 'attempt', '1',
+  'maxAttempts', max_attempts, 'createdAt', int(now))
+-- The trace the job belongs to ('' when traces are off: no field, no command).
 if trace_parent ~= '' then
-  table.insert(fields, 'trace')
-  table.insert(fields, trace_parent)
+  redis.call('HSET', job_key, 'trace', trace_parent)
 end
-redis.call('HSET', job_key, unpack(fields))
 redis.call('SADD', unfinished_key, job_id)
 if has_idempotency_key == '1' then
   redis.call('SET', idempotency_key, job_id)
