@@ -33,6 +33,7 @@ SERVER = TARGET / "release" / "server"
 QUEUE_BIN = TARGET / "release" / "queue"
 CRASH_BIN = TARGET / "release" / "crash"
 BASELINE_BIN = TARGET / "release" / "baseline"
+LIMIT_BIN = TARGET / "release" / "limit"
 TRANSFER_BIN = TARGET / "release" / "transfer"
 NODE_DIR = BENCH / "bullmq"
 IMPLS = ["ferry", "bullmq", "bullmq-rs"]
@@ -371,10 +372,12 @@ def http_hot_path(redis, reps, seconds):
         "MAX_QUEUE_DEPTH": "100000000",
         "RUST_LOG": "warn,ferry_server::application=info,ferry_server::worker=info",
     }
-    results = {"status": {"ferry": [], "baseline": []}, "initiate": {"ferry": [], "baseline": []}}
+    results = {"status": {"ferry": [], "limit": [], "baseline": []},
+               "initiate": {"ferry": [], "baseline": []}}
     with tempfile.TemporaryDirectory() as storage:
         ferry = Ferry(settings, storage)
         baseline = None
+        limit = None
         try:
             job = http_json(f"http://{ferry.addr}/v1/download/initiate", {"file_id": 12345})
             ferry.wait_for("job started")
@@ -390,17 +393,28 @@ def http_hot_path(redis, reps, seconds):
                  str(bodies / "status.json"), "--initiate-body", str(bodies / "initiate.json")],
                 stderr=subprocess.DEVNULL)
             wait_port(port)
+            # The limit reads the same job's record from the same Redis, one HGETALL a request.
+            limit_port = free_port()
+            limit = subprocess.Popen(
+                [str(LIMIT_BIN), "--port", str(limit_port), "--redis", redis.url,
+                 "--prefix", "ferry"],
+                stderr=subprocess.DEVNULL)
+            wait_port(limit_port)
             targets = {
                 "ferry": (status_url, f"http://{ferry.addr}/v1/download/initiate"),
+                "limit": (f"http://127.0.0.1:{limit_port}/v1/download/status/{job['jobId']}", None),
                 "baseline": (f"http://127.0.0.1:{port}/v1/download/status/{job['jobId']}",
                              f"http://127.0.0.1:{port}/v1/download/initiate"),
             }
+            sides = ["ferry", "limit", "baseline"]
             for rep in range(reps):
-                for side in (["ferry", "baseline"] if rep % 2 == 0 else ["baseline", "ferry"]):
+                for side in (sides if rep % 2 == 0 else sides[::-1]):
                     status_target, initiate_target = targets[side]
                     for route, url, script in (("status", status_target, None),
                                                ("initiate", initiate_target,
                                                 BENCH / "wrk" / "initiate.lua")):
+                        if url is None:
+                            continue
                         measured = wrk(url, seconds, script)
                         results[route][side].append(measured)
                         log(f"http rep {rep + 1}/{reps} {route} {side}: {measured['rps']:.0f} req/s, "
@@ -408,9 +422,10 @@ def http_hot_path(redis, reps, seconds):
                             f"{measured['errors']} non-2xx")
         finally:
             ferry.kill()
-            if baseline:
-                baseline.kill()
-                baseline.wait()
+            for helper in (baseline, limit):
+                if helper:
+                    helper.kill()
+                    helper.wait()
     redis.flush()
     return results
 
@@ -833,20 +848,29 @@ def write_report(results, args):
       f" (worst {ferry_crash[2]:.1f} s).\n")
 
     h = results["http"]
+    has_limit = bool(h["status"].get("limit"))
     w(f"## 3. HTTP hot path (`wrk -t2 -c64 -d{results['http_seconds']}s`,"
-      f" {len(h['status']['ferry'])} repetitions alternating Ferry and the baseline, medians)\n")
+      f" {len(h['status']['ferry'])} repetitions alternating Ferry"
+      f"{', the limit' if has_limit else ''} and the baseline, medians)\n")
     w("Ferry runs with the Redis queue and its full middleware stack (request id, security and"
       " rate-limit headers, CORS, metrics, compression, timeouts), `RUST_LOG=warn,"
-      "ferry_server::application=info,ferry_server::worker=info` (no per-request lines). The baseline"
-      " (`bench/src/bin/baseline.rs`) is a bare axum router that answers the same JSON bytes from"
-      " memory. `initiate` uses `bench/wrk/initiate.lua` (a new file id per request).\n")
+      "ferry_server::application=info,ferry_server::worker=info` (no per-request lines)."
+      + (" The limit (`bench/src/bin/limit.rs`) is a minimal axum handler that reads the same job"
+         " record with one `HGETALL` over a multiplexed redis-rs connection and returns it as"
+         " JSON: the round trip every status read needs, and nothing else." if has_limit else "")
+      + " The baseline (`bench/src/bin/baseline.rs`) is a bare axum router that answers the same"
+      " JSON bytes from memory. `initiate` uses `bench/wrk/initiate.lua` (a new file id per"
+      " request).\n")
     w("| route | server | req/s | p50 ms | p99 ms | non-2xx |")
     w("|---|---|---|---|---|---|")
+    names = {"ferry": "Ferry", "limit": "limit (axum + HGETALL)", "baseline": "baseline"}
     for route in ("status", "initiate"):
-        for side in ("ferry", "baseline"):
-            runs = h[route][side]
+        for side in ("ferry", "limit", "baseline"):
+            runs = h[route].get(side)
+            if not runs:
+                continue
             rps = median_range([r["rps"] for r in runs])
-            w(f"| {route} | {'Ferry' if side == 'ferry' else 'baseline'} |"
+            w(f"| {route} | {names[side]} |"
               f" **{rps[0]:,.0f}** ({rps[1]:,.0f}–{rps[2]:,.0f}) |"
               f" {statistics.median(r['p50'] for r in runs):.2f} |"
               f" {statistics.median(r['p99'] for r in runs):.2f} |"
@@ -856,7 +880,13 @@ def write_report(results, args):
     initiate_ratio = (statistics.median(r["rps"] for r in h["initiate"]["ferry"]) /
                       statistics.median(r["rps"] for r in h["initiate"]["baseline"]))
     w(f"\nFerry ÷ baseline: status {status_ratio:.2f}×, initiate {initiate_ratio:.2f}×."
-      f" Target — status ≥ 0.6× the baseline: **{'met' if status_ratio >= 0.6 else 'missed'}**.\n")
+      f" Target — status ≥ 0.6× the baseline: **{'met' if status_ratio >= 0.6 else 'missed'}**.")
+    if has_limit:
+        limit_ratio = (statistics.median(r["rps"] for r in h["status"]["ferry"]) /
+                       statistics.median(r["rps"] for r in h["status"]["limit"]))
+        w(f"Ferry ÷ limit: status {limit_ratio:.2f}×. Target — status ≥ 0.8× the limit:"
+          f" **{'met' if limit_ratio >= 0.8 else 'missed'}**.")
+    w("")
 
     mem = results["memory"]
     w("## 4. Memory\n")
