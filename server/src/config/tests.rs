@@ -24,7 +24,7 @@ fn defaults_follow_the_design() {
         QueueSettings {
             max_attempts: 4,
             retry_backoff_base: Duration::from_millis(1_000),
-            lease_ttl: Duration::from_millis(15_000),
+            lease_ttl: Duration::from_millis(4_000),
             result_ttl: Duration::from_secs(86_400),
             expired_record_ttl: Duration::from_secs(7 * 86_400),
             finished_record_ttl: Duration::from_secs(3_600),

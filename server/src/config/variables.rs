@@ -244,8 +244,10 @@ declare! {
         /// Wait before the first retry; doubles for each later one (±20 % jitter, capped at
         /// 5 min).
         RETRY_BACKOFF_BASE_MS: number(1_000, 0, UNBOUNDED, Unit::Millis);
-        /// A worker that stops renewing its claim for this long loses the job to another worker.
-        LEASE_TTL_MS: number(15_000, 100, UNBOUNDED, Unit::Millis);
+        /// A worker that stops renewing its claim for this long loses the job to another worker
+        /// (how soon a crashed worker's job runs again). Progress reports extend it, and a
+        /// renewal is sent only when none came for a third of it.
+        LEASE_TTL_MS: number(4_000, 100, UNBOUNDED, Unit::Millis);
         /// How long a completed job's file (and its idempotency key) is kept; then status says
         /// "expired".
         RESULT_TTL_SECS: number(DAY_SECS, 1, UNBOUNDED, Unit::Seconds);

@@ -464,8 +464,8 @@ pub trait JobQueue: Send + Sync + 'static {
     /// A short description for the start-up log ("in-memory", "redis at …").
     fn describe(&self) -> String;
 
-    /// How long a lease lasts unless renewed: workers renew at a third of it, and wait on a
-    /// shared piece of work for about as long.
+    /// How long a lease lasts unless renewed: workers renew it when a third of it passed without
+    /// a progress report, and hold a shared piece of work's lock at least as long.
     fn lease_ttl(&self) -> Duration;
 
     /// Adds a job, or returns the job an earlier request of the same client with the same

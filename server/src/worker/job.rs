@@ -1,7 +1,8 @@
 //! One job, from claim to completion: look the files up at the origin, stream them into the
 //! archive and the archive into the result store, or reuse an archive that is already stored.
 //!
-//! While the work runs, a heartbeat renews the lease at a third of its length. The work stops as
+//! While the work runs, progress reports extend the lease, and a heartbeat renews it when they
+//! have been quiet for a third of its length ([`super::lease`]). The work stops as
 //! soon as the lease is lost (the job was cancelled, or taken over after this worker stalled), so
 //! a worker never keeps going on a job it no longer owns — and the queue's fencing would reject
 //! its writes anyway.
@@ -10,7 +11,10 @@
 //! archive of the same version, the job completes at once; if another job (on any instance) is
 //! preparing it right now, this one waits for that archive instead of fetching the file again.
 
-use super::WorkerContext;
+use super::{
+    lease::{keep_lease, LeaseExtended, Renewal},
+    WorkerContext,
+};
 use crate::{
     archive::{source_fingerprint, ArchiveWriter},
     metrics::{self, AttemptOutcome},
@@ -41,6 +45,10 @@ const STREAMED_PERCENT: u64 = 99;
 const CONCURRENT_LOOKUPS: usize = 8;
 /// Archive pieces waiting for the store: with chunks of at most a few hundred KiB, a few MiB.
 const PIPE_DEPTH: usize = 8;
+/// The shortest life of a work lock without a renewal. The lock only spares other jobs a
+/// second fetch of the same file, and a crashed holder's own retry takes it back at once (the
+/// holder is the job), so it need not end as soon as a lease: a longer one is renewed less often.
+const WORK_LOCK_TTL: Duration = Duration::from_secs(15);
 /// How often a job waiting for another's archive of the same file looks again.
 const SHARED_WAIT_POLL: Duration = Duration::from_millis(250);
 
@@ -148,11 +156,12 @@ async fn run_attempt(context: &WorkerContext, job: ClaimedJob) -> Option<Claimed
     let job_id = lease.job_id;
     let _running = context.running.track(job_id);
     tracing::info!(%job_id, attempt = job.lease.attempt, files = job.file_ids.len(), "job started");
+    let extended = LeaseExtended::new();
     let outcome = tokio::select! {
         biased;
         _ = context.shutdown.cancelled() => None,
-        _ = keep_lease(context, &lease) => Some(Err(JobError::LeaseLost)),
-        result = prepare(context, &job) => Some(result),
+        _ = renew_lease(context, &lease, &extended) => Some(Err(JobError::LeaseLost)),
+        result = prepare(context, &job, &extended) => Some(result),
     };
     let queue = &context.queue;
     let mut next = None;
@@ -236,34 +245,45 @@ async fn complete(
     }
 }
 
-/// Renews the lease until it is lost; returns only then.
-async fn keep_lease(context: &WorkerContext, lease: &Lease) {
-    let period = context.queue.lease_ttl() / 3;
-    loop {
-        tokio::time::sleep(period).await;
+/// Renews the lease whenever progress reports have not extended it lately, until it is lost;
+/// returns only then.
+async fn renew_lease(context: &WorkerContext, lease: &Lease, extended: &LeaseExtended) {
+    keep_lease(context.queue.lease_ttl(), extended, || async move {
         match context.queue.renew(std::slice::from_ref(lease)).await {
-            Ok(lost) if lost.contains(&lease.job_id) => return,
-            Ok(_) => {}
-            Err(error) => tracing::warn!(job_id = %lease.job_id, %error, "lease renewal failed"),
+            Ok(lost) if lost.contains(&lease.job_id) => Renewal::Lost,
+            Ok(_) => Renewal::Held,
+            Err(error) => {
+                tracing::warn!(job_id = %lease.job_id, %error, "lease renewal failed");
+                Renewal::Failed
+            }
         }
-    }
+    })
+    .await
 }
 
 /// Counts what an attempt has fetched and reports it to the queue now and then.
 struct ProgressReporter<'a> {
     context: &'a WorkerContext,
     lease: &'a Lease,
+    /// Every recorded report extends the lease: the heartbeat then has nothing to do.
+    extended: &'a LeaseExtended,
     files_total: u64,
     progress: Progress,
     last_report: Option<Instant>,
 }
 
 impl<'a> ProgressReporter<'a> {
-    fn new(context: &'a WorkerContext, lease: &'a Lease, files: &[SourceFile]) -> Self {
+    fn new(
+        context: &'a WorkerContext,
+        lease: &'a Lease,
+        extended: &'a LeaseExtended,
+        files: &[SourceFile],
+    ) -> Self {
         let bytes_total = files.iter().map(|file| file.size).sum::<Option<u64>>();
         Self {
             context,
             lease,
+            extended,
             files_total: files.len() as u64,
             progress: Progress {
                 bytes_total,
@@ -317,7 +337,10 @@ impl<'a> ProgressReporter<'a> {
             .progress(self.lease, &self.progress)
             .await
         {
-            Ok(()) => Ok(()),
+            Ok(()) => {
+                self.extended.extended_now();
+                Ok(())
+            }
             Err(QueueError::LeaseLost(_)) => Err(JobError::LeaseLost),
             Err(error) => {
                 tracing::warn!(job_id = %self.lease.job_id, %error, "progress not recorded");
@@ -360,7 +383,8 @@ async fn look_up(context: &WorkerContext, job: &ClaimedJob) -> Result<Vec<Source
 /// so the unlock runs as a task of its own).
 struct WorkLockGuard {
     queue: Arc<dyn JobQueue>,
-    /// How long the lock lives without a renewal (the lease's length).
+    /// How long the lock lives without a renewal (the lease's length, at least
+    /// [`WORK_LOCK_TTL`]).
     ttl: Duration,
     name: String,
     holder: String,
@@ -445,7 +469,7 @@ async fn reuse_or_lock(
         return Ok(Shared::Stored(result));
     }
     let holder = job.lease.job_id.to_string();
-    let ttl = context.queue.lease_ttl();
+    let ttl = context.queue.lease_ttl().max(WORK_LOCK_TTL);
     let mut waited = false;
     loop {
         match context.queue.lock_work(key.as_str(), &holder, ttl).await {
@@ -479,7 +503,11 @@ async fn reuse_or_lock(
     }
 }
 
-async fn prepare(context: &WorkerContext, job: &ClaimedJob) -> Result<JobResult, JobError> {
+async fn prepare(
+    context: &WorkerContext,
+    job: &ClaimedJob,
+    extended: &LeaseExtended,
+) -> Result<JobResult, JobError> {
     let lease = &job.lease;
     let limit = context.settings.max_files_per_job;
     if job.file_ids.len() > limit {
@@ -489,7 +517,7 @@ async fn prepare(context: &WorkerContext, job: &ClaimedJob) -> Result<JobResult,
         });
     }
     let files = look_up(context, job).await?;
-    let mut progress = ProgressReporter::new(context, lease, &files);
+    let mut progress = ProgressReporter::new(context, lease, extended, &files);
     let limit = context.settings.max_job_bytes;
     if let Some(total) = progress.progress.bytes_total.filter(|total| *total > limit) {
         return Err(JobError::TooLarge { total, limit });

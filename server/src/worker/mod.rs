@@ -6,6 +6,7 @@
 //! restart) picks them up without waiting for a lease to expire.
 
 pub mod job;
+pub mod lease;
 
 use crate::{
     origin::Origin,
