@@ -5,6 +5,7 @@ initiate route anything.
 
     python3 bench/instructions.py target/release/server               # one build
     python3 bench/instructions.py OLD/server target/release/server    # two builds, side by side
+    python3 bench/instructions.py target/release/server --profile status  # where they go
 
 Each build runs under `valgrind --tool=callgrind` with the Redis queue (a private redis-server)
 and no workers; one keep-alive connection sends N requests. The instructions of a run with N
@@ -29,8 +30,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import run as bench  # noqa: E402  (the benchmarks' Redis and settings)
 
 
-def instructions(binary, redis, route, requests):
-    """Instructions the server executed from start to exit, having answered `requests`."""
+def instructions(binary, redis, route, requests, keep=None):
+    """Instructions the server executed from start to exit, having answered `requests`; with
+    `keep`, callgrind's output file is copied there."""
     redis.flush()
     with tempfile.TemporaryDirectory() as storage:
         port = bench.free_port()
@@ -74,6 +76,8 @@ def instructions(binary, redis, route, requests):
             assert response.status in (200, 202), f"{route} answered {response.status}"
         server.send_signal(signal.SIGTERM)
         _, log = server.communicate(timeout=120)
+        if keep:
+            Path(keep).write_bytes(Path(f"{storage}/callgrind.out").read_bytes())
         return int(re.search(r"Collected : (\d+)", log).group(1))
 
 
@@ -82,9 +86,22 @@ def main():
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("binaries", nargs="+", type=Path)
     parser.add_argument("--requests", type=int, default=500)
+    parser.add_argument("--profile", choices=("status", "initiate"),
+                        help="instead: the functions that executed the most instructions"
+                        " (self cost) while one build answered the route's requests")
+    parser.add_argument("--out", type=Path,
+                        help="with --profile: keep callgrind's output file here (for"
+                        " callgrind_annotate --tree=caller, or KCachegrind)")
     args = parser.parse_args()
     redis = bench.Redis()
     try:
+        if args.profile:
+            with tempfile.TemporaryDirectory() as folder:
+                out = args.out or Path(folder) / "callgrind.out"
+                instructions(args.binaries[0], redis, args.profile, args.requests, keep=out)
+                print(subprocess.run(["callgrind_annotate", str(out)],
+                                     check=True, capture_output=True, text=True).stdout)
+            return
         for route in ("status", "initiate"):
             for binary in args.binaries:
                 idle = instructions(binary, redis, route, 0)

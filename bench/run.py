@@ -26,6 +26,8 @@ import urllib.request
 from datetime import datetime, timezone
 from pathlib import Path
 
+import charts
+
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
 TARGET = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
@@ -42,8 +44,11 @@ SCENARIOS = [
     ("add-one", None),
     ("add-bulk", None),
     ("process", 1),
+    ("process", 10),
     ("process", 100),
 ]
+# Pickup latency: jobs added one at a time (rate 0), and at 100 jobs a second.
+PICKUP_RATES = [0, 100]
 
 
 # Every benchmark client comes from 127.0.0.1: the per-client limits would measure themselves.
@@ -147,9 +152,12 @@ def queue_throughput(redis, reps, jobs):
                 redis.flush()
                 if scenario == "process":
                     run_queue(impl, redis, "fill", jobs, None)
+                redis.cli("CONFIG", "RESETSTAT")
                 cpu_before = redis.cpu_seconds()
                 measured = run_queue(impl, redis, scenario, jobs, concurrency)
                 measured["redisCpuSeconds"] = redis.cpu_seconds() - cpu_before
+                # What Redis ran for it, command by command (scripts' commands included).
+                measured["redisCommands"] = commandstats(redis, with_usec=True)
                 measured["jobsPerSecond"] = jobs / measured["seconds"]
                 results[f"{scenario}@{concurrency}"][impl].append(measured)
                 log(f"rep {rep + 1}/{reps} {scenario} c={concurrency} {impl}: "
@@ -232,6 +240,29 @@ def http_json(url, body=None):
                                      headers={"content-type": "application/json"})
     with urllib.request.urlopen(request, timeout=30) as reply:
         return json.loads(reply.read())
+
+
+# --- 1b. Pickup latency ------------------------------------------------------------------------
+
+
+def pickup_latency(redis, reps, jobs):
+    """Enqueue → a worker starts the job, for each queue and rate; the order rotates."""
+    results = {str(rate): {impl: [] for impl in IMPLS} for rate in PICKUP_RATES}
+    for rep in range(reps):
+        order = IMPLS[rep % len(IMPLS):] + IMPLS[:rep % len(IMPLS)]
+        for rate in PICKUP_RATES:
+            count = jobs if rate == 0 else max(jobs, rate * 5)
+            for impl in order:
+                redis.flush()
+                command = queue_command(impl, redis, "pickup", count, None) + ["--rate", str(rate)]
+                out = subprocess.run(command, check=True, capture_output=True, text=True,
+                                     timeout=600)
+                measured = json.loads(out.stdout.strip().splitlines()[-1])
+                results[str(rate)][impl].append(measured)
+                log(f"pickup rep {rep + 1}/{reps} rate {rate or 'one at a time'} {impl}:"
+                    f" p50 {measured['p50Ms']:.2f} ms, p99 {measured['p99Ms']:.2f} ms")
+    redis.flush()
+    return results
 
 
 # --- 2. Crash recovery ------------------------------------------------------------------------
@@ -331,6 +362,15 @@ def crash_ferry(redis):
                 second.kill()
 
 
+def default_lease_ms():
+    """`LEASE_TTL_MS`'s default, from the configuration reference the server writes into the
+    README."""
+    for line in (ROOT / "README.md").read_text().splitlines():
+        if line.startswith("| `LEASE_TTL_MS` |"):
+            return int(line.split("|")[2].strip().strip("`"))
+    raise RuntimeError("LEASE_TTL_MS is not in the README's configuration table")
+
+
 def crash_recovery(redis, reps):
     results = {impl: [] for impl in IMPLS}
     for rep in range(reps):
@@ -344,10 +384,12 @@ def crash_recovery(redis, reps):
 # --- 3. HTTP hot path -------------------------------------------------------------------------
 
 
-def wrk(url, seconds, script=None):
+def wrk(url, seconds, script=None, headers=()):
     command = ["wrk", "-t2", "-c64", f"-d{seconds}s", "--latency"]
     if script:
         command += ["-s", str(script)]
+    for header in headers:
+        command += ["-H", header]
     out = subprocess.run([*command, url], check=True, capture_output=True, text=True).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
 
@@ -358,6 +400,18 @@ def wrk(url, seconds, script=None):
     non_2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
     return {"rps": rps, "p50": latency_ms(50), "p99": latency_ms(99),
             "errors": int(non_2xx.group(1)) if non_2xx else 0}
+
+
+# The status route's servers, in the order of the report.
+HTTP_SIDES = ["ferry", "ferry-304", "limit", "hono", "baseline"]
+HTTP_NAMES = {"ferry": "Ferry", "ferry-304": "Ferry, `If-None-Match` → 304",
+              "limit": "limit (axum + HGETALL)", "hono": "Hono + BullMQ (Node)",
+              "baseline": "baseline (bare axum, from memory)"}
+
+
+def status_etag(url):
+    with urllib.request.urlopen(url) as reply:
+        return reply.headers["etag"]
 
 
 def http_hot_path(redis, reps, seconds):
@@ -372,60 +426,80 @@ def http_hot_path(redis, reps, seconds):
         "MAX_QUEUE_DEPTH": "100000000",
         "RUST_LOG": "warn,ferry_server::application=info,ferry_server::worker=info",
     }
-    results = {"status": {"ferry": [], "limit": [], "baseline": []},
+    results = {"status": {side: [] for side in HTTP_SIDES},
                "initiate": {"ferry": [], "baseline": []}}
+    helpers = []
     with tempfile.TemporaryDirectory() as storage:
         ferry = Ferry(settings, storage)
-        baseline = None
-        limit = None
         try:
             job = http_json(f"http://{ferry.addr}/v1/download/initiate", {"file_id": 12345})
             ferry.wait_for("job started")
             status_url = f"http://{ferry.addr}/v1/download/status/{job['jobId']}"
             status_body = urllib.request.urlopen(status_url).read()
+            # A second job waits behind the first: its answer does not change during the run,
+            # so a poll that sends its ETag back is answered 304 every time.
+            queued = http_json(f"http://{ferry.addr}/v1/download/initiate", {"file_id": 12346})
+            queued_url = f"http://{ferry.addr}/v1/download/status/{queued['jobId']}"
+            etag = status_etag(queued_url)
             initiate_body = json.dumps(job).encode()
             bodies = Path(storage)
             (bodies / "status.json").write_bytes(status_body)
             (bodies / "initiate.json").write_bytes(initiate_body)
             port = free_port()
-            baseline = subprocess.Popen(
+            helpers.append(subprocess.Popen(
                 [str(BASELINE_BIN), "--port", str(port), "--status-body",
                  str(bodies / "status.json"), "--initiate-body", str(bodies / "initiate.json")],
-                stderr=subprocess.DEVNULL)
+                stderr=subprocess.DEVNULL))
             wait_port(port)
             # The limit reads the same job's record from the same Redis, one HGETALL a request.
             limit_port = free_port()
-            limit = subprocess.Popen(
+            helpers.append(subprocess.Popen(
                 [str(LIMIT_BIN), "--port", str(limit_port), "--redis", redis.url,
                  "--prefix", "ferry"],
-                stderr=subprocess.DEVNULL)
+                stderr=subprocess.DEVNULL))
             wait_port(limit_port)
+            # The alternative: Hono and BullMQ, one active job with progress, same Redis.
+            hono = Lines(["node", str(NODE_DIR / "status.mjs"), "--redis", redis.url,
+                          "--queue", "status"], cwd=NODE_DIR)
+            helpers.append(hono.process)
+            _, ready = hono.wait_for("ready", timeout=60)
             targets = {
                 "ferry": (status_url, f"http://{ferry.addr}/v1/download/initiate"),
+                "ferry-304": (queued_url, None),
                 "limit": (f"http://127.0.0.1:{limit_port}/v1/download/status/{job['jobId']}", None),
+                "hono": (f"http://127.0.0.1:{ready['port']}/v1/download/status/{ready['jobId']}",
+                         None),
                 "baseline": (f"http://127.0.0.1:{port}/v1/download/status/{job['jobId']}",
                              f"http://127.0.0.1:{port}/v1/download/initiate"),
             }
-            sides = ["ferry", "limit", "baseline"]
             for rep in range(reps):
-                for side in (sides if rep % 2 == 0 else sides[::-1]):
+                for side in (HTTP_SIDES if rep % 2 == 0 else HTTP_SIDES[::-1]):
                     status_target, initiate_target = targets[side]
+                    headers = [f"If-None-Match: {etag}"] if side == "ferry-304" else []
                     for route, url, script in (("status", status_target, None),
                                                ("initiate", initiate_target,
                                                 BENCH / "wrk" / "initiate.lua")):
                         if url is None:
                             continue
-                        measured = wrk(url, seconds, script)
+                        before = status_traffic(ferry)[0] if side == "ferry-304" else None
+                        measured = wrk(url, seconds, script, headers)
+                        if before is not None:
+                            after = status_traffic(ferry)[0]
+                            answered = {code: after.get(code, 0) - before.get(code, 0)
+                                        for code in after}
+                            measured["not_modified"] = answered.get("304", 0)
+                            measured["answered"] = sum(answered.values())
                         results[route][side].append(measured)
                         log(f"http rep {rep + 1}/{reps} {route} {side}: {measured['rps']:.0f} req/s, "
                             f"p50 {measured['p50']:.2f} ms, p99 {measured['p99']:.2f} ms, "
-                            f"{measured['errors']} non-2xx")
+                            f"{measured['errors']} non-2xx"
+                            + (f", {measured['not_modified']}/{measured['answered']} answered 304"
+                               if before is not None else ""))
         finally:
             ferry.kill()
-            for helper in (baseline, limit):
-                if helper:
-                    helper.kill()
-                    helper.wait()
+            for helper in helpers:
+                helper.kill()
+                helper.wait()
     redis.flush()
     return results
 
@@ -534,13 +608,15 @@ def memory(redis, jobs):
 # --- 4b. What the operator console costs Redis ---------------------------------------------
 
 
-def commandstats(redis):
-    """Calls per command since the last CONFIG RESETSTAT, without the harness' own."""
+def commandstats(redis, with_usec=False):
+    """Calls per command since the last CONFIG RESETSTAT, without the harness' own; with
+    `with_usec`, [calls, microseconds Redis spent in them] per command."""
     calls = {}
     for line in redis.cli("INFO", "commandstats").splitlines():
-        match = re.match(r"cmdstat_([a-z|]+):calls=(\d+)", line)
+        match = re.match(r"cmdstat_([a-z|]+):calls=(\d+),usec=(\d+)", line)
         if match and match.group(1) not in ("info", "config|resetstat", "config"):
-            calls[match.group(1)] = int(match.group(2))
+            count, usec = int(match.group(2)), int(match.group(3))
+            calls[match.group(1)] = [count, usec] if with_usec else count
     return calls
 
 
@@ -760,6 +836,13 @@ def machine():
     return versions
 
 
+def write_chart(name, svg):
+    """Writes one chart of BENCHMARKS.md into bench/charts/."""
+    folder = BENCH / "charts"
+    folder.mkdir(exist_ok=True)
+    (folder / name).write_text(svg)
+
+
 def write_report(results, args):
     m = results["machine"]
     out = []
@@ -789,7 +872,8 @@ def write_report(results, args):
     w("| scenario | queue | jobs/s | client CPU s | Redis CPU s | Redis CPU ms per 1k jobs |")
     w("|---|---|---|---|---|---|")
     ratios = {}
-    for scenario, concurrency in SCENARIOS:
+    measured_scenarios = [(s_, c_) for s_, c_ in SCENARIOS if f"{s_}@{c_}" in q]
+    for scenario, concurrency in measured_scenarios:
         key = f"{scenario}@{concurrency}"
         name = {"add-one": "add one by one (awaited)", "add-bulk": "add in bulk (chunks of 1,000)",
                 "process": f"process no-op, concurrency {concurrency}"}[scenario]
@@ -811,12 +895,29 @@ def write_report(results, args):
     w("| scenario | throughput vs BullMQ | vs bullmq-official | Redis CPU vs BullMQ |"
       " vs bullmq-official |")
     w("|---|---|---|---|---|")
-    for scenario, concurrency in SCENARIOS:
+    for scenario, concurrency in measured_scenarios:
         key = f"{scenario}@{concurrency}"
         r = ratios[key]
         w(f"| {scenario}{'' if concurrency is None else f' c={concurrency}'} |"
           f" {r['bullmq'][0]:.2f}× | {r['bullmq-rs'][0]:.2f}× |"
           f" {r['bullmq'][1]:.2f}× | {r['bullmq-rs'][1]:.2f}× |")
+    profiled = [impl for impl in IMPLS if "redisCommands" in q["process@100"][impl][0]]
+    if profiled:
+        w("\nWhat Redis runs per job at concurrency 100 (`INFO commandstats` of every run, the"
+          " commands inside scripts counted; medians over runs):\n")
+        w("| queue | commands per job | Redis µs per job in commands | costliest commands (µs per job) |")
+        w("|---|---|---|---|")
+        for impl in profiled:
+            runs = q["process@100"][impl]
+            per_run = [{cmd: (v[0] / jobs, v[1] / jobs) for cmd, v in r["redisCommands"].items()}
+                       for r in runs]
+            calls = statistics.median(sum(c for c, _ in run.values()) for run in per_run)
+            usec = statistics.median(sum(u for _, u in run.values()) for run in per_run)
+            names = {cmd for run in per_run for cmd in run}
+            by_cost = sorted(((statistics.median(run.get(cmd, (0, 0))[1] for run in per_run), cmd)
+                              for cmd in names), reverse=True)[:6]
+            w(f"| {LABEL[impl]} | {calls:.1f} | {usec:.1f} |"
+              + ", ".join(f" `{cmd}` {cost:.1f}" for cost, cmd in by_cost) + " |")
     c100 = ratios["process@100"]
     verdict = (c100["bullmq"][0] >= 3 and c100["bullmq-rs"][0] >= 2 and c100["bullmq"][1] < 1
                and c100["bullmq-rs"][1] < 1)
@@ -831,12 +932,48 @@ def write_report(results, args):
       " call: its bulk row sends each chunk as 1,000 adds in flight at once on its multiplexed"
       " connection, which is also how bullmq-official's `add_bulk` sends a chunk; BullMQ (Node)"
       " uses `addBulk` (one `MULTI`).\n")
+    levels = [c_ for s_, c_ in measured_scenarios if s_ == "process"]
+    chart_values = {f"concurrency {c_}": {LABEL[impl]: statistics.median(
+        r["jobsPerSecond"] for r in q[f"process@{c_}"][impl]) for impl in IMPLS} for c_ in levels}
+    write_chart("queue-throughput.svg", charts.grouped_bars(
+        "No-op jobs processed per second, by worker concurrency", "jobs/s",
+        list(chart_values), [LABEL[impl] for impl in IMPLS], chart_values,
+        note=f"{jobs:,} jobs per run, median of {results['reps']}; higher is better"))
+    w("![No-op jobs processed per second by concurrency, for Ferry, BullMQ and"
+      " bullmq-official](bench/charts/queue-throughput.svg)\n")
+
+    if "pickup" in results:
+        pk = results["pickup"]
+        runs_per = len(next(iter(pk.values()))["ferry"])
+        w(f"### Pickup latency ({runs_per} repetitions, medians of each run's percentiles)\n")
+        w("From just before an add until a worker starts the job, read on one clock in one"
+          " process (`--scenario pickup`). *One at a time*: the next add waits until the last"
+          " job completed, so every job finds an idle worker. *100 jobs/s*: adds on a fixed"
+          " schedule, each in flight on its own. Every queue runs one worker with default"
+          " options; Ferry's worker is a second `RedisQueue`, so the wake-up crosses Redis as"
+          " between two instances.\n")
+        w("| load | queue | jobs | p50 ms | p99 ms | max ms |")
+        w("|---|---|---|---|---|---|")
+        for rate in PICKUP_RATES:
+            for impl in IMPLS:
+                runs = pk[str(rate)][impl]
+                w(f"| {'one at a time' if rate == 0 else f'{rate} jobs/s'} | {LABEL[impl]} |"
+                  f" {runs[0]['jobs']} |"
+                  f" **{statistics.median(r['p50Ms'] for r in runs):.2f}** |"
+                  f" {statistics.median(r['p99Ms'] for r in runs):.2f} |"
+                  f" {max(r['maxMs'] for r in runs):.2f} |")
+        worst_p50 = max(statistics.median(r["p50Ms"] for r in pk[str(rate)]["ferry"])
+                        for rate in PICKUP_RATES)
+        w(f"\nTarget — Ferry's p50 ≤ 2 ms at both loads:"
+          f" **{'met' if worst_p50 <= 2 else 'missed'}** (worst {worst_p50:.2f} ms).\n")
 
     c = results["crash"]
     w(f"## 2. Crash recovery ({len(c['ferry'])} repetitions, medians with min–max)\n")
+    lease_ms = c.get("lease_ms", 15_000)
     w("A worker is killed with `kill -9` two seconds into a ten-second job while a second worker"
       " waits; the time is from the kill until the second worker starts the job. Defaults"
-      " everywhere: Ferry `LEASE_TTL_MS` = 15000 (renewed by every progress report), BullMQ and"
+      f" everywhere: Ferry `LEASE_TTL_MS` = {lease_ms} (extended by every progress report,"
+      " renewed when none came for a third of it), BullMQ and"
       " bullmq-official `lockDuration` 30 s and `stalledInterval` 30 s.\n")
     w("| queue | seconds until the job runs again |")
     w("|---|---|")
@@ -844,49 +981,65 @@ def write_report(results, args):
         med, lo, hi = median_range(c[impl])
         w(f"| {LABEL[impl]} | **{med:.1f}** ({lo:.1f}–{hi:.1f}) |")
     ferry_crash = median_range(c["ferry"])
-    w(f"\nTarget — Ferry ≤ 15 s: **{'met' if ferry_crash[2] <= 15 else 'missed'}**"
-      f" (worst {ferry_crash[2]:.1f} s).\n")
+    w(f"\nTarget — Ferry ≤ 5 s with the default settings:"
+      f" **{'met' if ferry_crash[2] <= 5 else 'missed'}** (worst {ferry_crash[2]:.1f} s).\n")
 
     h = results["http"]
-    has_limit = bool(h["status"].get("limit"))
+    sides = [side for side in HTTP_SIDES if h["status"].get(side)]
+    rps_of = {side: statistics.median(r["rps"] for r in h["status"][side]) for side in sides}
     w(f"## 3. HTTP hot path (`wrk -t2 -c64 -d{results['http_seconds']}s`,"
-      f" {len(h['status']['ferry'])} repetitions alternating Ferry"
-      f"{', the limit' if has_limit else ''} and the baseline, medians)\n")
+      f" {len(h['status']['ferry'])} repetitions, the order of the servers reversed every other"
+      " one, medians)\n")
     w("Ferry runs with the Redis queue and its full middleware stack (request id, security and"
       " rate-limit headers, CORS, metrics, compression, timeouts), `RUST_LOG=warn,"
-      "ferry_server::application=info,ferry_server::worker=info` (no per-request lines)."
-      + (" The limit (`bench/src/bin/limit.rs`) is a minimal axum handler that reads the same job"
-         " record with one `HGETALL` over a multiplexed redis-rs connection and returns it as"
-         " JSON: the round trip every status read needs, and nothing else." if has_limit else "")
-      + " The baseline (`bench/src/bin/baseline.rs`) is a bare axum router that answers the same"
-      " JSON bytes from memory. `initiate` uses `bench/wrk/initiate.lua` (a new file id per"
-      " request).\n")
-    w("| route | server | req/s | p50 ms | p99 ms | non-2xx |")
+      "ferry_server::application=info,ferry_server::worker=info` (no per-request lines), and"
+      " polls one job that is processing. *Ferry, 304* polls a job waiting behind it with the"
+      " `ETag` of its last answer in `If-None-Match`, as the page does (issue 11).")
+    w("The limit (`bench/src/bin/limit.rs`) is a minimal axum handler that reads the same job"
+      " record with one `HGETALL` over a multiplexed redis-rs connection and returns it as"
+      " JSON: the round trip every status read needs, and nothing else. *Hono + BullMQ*"
+      " (`bench/bullmq/status.mjs`) is the endpoint a team would write instead: Hono on Node,"
+      " `Queue.getJob` and `job.getState()` for one active job with progress, in the same"
+      " Redis (one Node process, as it would be deployed per core). The baseline"
+      " (`bench/src/bin/baseline.rs`) is a bare axum router that answers Ferry's JSON bytes"
+      " from memory. `initiate` uses `bench/wrk/initiate.lua` (a new file id per request).\n")
+    w("| route | server | req/s | p50 ms | p99 ms | non-2xx-or-3xx |")
     w("|---|---|---|---|---|---|")
-    names = {"ferry": "Ferry", "limit": "limit (axum + HGETALL)", "baseline": "baseline"}
     for route in ("status", "initiate"):
-        for side in ("ferry", "limit", "baseline"):
+        for side in HTTP_SIDES:
             runs = h[route].get(side)
             if not runs:
                 continue
             rps = median_range([r["rps"] for r in runs])
-            w(f"| {route} | {names[side]} |"
+            w(f"| {route} | {HTTP_NAMES[side]} |"
               f" **{rps[0]:,.0f}** ({rps[1]:,.0f}–{rps[2]:,.0f}) |"
               f" {statistics.median(r['p50'] for r in runs):.2f} |"
               f" {statistics.median(r['p99'] for r in runs):.2f} |"
               f" {sum(r['errors'] for r in runs)} |")
-    status_ratio = (statistics.median(r["rps"] for r in h["status"]["ferry"]) /
-                    statistics.median(r["rps"] for r in h["status"]["baseline"]))
+    if "ferry-304" in sides:
+        runs = h["status"]["ferry-304"]
+        w(f"\nOf the conditional polls, {sum(r['not_modified'] for r in runs):,} of"
+          f" {sum(r['answered'] for r in runs):,} were answered `304` (the server's own"
+          " `ferry_http_requests_total`).")
     initiate_ratio = (statistics.median(r["rps"] for r in h["initiate"]["ferry"]) /
                       statistics.median(r["rps"] for r in h["initiate"]["baseline"]))
-    w(f"\nFerry ÷ baseline: status {status_ratio:.2f}×, initiate {initiate_ratio:.2f}×."
-      f" Target — status ≥ 0.6× the baseline: **{'met' if status_ratio >= 0.6 else 'missed'}**.")
-    if has_limit:
-        limit_ratio = (statistics.median(r["rps"] for r in h["status"]["ferry"]) /
-                       statistics.median(r["rps"] for r in h["status"]["limit"]))
-        w(f"Ferry ÷ limit: status {limit_ratio:.2f}×. Target — status ≥ 0.8× the limit:"
-          f" **{'met' if limit_ratio >= 0.8 else 'missed'}**.")
+    w(f"\nFerry ÷ baseline: status {rps_of['ferry'] / rps_of['baseline']:.2f}×,"
+      f" initiate {initiate_ratio:.2f}×.\n")
+    if "limit" in rps_of:
+        ratio = rps_of["ferry"] / rps_of["limit"]
+        w(f"- Target — status ≥ 0.8× the limit: **{'met' if ratio >= 0.8 else 'missed'}**"
+          f" ({ratio:.2f}×).")
+    if "hono" in rps_of:
+        ratio = rps_of["ferry"] / rps_of["hono"]
+        w(f"- Target — status ≥ 3× Hono + BullMQ: **{'met' if ratio >= 3 else 'missed'}**"
+          f" ({ratio:.2f}×).")
     w("")
+    write_chart("status-throughput.svg", charts.horizontal_bars(
+        "Status reads per second", "requests/s",
+        [(HTTP_NAMES[side].replace("`", ""), rps_of[side]) for side in sides],
+        note=f"wrk -t2 -c64, median of {len(h['status']['ferry'])} runs; higher is better"))
+    w("![Status requests per second for Ferry, its 304 path, the axum + HGETALL limit,"
+      " Hono + BullMQ and the bare axum baseline](bench/charts/status-throughput.svg)\n")
 
     mem = results["memory"]
     w("## 4. Memory\n")
@@ -1027,7 +1180,8 @@ def main():
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--only",
-                        help="comma-separated: queue,crash,http,memory,console,transfer,frontend,polling")
+                        help="comma-separated: queue,pickup,crash,http,memory,console,transfer,"
+                        "frontend,polling")
     parser.add_argument("--polling-baseline", metavar="DIR",
                         help="with --only polling: measure DIR/server and DIR/site (an older"
                         " build, see BENCHMARKS.md) and keep the figures as 'before'")
@@ -1042,7 +1196,7 @@ def main():
     crash_reps = 1 if args.quick else 3
     http_reps = 1 if args.quick else 3
     http_seconds = 5 if args.quick else 10
-    only = set(args.only.split(",")) if args.only else {"queue", "crash", "http", "memory",
+    only = set(args.only.split(",")) if args.only else {"queue", "pickup", "crash", "http", "memory",
                                                           "console", "transfer", "frontend",
                                                           "polling"}
     results_path = BENCH / "results.json"
@@ -1058,9 +1212,14 @@ def main():
         if "queue" in only:
             log("queue throughput")
             results["queue"] = queue_throughput(redis, reps, jobs)
+        if "pickup" in only:
+            log("pickup latency")
+            results["pickup"] = pickup_latency(redis, 1 if args.quick else 3,
+                                               100 if args.quick else 300)
         if "crash" in only:
             log("crash recovery")
             results["crash"] = crash_recovery(redis, crash_reps)
+            results["crash"]["lease_ms"] = default_lease_ms()
         if "http" in only:
             log("HTTP hot path")
             results["http"] = http_hot_path(redis, http_reps, http_seconds)

@@ -2,17 +2,18 @@
 //
 //   node queue.mjs --redis redis://127.0.0.1:PORT --queue NAME \
 //     --scenario add-one|add-bulk|fill|process --jobs N \
-//     [--concurrency C] [--bulk-size 1000] [--timeout 600]
+//     [--concurrency C] [--bulk-size 1000] [--timeout 600] [--rate R]
 //
 // Prints exactly one JSON line on stdout when done:
 //   {"impl":"bullmq","scenario":"...","jobs":N,"concurrency":C|null,"seconds":S,"cpuSeconds":X}
+// (pickup: {"impl":"bullmq","scenario":"pickup","jobs":N,"rate":R,"p50Ms":..,"p99Ms":..,"maxMs":..})
 // Everything else goes to stderr. Exit code is non-zero on any failure.
 import { Queue, Worker } from 'bullmq';
 import { parseArgs, fail, positiveInt, redisConnection, emit, log } from './common.mjs';
 
 const USAGE = `usage: node queue.mjs --redis redis://HOST:PORT --queue NAME \\
          --scenario add-one|add-bulk|fill|process --jobs N \\
-         [--concurrency C] [--bulk-size 1000] [--timeout SECONDS]
+         [--concurrency C] [--bulk-size 1000] [--timeout SECONDS] [--rate R]
 
   add-one   N sequential awaited queue.add calls (timed)
   add-bulk  queue.addBulk in chunks of --bulk-size, one after another (timed)
@@ -20,9 +21,13 @@ const USAGE = `usage: node queue.mjs --redis redis://HOST:PORT --queue NAME \\
   process   a Worker with a no-op processor and --concurrency C (default 1)
             consumes N jobs previously added by 'fill' (timed from just
             before the Worker is created until N 'completed' events)
+  pickup    a Worker (default options) and N adds: one at a time (--rate 0, the
+            default: the next add waits for the last job's 'completed') or R a
+            second on a fixed schedule; reports the time from just before each add
+            until the processor starts the job (p50, p99, max)
   --timeout only for 'process': give up (exit 1) after this many seconds (default 600)`;
 
-const SCENARIOS = new Set(['add-one', 'add-bulk', 'fill', 'process']);
+const SCENARIOS = new Set(['add-one', 'add-bulk', 'fill', 'process', 'pickup']);
 const JOB_NAME = 'download';
 
 const args = parseArgs(process.argv.slice(2), { usage: USAGE });
@@ -128,12 +133,73 @@ async function processJobs(queue) {
   return result;
 }
 
+/** Percentile `q` (0..1] of sorted `values`, nearest rank. */
+function percentile(values, q) {
+  return values[Math.min(values.length, Math.max(1, Math.ceil(values.length * q))) - 1];
+}
+
+async function pickup(queue, rate) {
+  const added = new Array(jobs);
+  const waited = new Array(jobs);
+  let completed = 0;
+  let onCompleted = () => {};
+  const worker = new Worker(queueName, async (job) => {
+    const index = job.data.index;
+    waited[index] = Number(process.hrtime.bigint() - added[index]) / 1e6;
+  }, { connection: redisConnection(redisUrl, { forWorker: true }) });
+  worker.on('completed', () => { completed++; onCompleted(); });
+  worker.on('failed', (job, err) => log(`job ${job?.id} failed: ${err?.message ?? err}`));
+  await worker.waitUntilReady();
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  const allDone = (count) => new Promise((resolve) => {
+    onCompleted = () => { if (completed >= count) resolve(); };
+    onCompleted();
+  });
+  const add = (i) => {
+    added[i] = process.hrtime.bigint();
+    return queue.add(JOB_NAME, { ...jobData(i), index: i });
+  };
+  if (rate === 0) {
+    for (let i = 0; i < jobs; i++) {
+      const done = allDone(i + 1);
+      await add(i);
+      await done;
+    }
+  } else {
+    const start = process.hrtime.bigint();
+    const period = 1e9 / rate;
+    const adds = [];
+    for (let i = 0; i < jobs; i++) {
+      const due = start + BigInt(Math.round(i * period));
+      const wait = Number(due - process.hrtime.bigint()) / 1e6;
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+      adds.push(add(i));
+    }
+    await Promise.all(adds);
+    await allDone(jobs);
+  }
+  await worker.close();
+  const sorted = waited.slice().sort((a, b) => a - b);
+  return {
+    p50Ms: percentile(sorted, 0.5),
+    p99Ms: percentile(sorted, 0.99),
+    maxMs: sorted[sorted.length - 1],
+  };
+}
+
 async function main() {
   const queue = new Queue(queueName, { connection: redisConnection(redisUrl) });
   queue.on('error', (err) => log(`queue error: ${err?.message ?? err}`));
   let measured;
   try {
     await queue.waitUntilReady();
+    if (scenario === 'pickup') {
+      const rate = Number(args.rate ?? 0);
+      if (!Number.isInteger(rate) || rate < 0) fail('--rate must be a whole number of jobs a second', USAGE);
+      const latency = await pickup(queue, rate);
+      emit({ impl: 'bullmq', scenario, jobs, rate, ...latency });
+      return;
+    }
     if (scenario === 'add-one') measured = await addOne(queue);
     else if (scenario === 'add-bulk' || scenario === 'fill') measured = await addBulk(queue);
     else measured = await processJobs(queue);

@@ -1,6 +1,12 @@
 //! What the bench binaries share: command-line flags and the measurement of a timed section.
 
-use std::{collections::HashMap, time::Instant};
+use std::{
+    collections::HashMap,
+    future::Future,
+    sync::{Arc, OnceLock},
+    time::{Duration, Instant},
+};
+use tokio::{sync::mpsc, task::JoinSet};
 
 /// `--name value` flags, parsed once.
 pub struct Flags(HashMap<String, String>);
@@ -97,4 +103,89 @@ pub fn report(
             "cpuSeconds": m.cpu_seconds,
         })
     );
+}
+
+/// Pickup latency: for each job, the time from just before its add until a worker starts it.
+/// Cloned into the worker, which notes each start by the job's index.
+#[derive(Clone)]
+pub struct Pickup(Arc<PickupTimes>);
+
+struct PickupTimes {
+    added: Vec<OnceLock<Instant>>,
+    waited: Vec<OnceLock<Duration>>,
+}
+
+impl Pickup {
+    /// Room for `jobs` jobs, indexed 0..jobs.
+    pub fn new(jobs: usize) -> Self {
+        Self(Arc::new(PickupTimes {
+            added: (0..jobs).map(|_| OnceLock::new()).collect(),
+            waited: (0..jobs).map(|_| OnceLock::new()).collect(),
+        }))
+    }
+
+    /// A worker started job `index` now.
+    pub fn started(&self, index: usize) {
+        let added = self.0.added[index]
+            .get()
+            .expect("a job starts after its add");
+        let _ = self.0.waited[index].set(added.elapsed());
+    }
+
+    /// Adds every job with `add`: one at a time (`rate` 0: the next add waits until `done`
+    /// has heard of the last job), or `rate` jobs a second on a fixed schedule, each add in
+    /// flight on its own. Returns once `done` has heard of every job.
+    pub async fn produce<F, Fut>(&self, rate: usize, done: &mut mpsc::UnboundedReceiver<()>, add: F)
+    where
+        F: Fn(usize) -> Fut,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let jobs = self.0.added.len();
+        if rate == 0 {
+            for index in 0..jobs {
+                self.0.added[index].set(Instant::now()).unwrap();
+                add(index).await;
+                done.recv().await.expect("the worker runs");
+            }
+            return;
+        }
+        let mut schedule = tokio::time::interval(Duration::from_secs_f64(1.0 / rate as f64));
+        let mut adds = JoinSet::new();
+        for index in 0..jobs {
+            schedule.tick().await;
+            self.0.added[index].set(Instant::now()).unwrap();
+            adds.spawn(add(index));
+        }
+        while let Some(added) = adds.join_next().await {
+            added.expect("an add succeeds");
+        }
+        for _ in 0..jobs {
+            done.recv().await.expect("the worker runs");
+        }
+    }
+
+    /// Prints the JSON line `bench/run.py` reads: latency percentiles in milliseconds.
+    pub fn report(&self, implementation: &str, rate: usize) {
+        let mut waited: Vec<f64> = self
+            .0
+            .waited
+            .iter()
+            .map(|w| w.get().expect("every job started").as_secs_f64() * 1e3)
+            .collect();
+        waited.sort_by(f64::total_cmp);
+        let at =
+            |q: f64| waited[((waited.len() as f64 * q).ceil() as usize).clamp(1, waited.len()) - 1];
+        println!(
+            "{}",
+            serde_json::json!({
+                "impl": implementation,
+                "scenario": "pickup",
+                "jobs": waited.len(),
+                "rate": rate,
+                "p50Ms": at(0.5),
+                "p99Ms": at(0.99),
+                "maxMs": at(1.0),
+            })
+        );
+    }
 }

@@ -1,5 +1,9 @@
 //! The browser entry point: hydrates the server-rendered page so its buttons and polling come alive.
 
+// The pages' view types are deep: the optimised build (`cargo leptos build --release`) computes
+// their layouts past rustc's default query depth of 128.
+#![recursion_limit = "256"]
+
 /// Called by the generated JavaScript once the WASM module has loaded.
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {

@@ -29,13 +29,11 @@ async fn status(State(limit): State<Limit>, Path(id): Path<String>) -> axum::res
         return (StatusCode::BAD_REQUEST, "bad id").into_response();
     }
     let mut redis = limit.redis.clone();
-    let record: HashMap<String, String> = match redis
-        .hgetall(format!("{}job:{id}", limit.prefix))
-        .await
-    {
-        Ok(record) => record,
-        Err(_) => return StatusCode::SERVICE_UNAVAILABLE.into_response(),
-    };
+    let record: HashMap<String, String> =
+        match redis.hgetall(format!("{}job:{id}", limit.prefix)).await {
+            Ok(record) => record,
+            Err(_) => return StatusCode::SERVICE_UNAVAILABLE.into_response(),
+        };
     if record.is_empty() {
         return StatusCode::NOT_FOUND.into_response();
     }

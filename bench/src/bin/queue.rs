@@ -13,6 +13,11 @@
 //!   while claiming the next in the same step.
 //! - `status` (Ferry only): N status reads of one job, one after the other — what the console's
 //!   commands-per-read check counts (`INFO commandstats` around it).
+//! - `pickup`: the time from just before an add until a worker starts the job, for N jobs added
+//!   one at a time (`--rate 0`: the next add waits until the job is done) or at `--rate` jobs a
+//!   second. Ferry's worker is another `RedisQueue` than the producer's, so the wake-up crosses
+//!   Redis as it does between instances (an instance's own initiate wakes its workers in
+//!   process, which is faster). Adds `p50Ms`, `p99Ms` and `maxMs` to the line.
 //!
 //! Job records are kept on both sides (Ferry for `RESULT_TTL_SECS`, BullMQ by default). Prints
 //! one JSON line: wall seconds and this process's CPU seconds of the timed section.
@@ -21,7 +26,7 @@ use app::api::FileId;
 use bullmq::{
     options::RedisConnectionOptions, BulkJob, Job, Queue, QueueOptions, Worker, WorkerOptions,
 };
-use ferry_bench::{report, Clock, Flags, Measured};
+use ferry_bench::{report, Clock, Flags, Measured, Pickup};
 use ferry_server::queue::{redis::RedisQueue, JobQueue, JobResult, NewJob, QueueSettings};
 use std::{
     sync::{
@@ -30,6 +35,7 @@ use std::{
     },
     time::Duration,
 };
+use tokio::sync::mpsc;
 
 /// The Ferry key prefix the benchmark uses (Redis is flushed between runs).
 const FERRY_PREFIX: &str = "bench";
@@ -51,14 +57,8 @@ fn bullmq_data(i: usize) -> serde_json::Value {
     serde_json::json!({ "fileIds": [10_000 + i], "delayMs": 0 })
 }
 
-async fn ferry(
-    redis: &str,
-    scenario: &str,
-    jobs: usize,
-    concurrency: usize,
-    bulk: usize,
-) -> Measured {
-    let queue = Arc::new(
+fn ferry_queue(redis: &str) -> Arc<RedisQueue> {
+    Arc::new(
         RedisQueue::connect(
             redis,
             FERRY_PREFIX,
@@ -66,8 +66,31 @@ async fn ferry(
                 max_active_per_client: u32::MAX,
                 ..QueueSettings::default()
             },
-        ).expect("a Redis URL"),
-    );
+        )
+        .expect("a Redis URL"),
+    )
+}
+
+/// The index `new_job` gave a job, from its one file id.
+fn job_index(file_ids: &[FileId]) -> usize {
+    (file_ids[0].get() - 10_000) as usize
+}
+
+fn done_result() -> JobResult {
+    JobResult {
+        key: ferry_server::storage::ObjectKey::parse("downloads/bench.zip").unwrap(),
+        size: 0,
+    }
+}
+
+async fn ferry(
+    redis: &str,
+    scenario: &str,
+    jobs: usize,
+    concurrency: usize,
+    bulk: usize,
+) -> Measured {
+    let queue = ferry_queue(redis);
     queue.ping().await.expect("Redis answers");
     match scenario {
         "add-one" => {
@@ -108,15 +131,8 @@ async fn ferry(
                             // As the worker pool does: completing a job claims the next one.
                             let mut next = Some(job);
                             while let Some(job) = next {
-                                let result = JobResult {
-                                    key: ferry_server::storage::ObjectKey::parse(
-                                        "downloads/bench.zip",
-                                    )
-                                    .unwrap(),
-                                    size: 0,
-                                };
                                 next = queue
-                                    .complete_and_claim(&job.lease, result)
+                                    .complete_and_claim(&job.lease, done_result())
                                     .await
                                     .unwrap()
                                     .first();
@@ -143,6 +159,53 @@ async fn ferry(
         }
         other => panic!("unknown scenario {other}"),
     }
+}
+
+/// `pickup` for Ferry: one consumer as the worker pool runs it (claim; when nothing waits, wait
+/// for work for up to the pool's idle poll), on a queue of its own.
+async fn ferry_pickup(redis: &str, jobs: usize, rate: usize) -> Pickup {
+    let producer = ferry_queue(redis);
+    let consumer = ferry_queue(redis);
+    producer.ping().await.expect("Redis answers");
+    consumer.ping().await.expect("Redis answers");
+    let pickup = Pickup::new(jobs);
+    let (done, mut done_rx) = mpsc::unbounded_channel();
+    let worker = {
+        let pickup = pickup.clone();
+        tokio::spawn(async move {
+            let mut seen = 0;
+            while seen < jobs {
+                let Some(job) = consumer.claim(1).await.unwrap().first() else {
+                    consumer.wait_for_work(Duration::from_millis(500)).await;
+                    continue;
+                };
+                let mut next = Some(job);
+                while let Some(job) = next {
+                    let index = job_index(&job.file_ids);
+                    pickup.started(index);
+                    seen += 1;
+                    next = consumer
+                        .complete_and_claim(&job.lease, done_result())
+                        .await
+                        .unwrap()
+                        .first();
+                    done.send(()).unwrap();
+                }
+            }
+        })
+    };
+    // Let the consumer reach its wait before the first add.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    pickup
+        .produce(rate, &mut done_rx, |i| {
+            let producer = producer.clone();
+            async move {
+                producer.enqueue(new_job(i), None).await.unwrap();
+            }
+        })
+        .await;
+    worker.await.unwrap();
+    pickup
 }
 
 fn bullmq_connection(redis: &str) -> RedisConnectionOptions {
@@ -219,6 +282,79 @@ async fn bullmq_rs(
     }
 }
 
+/// `pickup` for the Rust port: its `Worker` with default options, the processor noting when it
+/// starts a job.
+async fn bullmq_rs_pickup(redis: &str, jobs: usize, rate: usize) -> Pickup {
+    let options = QueueOptions {
+        connection: bullmq_connection(redis),
+        ..QueueOptions::default()
+    };
+    let queue = Arc::new(
+        Queue::with_options(QUEUE, options)
+            .await
+            .expect("Redis answers"),
+    );
+    let pickup = Pickup::new(jobs);
+    let options = WorkerOptions {
+        connection: bullmq_connection(redis),
+        ..WorkerOptions::default()
+    };
+    let worker = {
+        let pickup = pickup.clone();
+        Arc::new(
+            Worker::with_options(
+                QUEUE,
+                move |job: Job, _token| {
+                    let pickup = pickup.clone();
+                    async move {
+                        let index = job.data()["index"].as_u64().unwrap() as usize;
+                        pickup.started(index);
+                        Ok(serde_json::Value::Null)
+                    }
+                },
+                options,
+            )
+            .await
+            .unwrap(),
+        )
+    };
+    // A job is done when the worker says it completed.
+    let (done, mut done_rx) = mpsc::unbounded_channel();
+    let events = {
+        let worker = worker.clone();
+        tokio::spawn(async move {
+            let mut completed = 0;
+            while completed < jobs {
+                match worker.next_event().await {
+                    Some(bullmq::worker::WorkerEvent::Completed { .. }) => {
+                        completed += 1;
+                        done.send(()).unwrap();
+                    }
+                    Some(bullmq::worker::WorkerEvent::Failed { job_id, error }) => {
+                        panic!("job {job_id} failed: {error}")
+                    }
+                    Some(_) => {}
+                    None => panic!("the worker stopped after {completed} jobs"),
+                }
+            }
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    pickup
+        .produce(rate, &mut done_rx, |i| {
+            let queue = queue.clone();
+            async move {
+                let mut data = bullmq_data(i);
+                data["index"] = i.into();
+                queue.add("download", data).await.unwrap();
+            }
+        })
+        .await;
+    events.await.unwrap();
+    worker.close(5_000).await.unwrap();
+    pickup
+}
+
 #[tokio::main]
 async fn main() {
     let flags = Flags::from_args();
@@ -228,6 +364,16 @@ async fn main() {
     let jobs = flags.number("jobs", 20_000);
     let concurrency = flags.number("concurrency", 1);
     let bulk = flags.number("bulk-size", 1_000);
+    if scenario == "pickup" {
+        let rate = flags.number("rate", 0);
+        let pickup = match implementation.as_str() {
+            "ferry" => ferry_pickup(&redis, jobs, rate).await,
+            "bullmq-rs" => bullmq_rs_pickup(&redis, jobs, rate).await,
+            other => panic!("unknown --impl {other}"),
+        };
+        pickup.report(&implementation, rate);
+        return;
+    }
     let measured = match implementation.as_str() {
         "ferry" => ferry(&redis, &scenario, jobs, concurrency, bulk).await,
         "bullmq-rs" => bullmq_rs(&redis, &scenario, jobs, concurrency, bulk).await,
