@@ -1038,8 +1038,8 @@ def write_report(results, args):
         "Status reads per second", "requests/s",
         [(HTTP_NAMES[side].replace("`", ""), rps_of[side]) for side in sides],
         note=f"wrk -t2 -c64, median of {len(h['status']['ferry'])} runs; higher is better"))
-    w("![Status requests per second for Ferry, its 304 path, the axum + HGETALL limit,"
-      " Hono + BullMQ and the bare axum baseline](bench/charts/status-throughput.svg)\n")
+    w("![Status requests per second for Ferry and the servers it is measured against"
+      "](bench/charts/status-throughput.svg)\n")
 
     mem = results["memory"]
     w("## 4. Memory\n")
