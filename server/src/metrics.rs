@@ -115,24 +115,63 @@ fn describe() {
     );
 }
 
-/// Counts an answered HTTP request.
-pub fn http_request(method: &str, route: &str, status: u16, elapsed: Duration) {
-    let labels = [
-        ("method", method.to_owned()),
-        ("route", route.to_owned()),
-        ("status", status.to_string()),
-    ];
-    metrics::counter!(HTTP_REQUESTS, &labels).increment(1);
-    metrics::histogram!(HTTP_REQUEST_DURATION, &labels[..2]).record(elapsed.as_secs_f64());
+/// Counts an answered HTTP request and returns the counter of the body bytes sent for its route
+/// (the body adds to it as it is sent).
+pub fn http_request(method: &str, route: &str, status: u16, elapsed: Duration) -> metrics::Counter {
+    REQUEST_SERIES.with_borrow_mut(|known| {
+        let by_answer = match known.get_mut(route) {
+            Some(by_answer) => by_answer,
+            None => known.entry(route.into()).or_default(),
+        };
+        let position = by_answer
+            .iter()
+            .position(|series| series.status == status && *series.method == *method);
+        let series = match position {
+            Some(position) => &by_answer[position],
+            None => {
+                by_answer.push(RequestSeries::new(method, route, status));
+                by_answer.last().expect("just pushed")
+            }
+        };
+        series.requests.increment(1);
+        series.duration.record(elapsed.as_secs_f64());
+        series.body_bytes.clone()
+    })
 }
 
-/// The counter of body bytes sent for `route`: the body adds to it as it is sent.
-pub fn http_response_bytes(method: &str, route: &str) -> metrics::Counter {
-    metrics::counter!(
-        HTTP_RESPONSE_BYTES,
-        "method" => method.to_owned(),
-        "route" => route.to_owned()
-    )
+/// The series one answered request adds to, with the labels that picked them.
+struct RequestSeries {
+    method: Box<str>,
+    status: u16,
+    requests: metrics::Counter,
+    duration: metrics::Histogram,
+    body_bytes: metrics::Counter,
+}
+
+impl RequestSeries {
+    fn new(method: &str, route: &str, status: u16) -> Self {
+        let labels = [
+            ("method", method.to_owned()),
+            ("route", route.to_owned()),
+            ("status", status.to_string()),
+        ];
+        Self {
+            method: method.into(),
+            status,
+            requests: metrics::counter!(HTTP_REQUESTS, &labels),
+            duration: metrics::histogram!(HTTP_REQUEST_DURATION, &labels[..2]),
+            body_bytes: metrics::counter!(HTTP_RESPONSE_BYTES, &labels[..2]),
+        }
+    }
+}
+
+thread_local! {
+    /// Each thread's handles of the request series it has counted, by route, then method and
+    /// status. Building the labels and looking them up in the registry on every request cost
+    /// more than the rate limit does; routes are templates, so this stays as small as the router.
+    static REQUEST_SERIES: std::cell::RefCell<
+        std::collections::HashMap<Box<str>, Vec<RequestSeries>>,
+    > = Default::default();
 }
 
 /// How an attempt ended, as the job metrics label it.

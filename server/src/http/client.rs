@@ -1,7 +1,7 @@
 //! Who a request comes from, in a form a client cannot forge.
 //!
 //! Every per-client rule (rate limits, the cap on unfinished jobs, idempotency keys, fair
-//! scheduling) keys on the [`ClientId`] that [`identify`] attaches to each request. The rules:
+//! scheduling) keys on the [`ClientId`] that [`Identify`] attaches to each request. The rules:
 //!
 //! - A peer that is not one of `TRUSTED_PROXIES` is the client, whatever headers it sends.
 //! - Behind trusted proxies, the client is the **rightmost** `X-Forwarded-For` address that is not
@@ -14,10 +14,10 @@
 //! - `X-Forwarded-Host` and `X-Forwarded-Proto` are believed from trusted peers only; links built
 //!   for anyone else use the `Host` the client connected with.
 
+use super::around::Around;
 use axum::{
-    extract::{ConnectInfo, Request, State},
+    extract::{ConnectInfo, Request},
     http::HeaderMap,
-    middleware::Next,
     response::Response,
 };
 use ipnet::IpNet;
@@ -163,7 +163,7 @@ fn is_plausible_host(host: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']'))
 }
 
-/// The client and public origin of one request, attached by [`identify`].
+/// The client and public origin of one request, attached by [`Identify`].
 #[derive(Debug, Clone)]
 pub struct Caller {
     pub client: ClientId,
@@ -179,18 +179,25 @@ fn peer_of(request: &Request) -> IpAddr {
 }
 
 /// Attaches the [`Caller`] to the request, before anything counts it.
-pub async fn identify(
-    State(proxies): State<TrustedProxies>,
-    mut request: Request,
-    next: Next,
-) -> Response {
-    let peer = peer_of(&request);
-    let caller = Caller {
-        client: ClientId::of(proxies.client_address(peer, request.headers())),
-        origin: proxies.public_origin(peer, request.headers()),
-    };
-    request.extensions_mut().insert(caller);
-    next.run(request).await
+#[derive(Clone)]
+pub struct Identify(pub TrustedProxies);
+
+impl Around for Identify {
+    type Carry = ();
+
+    fn before(&self, request: &mut Request) -> Result<(), Response> {
+        let peer = peer_of(request);
+        let caller = Caller {
+            client: ClientId::of(self.0.client_address(peer, request.headers())),
+            origin: self.0.public_origin(peer, request.headers()),
+        };
+        request.extensions_mut().insert(caller);
+        Ok(())
+    }
+
+    fn after((): (), response: Response) -> Response {
+        response
+    }
 }
 
 #[cfg(test)]

@@ -4,11 +4,11 @@
 //! `Origin` header, so scripts on other sites may call the API (it has no cookies to protect).
 //! With a list, only those origins are named back.
 
+use super::around::Around;
 use crate::config::HttpSettings;
 use axum::{
     extract::Request,
     http::{header, HeaderName, HeaderValue, Method, StatusCode},
-    middleware::Next,
     response::Response,
 };
 use std::time::Duration;
@@ -52,11 +52,21 @@ pub fn layer(settings: &HttpSettings) -> CorsLayer {
 
 /// tower-http answers a preflight with `200` and an empty body; `204 No Content` says the same
 /// thing precisely, and is what the service Ferry replaces answered.
-pub async fn preflight_no_content(request: Request, next: Next) -> Response {
-    let is_options = request.method() == Method::OPTIONS;
-    let mut response = next.run(request).await;
-    if is_options && response.status() == StatusCode::OK {
-        *response.status_mut() = StatusCode::NO_CONTENT;
+#[derive(Clone)]
+pub struct PreflightNoContent;
+
+impl Around for PreflightNoContent {
+    /// Whether the request is an `OPTIONS`.
+    type Carry = bool;
+
+    fn before(&self, request: &mut Request) -> Result<bool, Response> {
+        Ok(request.method() == Method::OPTIONS)
     }
-    response
+
+    fn after(is_options: bool, mut response: Response) -> Response {
+        if is_options && response.status() == StatusCode::OK {
+            *response.status_mut() = StatusCode::NO_CONTENT;
+        }
+        response
+    }
 }

@@ -5,13 +5,13 @@
 //! middleware turns it into `{"error", "message", "requestId"}` (plus `traceId` when traces are
 //! on).
 
+use super::around::Around;
 use crate::error::ErrorReply;
 use app::api::ErrorBody;
 use axum::{
     body::Body,
     extract::Request,
     http::{header, HeaderValue, StatusCode},
-    middleware::Next,
     response::Response,
 };
 
@@ -39,15 +39,24 @@ fn bare_error_reply(status: StatusCode) -> ErrorReply {
     }
 }
 
-/// Middleware: renders [`ErrorReply`] extensions as JSON bodies.
-pub async fn render(request: Request, next: Next) -> Response {
-    let request_id = request
-        .headers()
-        .get("x-request-id")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
-    let mut response = next.run(request).await;
+/// Renders [`ErrorReply`] extensions as JSON bodies.
+#[derive(Clone)]
+pub struct RenderErrors;
+
+impl Around for RenderErrors {
+    /// The request id, which the body names.
+    type Carry = Option<HeaderValue>;
+
+    fn before(&self, request: &mut Request) -> Result<Option<HeaderValue>, Response> {
+        Ok(request.headers().get("x-request-id").cloned())
+    }
+
+    fn after(request_id: Option<HeaderValue>, response: Response) -> Response {
+        render(request_id, response)
+    }
+}
+
+fn render(request_id: Option<HeaderValue>, mut response: Response) -> Response {
     let reply = match response.extensions_mut().remove::<ErrorReply>() {
         Some(reply) => reply,
         // A layer answered on its own (the request timeout, for one): give its bare error
@@ -55,6 +64,11 @@ pub async fn render(request: Request, next: Next) -> Response {
         None if is_bare_error(&response) => bare_error_reply(response.status()),
         None => return response,
     };
+    let request_id = request_id
+        .as_ref()
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
     // The one log line of a failure inside (the request span names the request id).
     if let Some(detail) = &reply.detail {
         tracing::error!(error = reply.name, %detail, "request failed");

@@ -4,6 +4,7 @@
 //! Request path of a download: [`initiate`] → queue → worker → storage → [`status`].
 
 pub mod admin;
+pub mod around;
 pub mod cancel;
 pub mod check;
 pub mod client;
@@ -30,6 +31,7 @@ use crate::{
     queue::JobQueue,
     storage::{local::LocalStore, ResultStore},
 };
+use around::AroundLayer;
 use axum::{
     extract::{DefaultBodyLimit, FromRef},
     handler::HandlerWithoutStateExt,
@@ -155,12 +157,7 @@ pub fn app(state: AppState) -> Router {
             },
         )
         .fallback_service(assets)
-        .method_not_allowed_fallback(method_not_allowed)
-        .layer(middleware::from_fn(root::answer_api_clients))
-        // Around every route and fallback, so that any /admin request (a method or a path no
-        // console route takes included) is a 404 while the console is off.
-        .layer(middleware::from_fn_with_state(state.clone(), admin::guard))
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES));
+        .method_not_allowed_fallback(method_not_allowed);
 
     // Zip archives are compressed already; everything else (HTML, JSON, JS, WASM, CSS) shrinks.
     // Tagged status answers arrive encoded already (see `conditional`), and are left alone.
@@ -177,7 +174,8 @@ pub fn app(state: AppState) -> Router {
     // rate-limit headers wrap everything, including the
     // preflights CORS answers and the errors rendered inside; CORS wraps the error bodies so a
     // browser can read them; the rate limit is enforced inside the error renderer so a 429 has
-    // the JSON body.
+    // the JSON body. Innermost, around each route and the fallbacks, are the console's guard and
+    // the JSON answer of `/`.
     let layers = ServiceBuilder::new()
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
@@ -201,24 +199,27 @@ pub fn app(state: AppState) -> Router {
         .layer(header("x-frame-options", "DENY"))
         .layer(header("strict-transport-security", HSTS))
         .layer(header("referrer-policy", "no-referrer"))
-        .layer(middleware::from_fn(operations::record_request))
-        .layer(middleware::from_fn_with_state(
-            client::TrustedProxies::new(&state.http.trusted_proxies),
-            client::identify,
-        ))
-        .layer(middleware::from_fn_with_state(
-            state.rate_limit.clone(),
-            rate_limit::decide,
-        ))
-        .layer(middleware::from_fn(cors::preflight_no_content))
+        .layer(AroundLayer::new(operations::RecordRequest))
+        .layer(AroundLayer::new(client::Identify(client::TrustedProxies::new(
+            &state.http.trusted_proxies,
+        ))))
+        .layer(AroundLayer::new(rate_limit::Decide(state.rate_limit.clone())))
+        .layer(AroundLayer::new(cors::PreflightNoContent))
         .layer(cors::layer(&state.http))
-        .layer(middleware::from_fn(error_body::render))
-        .layer(middleware::from_fn(rate_limit::enforce))
+        .layer(AroundLayer::new(error_body::RenderErrors))
+        .layer(AroundLayer::new(rate_limit::Enforce))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::SERVICE_UNAVAILABLE,
             REQUEST_TIMEOUT,
         ))
-        .layer(CompressionLayer::new().compress_when(compressible));
+        .layer(CompressionLayer::new().compress_when(compressible))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        // Around every route and fallback, so that any /admin request (a method or a path no
+        // console route takes included) is a 404 while the console is off.
+        .layer(AroundLayer::new(admin::Guard(state.admin.clone())))
+        .layer(AroundLayer::new(root::AnswerApiClients));
+    // One `layer` call: each call wraps every route in another boxed service, which is cloned
+    // and boxed again for every request.
     routes.layer(layers).with_state(state)
 }
 

@@ -47,7 +47,7 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
     public_routes().merge(admin_routes())
 }
 
-/// The console's routes; the router puts [`admin::guard`] in front of them.
+/// The console's routes; the router puts [`admin::Guard`] in front of them.
 pub fn admin_routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(admin::sign_in, admin::current_session))

@@ -1,12 +1,11 @@
 //! What operators read: `/metrics` (Prometheus) and `/openapi.json`, plus the middleware that
 //! counts every request.
 
-use super::AppState;
+use super::{around::Around, AppState};
 use axum::{
     body::Body,
     extract::{MatchedPath, Request, State},
-    http::{header, HeaderValue},
-    middleware::Next,
+    http::{header, HeaderValue, Method},
     response::{IntoResponse, Response},
     Json,
 };
@@ -56,23 +55,38 @@ pub async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
 /// Counts the request by method, route template (never the raw path, which would make a series
 /// per job id; `fallback` for static files and unknown paths) and status, observes its latency,
 /// and counts the body bytes as they are sent.
-pub async fn record_request(request: Request, next: Next) -> Response {
-    let started = Instant::now();
-    let method = request.method().as_str().to_owned();
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or("fallback", MatchedPath::as_str)
-        .to_owned();
-    let response = next.run(request).await;
-    crate::metrics::http_request(
-        &method,
-        &route,
-        response.status().as_u16(),
-        started.elapsed(),
-    );
-    let sent = crate::metrics::http_response_bytes(&method, &route);
-    response.map(|inner| Body::new(CountedBody { inner, sent }))
+#[derive(Clone)]
+pub struct RecordRequest;
+
+/// What [`RecordRequest`] remembers of a request until its answer.
+pub struct RequestSeen {
+    started: Instant,
+    method: Method,
+    route: Option<MatchedPath>,
+}
+
+impl Around for RecordRequest {
+    type Carry = RequestSeen;
+
+    fn before(&self, request: &mut Request) -> Result<RequestSeen, Response> {
+        Ok(RequestSeen {
+            started: Instant::now(),
+            method: request.method().clone(),
+            route: request.extensions().get::<MatchedPath>().cloned(),
+        })
+    }
+
+    fn after(seen: RequestSeen, response: Response) -> Response {
+        let method = seen.method.as_str();
+        let route = seen.route.as_ref().map_or("fallback", MatchedPath::as_str);
+        let sent = crate::metrics::http_request(
+            method,
+            route,
+            response.status().as_u16(),
+            seen.started.elapsed(),
+        );
+        response.map(|inner| Body::new(CountedBody { inner, sent }))
+    }
 }
 
 /// A response body that adds the bytes it yields to a counter. It passes the size on, so the

@@ -7,20 +7,22 @@
 //! `governor`'s GCRA: a client may spend the whole allowance at once, and it refills evenly over
 //! the window (no cliff at a window boundary where a client could send twice the limit).
 //!
-//! It works in two steps. [`decide`] runs outside CORS, so every response — preflights included —
-//! gets the headers; when a client is over its limit it only marks the request. [`enforce`] runs
+//! It works in two steps. [`Decide`] runs outside CORS, so every response — preflights included —
+//! gets the headers; when a client is over its limit it only marks the request. [`Enforce`] runs
 //! inside the CORS and error-body layers and turns a marked request into a `429`, so the refusal
 //! carries the JSON error body and the CORS headers a browser needs to read it.
 
-use super::client::{Caller, ClientId};
+use super::{
+    around::Around,
+    client::{Caller, ClientId},
+};
 use crate::{
     config::{HttpSettings, RateBudget},
     error::AppError,
 };
 use axum::{
-    extract::{Request, State},
+    extract::Request,
     http::{header, HeaderValue, Method, StatusCode},
-    middleware::Next,
     response::{IntoResponse, Response},
 };
 use governor::{
@@ -114,7 +116,7 @@ pub struct ClientRateLimit {
     sign_ins: Arc<Budget>,
 }
 
-/// Marks a request whose client is over its limit; [`enforce`] refuses it.
+/// Marks a request whose client is over its limit; [`Enforce`] refuses it.
 #[derive(Debug, Clone, Copy)]
 struct OverLimit {
     retry_after_secs: u64,
@@ -160,57 +162,93 @@ impl ClientRateLimit {
 /// A conditional read (`If-None-Match`) is charged as a `304` up front and the rest of a full
 /// answer once the answer turns out to be one, so the cheap price cannot be had by sending a
 /// made-up tag: at most one full answer per exhausted allowance slips through that way.
-pub async fn decide(
-    State(limit): State<ClientRateLimit>,
-    mut request: Request,
-    next: Next,
-) -> Response {
-    let client = request
-        .extensions()
-        .get::<Caller>()
-        .expect("client::identify runs before the rate limit")
-        .client;
-    let budget = limit.budget_for(&request).clone();
-    let conditional =
-        request.method() == Method::GET && request.headers().contains_key(header::IF_NONE_MATCH);
-    let upfront = if conditional {
-        NOT_MODIFIED_CELLS
-    } else {
-        FULL_ANSWER_CELLS
-    };
-    let (remaining, reset_secs) = match budget.spend(&client, upfront) {
-        Ok(left) => left,
-        Err(retry_after_secs) => {
-            request
-                .extensions_mut()
-                .insert(OverLimit { retry_after_secs });
-            (
-                0,
-                budget.seconds_to_refill(budget.max_requests * FULL_ANSWER_CELLS),
-            )
-        }
-    };
-    let max_requests = budget.max_requests;
-    let mut response = next.run(request).await;
-    if conditional && response.status() != StatusCode::NOT_MODIFIED {
-        // Refused when too little is left: the next request then finds the allowance empty.
-        let _ = budget.spend(&client, FULL_ANSWER_CELLS - NOT_MODIFIED_CELLS);
-    }
-    let headers = response.headers_mut();
-    headers.insert("ratelimit-limit", HeaderValue::from(max_requests));
-    headers.insert("ratelimit-remaining", HeaderValue::from(remaining));
-    headers.insert("ratelimit-reset", HeaderValue::from(reset_secs));
-    response
+#[derive(Clone)]
+pub struct Decide(pub ClientRateLimit);
+
+/// What [`Decide`] charged a request, for the headers and the rest of a conditional read's price.
+pub struct Charged {
+    client: ClientId,
+    budget: Arc<Budget>,
+    conditional: bool,
+    remaining: u32,
+    reset_secs: u64,
 }
 
-/// Refuses a request [`decide`] marked as over the limit.
-pub async fn enforce(request: Request, next: Next) -> Response {
-    match request.extensions().get::<OverLimit>() {
-        Some(over) => AppError::RateLimited {
-            retry_after_secs: over.retry_after_secs,
+impl Around for Decide {
+    type Carry = Charged;
+
+    fn before(&self, request: &mut Request) -> Result<Charged, Response> {
+        let client = request
+            .extensions()
+            .get::<Caller>()
+            .expect("client::Identify runs before the rate limit")
+            .client;
+        let budget = self.0.budget_for(request).clone();
+        let conditional = request.method() == Method::GET
+            && request.headers().contains_key(header::IF_NONE_MATCH);
+        let upfront = if conditional {
+            NOT_MODIFIED_CELLS
+        } else {
+            FULL_ANSWER_CELLS
+        };
+        let (remaining, reset_secs) = match budget.spend(&client, upfront) {
+            Ok(left) => left,
+            Err(retry_after_secs) => {
+                request
+                    .extensions_mut()
+                    .insert(OverLimit { retry_after_secs });
+                (
+                    0,
+                    budget.seconds_to_refill(budget.max_requests * FULL_ANSWER_CELLS),
+                )
+            }
+        };
+        Ok(Charged {
+            client,
+            budget,
+            conditional,
+            remaining,
+            reset_secs,
+        })
+    }
+
+    fn after(charged: Charged, mut response: Response) -> Response {
+        if charged.conditional && response.status() != StatusCode::NOT_MODIFIED {
+            // Refused when too little is left: the next request then finds the allowance empty.
+            let _ = charged
+                .budget
+                .spend(&charged.client, FULL_ANSWER_CELLS - NOT_MODIFIED_CELLS);
         }
-        .into_response(),
-        None => next.run(request).await,
+        let headers = response.headers_mut();
+        headers.insert(
+            "ratelimit-limit",
+            HeaderValue::from(charged.budget.max_requests),
+        );
+        headers.insert("ratelimit-remaining", HeaderValue::from(charged.remaining));
+        headers.insert("ratelimit-reset", HeaderValue::from(charged.reset_secs));
+        response
+    }
+}
+
+/// Refuses a request [`Decide`] marked as over the limit.
+#[derive(Clone)]
+pub struct Enforce;
+
+impl Around for Enforce {
+    type Carry = ();
+
+    fn before(&self, request: &mut Request) -> Result<(), Response> {
+        match request.extensions().get::<OverLimit>() {
+            Some(over) => Err(AppError::RateLimited {
+                retry_after_secs: over.retry_after_secs,
+            }
+            .into_response()),
+            None => Ok(()),
+        }
+    }
+
+    fn after((): (), response: Response) -> Response {
+        response
     }
 }
 

@@ -5,12 +5,11 @@
 //! ([`super::negotiate::prefers_html`], also what the 404 fallback goes by); both carry `Vary: Accept` so a cache
 //! never hands one to the other.
 
-use super::AppState;
+use super::{around::Around, AppState};
 use app::api::ServiceDescription;
 use axum::{
     extract::Request,
     http::{header, HeaderValue, Method},
-    middleware::Next,
     response::{IntoResponse, Response},
     Json,
 };
@@ -27,17 +26,36 @@ fn description() -> ServiceDescription {
 
 /// Answers `GET /` with the JSON description unless the request prefers HTML, and marks both
 /// answers as depending on `Accept`.
-pub async fn answer_api_clients(request: Request, next: Next) -> Response {
-    let is_root =
-        request.uri().path() == "/" && matches!(*request.method(), Method::GET | Method::HEAD);
-    if !is_root {
-        return next.run(request).await;
+#[derive(Clone)]
+pub struct AnswerApiClients;
+
+impl Around for AnswerApiClients {
+    /// Whether the request is for the page at `/` (its answer then depends on `Accept`).
+    type Carry = bool;
+
+    fn before(&self, request: &mut Request) -> Result<bool, Response> {
+        let is_root =
+            request.uri().path() == "/" && matches!(*request.method(), Method::GET | Method::HEAD);
+        if !is_root {
+            return Ok(false);
+        }
+        if super::negotiate::prefers_html(request.headers()) {
+            Ok(true)
+        } else {
+            Err(vary_on_accept(Json(description()).into_response()))
+        }
     }
-    let mut response = if super::negotiate::prefers_html(request.headers()) {
-        next.run(request).await
-    } else {
-        Json(description()).into_response()
-    };
+
+    fn after(is_root: bool, response: Response) -> Response {
+        if is_root {
+            vary_on_accept(response)
+        } else {
+            response
+        }
+    }
+}
+
+fn vary_on_accept(mut response: Response) -> Response {
     response
         .headers_mut()
         .insert(header::VARY, HeaderValue::from_static("accept"));
@@ -46,7 +64,7 @@ pub async fn answer_api_clients(request: Request, next: Next) -> Response {
 
 /// The service, for people or programs.
 ///
-/// Documentation only: the page is rendered by Leptos and the JSON by [`answer_api_clients`],
+/// Documentation only: the page is rendered by Leptos and the JSON by [`AnswerApiClients`],
 /// which runs before it.
 #[utoipa::path(
     get,

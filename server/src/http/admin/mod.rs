@@ -1,7 +1,7 @@
 //! The operator console's API (`/admin/api/…`): signing in and out, and what the console shows.
 //!
 //! It exists only when `ADMIN_TOKEN` is set; otherwise every `/admin` path is the plain 404 any
-//! unknown path gets. [`guard`] decides who gets through, in one place: signing in needs nothing
+//! unknown path gets. [`Guard`] decides who gets through, in one place: signing in needs nothing
 //! but the sign-in allowance of the rate limit, everything else a valid session cookie, and every
 //! request that is not a read also the session's CSRF token. Every sign-in and every action is
 //! logged under the target `ferry::audit`, with who (the client), when and what.
@@ -9,7 +9,7 @@
 pub mod jobs;
 pub mod session;
 
-use super::{client::Caller, json::ApiJson, AppState};
+use super::{around::Around, client::Caller, json::ApiJson, AppState};
 use crate::{
     config::Secret,
     error::AppError,
@@ -22,7 +22,6 @@ use app::api::{
 use axum::{
     extract::{Path, Request, State},
     http::{header, HeaderMap, HeaderValue, Method},
-    middleware::Next,
     response::{IntoResponse, Response},
     Extension, Json,
 };
@@ -68,41 +67,52 @@ fn session_cookie(headers: &HeaderMap) -> Option<&str> {
 /// Lets a request to the console through, or answers it: `404` for anything under `/admin`
 /// while the console is off, and for the API `401` without a valid session (except to sign in)
 /// and `403` for a change without the CSRF token. Other requests pass untouched.
-pub async fn guard(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
-    let path = request.uri().path();
-    if !(path == "/admin" || path.starts_with("/admin/")) {
-        return next.run(request).await;
-    }
-    let Some(access) = state.admin.as_ref() else {
-        return AppError::RouteNotFound.into_response();
-    };
-    // Console routes take only GET and POST: any other method gets the router's 405 (or 404),
-    // which says nothing a signed-out client should not know.
-    let console_method = [Method::GET, Method::HEAD, Method::POST].contains(request.method());
-    if !request.uri().path().starts_with(API_PREFIX) || !console_method {
-        return next.run(request).await;
-    }
-    if request.uri().path() == SESSION_PATH && request.method() == Method::POST {
-        return next.run(request).await;
-    }
-    let Some(session) =
-        session_cookie(request.headers()).and_then(|c| access.keys.verify(c, now_secs()))
-    else {
-        return AppError::AdminSignInRequired.into_response();
-    };
-    let reads = [Method::GET, Method::HEAD];
-    if !reads.contains(request.method()) {
-        let offered = request
-            .headers()
-            .get(CSRF_HEADER)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default();
-        if !access.keys.csrf_matches(&session, offered) {
-            return AppError::CsrfTokenInvalid.into_response();
+#[derive(Clone)]
+pub struct Guard(pub Option<AdminAccess>);
+
+impl Around for Guard {
+    type Carry = ();
+
+    fn before(&self, request: &mut Request) -> Result<(), Response> {
+        let path = request.uri().path();
+        if !(path == "/admin" || path.starts_with("/admin/")) {
+            return Ok(());
         }
+        let Some(access) = self.0.as_ref() else {
+            return Err(AppError::RouteNotFound.into_response());
+        };
+        // Console routes take only GET and POST: any other method gets the router's 405 (or
+        // 404), which says nothing a signed-out client should not know.
+        let console_method = [Method::GET, Method::HEAD, Method::POST].contains(request.method());
+        if !path.starts_with(API_PREFIX) || !console_method {
+            return Ok(());
+        }
+        if path == SESSION_PATH && request.method() == Method::POST {
+            return Ok(());
+        }
+        let Some(session) =
+            session_cookie(request.headers()).and_then(|c| access.keys.verify(c, now_secs()))
+        else {
+            return Err(AppError::AdminSignInRequired.into_response());
+        };
+        let reads = [Method::GET, Method::HEAD];
+        if !reads.contains(request.method()) {
+            let offered = request
+                .headers()
+                .get(CSRF_HEADER)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default();
+            if !access.keys.csrf_matches(&session, offered) {
+                return Err(AppError::CsrfTokenInvalid.into_response());
+            }
+        }
+        request.extensions_mut().insert(session);
+        Ok(())
     }
-    request.extensions_mut().insert(session);
-    next.run(request).await
+
+    fn after((): (), response: Response) -> Response {
+        response
+    }
 }
 
 /// The `Set-Cookie` value for a session (or, with `None`, one that removes it).

@@ -49,7 +49,7 @@ use app::api::{JobId, Timestamp};
 use async_trait::async_trait;
 use connection::{Connection, Connector};
 use scripts::Scripts;
-use std::{collections::HashMap, future::Future, sync::Arc, time::Duration};
+use std::{future::Future, sync::Arc, time::Duration};
 use tokio::sync::Notify;
 
 /// No queue operation may wait longer than this on Redis: an API request must get its 503 fast.
@@ -539,7 +539,7 @@ impl JobQueue for RedisQueue {
 
     async fn status(&self, job_id: JobId) -> Result<Option<JobRecord>, QueueError> {
         let mut connection = self.connection().await?;
-        let fields: HashMap<String, String> = bounded(
+        let fields: record::Fields = bounded(
             redis::cmd("HGETALL")
                 .arg(self.keys.job(job_id))
                 .query_async(&mut connection),

@@ -39,8 +39,13 @@ fn file_ids(field: &str) -> Result<Vec<FileId>, RecordError> {
         .collect()
 }
 
+/// A hash's fields as `HGETALL` answers them. Hashed with foldhash, not the default SipHash:
+/// the names are Ferry's own, never a client's, so resistance to chosen collisions buys nothing,
+/// and a status read looks up some twenty fields.
+pub type Fields = HashMap<String, String, foldhash::fast::RandomState>;
+
 /// `HGETALL`'s flat reply as a map.
-pub fn pairs(flat: &[String]) -> HashMap<String, String> {
+pub fn pairs(flat: &[String]) -> Fields {
     flat.chunks(2)
         .filter_map(|pair| match pair {
             [name, value] => Some((name.clone(), value.clone())),
@@ -76,15 +81,12 @@ fn number<T: FromStr>(value: &str, name: &str) -> Result<T, RecordError> {
 }
 
 /// A numeric field that may be absent (written only once an attempt reports it).
-fn optional_number<T: FromStr>(
-    fields: &HashMap<String, String>,
-    name: &str,
-) -> Result<Option<T>, RecordError> {
+fn optional_number<T: FromStr>(fields: &Fields, name: &str) -> Result<Option<T>, RecordError> {
     fields.get(name).map(|v| number(v, name)).transpose()
 }
 
 /// Reads a whole job record.
-pub fn parse(fields: &HashMap<String, String>) -> Result<JobRecord, RecordError> {
+pub fn parse(fields: &Fields) -> Result<JobRecord, RecordError> {
     let required = |name: &str| {
         fields
             .get(name)
@@ -172,7 +174,7 @@ pub fn origin_state_field(state: OriginState) -> &'static str {
 
 /// The origin's health from an instance's hash (absent in entries of older Ferry versions:
 /// unknown).
-fn origin_health(fields: &HashMap<String, String>) -> OriginHealth {
+fn origin_health(fields: &Fields) -> OriginHealth {
     let state = match fields.get("originState").map(String::as_str) {
         Some("answering") => OriginState::Answering,
         Some("failing") => OriginState::Failing,
@@ -189,7 +191,7 @@ fn origin_health(fields: &HashMap<String, String>) -> OriginHealth {
 }
 
 /// An instance's hash (`{p}:instance:<id>`), as `heartbeat.lua` writes it.
-pub fn instance(fields: &HashMap<String, String>) -> Result<Instance, RecordError> {
+pub fn instance(fields: &Fields) -> Result<Instance, RecordError> {
     let field = |name: &str| {
         fields
             .get(name)
