@@ -56,22 +56,25 @@ local function claim_jobs(prefix, active_key, delayed_key, lease_ms, retention_m
     local id = wait_pop(prefix)
     if not id then break end
     local job_key = prefix .. 'job:' .. id
+    local f = redis.call('HMGET', job_key, 'phase', 'fileIds', 'params', 'attempt', 'maxAttempts',
+      'upload', 'uploadKey', 'trace', 'firstStartedAt')
     -- A line may hold an id that is no longer queued (cancelled by an older Ferry, which only
     -- knew the single line): skip it without spending one of the `max` claims.
-    if redis.call('HGET', job_key, 'phase') == 'queued' then
+    if f[1] == 'queued' then
       taken = taken + 1
       local token = tokens[taken]
       local deadline = now + lease_ms
-      reset_progress(job_key)
-      redis.call('HSET', job_key, 'phase', 'processing', 'startedAt', int(now),
-        'token', token, 'leaseDeadline', int(deadline))
-      redis.call('HSETNX', job_key, 'firstStartedAt', int(now))
+      local lease = {'phase', 'processing', 'startedAt', int(now), 'token', token,
+        'leaseDeadline', int(deadline)}
+      if not f[9] then
+        table.insert(lease, 'firstStartedAt')
+        table.insert(lease, int(now))
+      end
+      reset_progress(job_key, lease)
       redis.call('ZADD', active_key, deadline, id)
       index_phase(prefix, id, 'queued', 'processing', now)
-      local f = redis.call('HMGET', job_key, 'fileIds', 'params', 'attempt', 'maxAttempts', 'upload',
-        'uploadKey', 'trace')
-      attempt_started(prefix, id, f[3], worker, attempts_kept, now)
-      for _, v in ipairs({id, token, f[1], f[2], f[3], f[4], f[5] or '', f[6] or '', f[7] or ''}) do
+      attempt_started(prefix, id, f[4], worker, attempts_kept, now)
+      for _, v in ipairs({id, token, f[2], f[3], f[4], f[5], f[6] or '', f[7] or '', f[8] or ''}) do
         table.insert(claimed, v)
       end
     end

@@ -336,7 +336,7 @@ impl JobQueue for RedisQueue {
             self.work_available.notify_one();
         }
         Ok(Enqueued {
-            record: record::parse(&record::pairs(fields)).map_err(unavailable)?,
+            record: record::parse(record::pairs(fields)).map_err(unavailable)?,
             created,
         })
     }
@@ -548,7 +548,7 @@ impl JobQueue for RedisQueue {
         if fields.is_empty() {
             return Ok(None);
         }
-        let record = record::parse(&fields).map_err(unavailable)?;
+        let record = record::parse(fields).map_err(unavailable)?;
         Ok(Some(record.seen_at(system_now())))
     }
 
@@ -790,7 +790,7 @@ impl JobQueue for RedisQueue {
         let now = Timestamp::from_unix_millis(now);
         let jobs = jobs
             .iter()
-            .map(|fields| record::parse(&record::pairs(fields)).map(|r| r.seen_at(now)))
+            .map(|fields| record::parse(record::pairs(fields)).map(|r| r.seen_at(now)))
             .collect::<Result<Vec<_>, _>>()
             .map_err(unavailable)?;
         let next = match next_score.is_empty() {

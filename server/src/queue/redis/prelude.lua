@@ -109,9 +109,9 @@ end
 -- `kept`, queue::ATTEMPTS_KEPT), written when the attempt starts and completed when it ends.
 local function attempt_started(prefix, id, number, worker, kept, now)
   local key = prefix .. 'attempts:' .. id
-  redis.call('RPUSH', key, cjson.encode({number = tonumber(number), worker = worker,
-    startedAt = now}))
-  redis.call('LTRIM', key, -tonumber(kept), -1)
+  local length = redis.call('RPUSH', key, cjson.encode({number = tonumber(number),
+    worker = worker, startedAt = now}))
+  if length > tonumber(kept) then redis.call('LTRIM', key, -tonumber(kept), -1) end
 end
 
 -- How the running attempt ended ('completed', 'failed', 'leaseExpired', 'released',
@@ -131,14 +131,17 @@ end
 -- Puts a job in a terminal phase and starts its retention clock, and its idempotency key's
 -- (idem_retention_ms, or retention_ms when absent), and takes it out of its client's unfinished
 -- jobs ({p}:unfinished:<client>, a set of ids). The caller has already taken the job out of the
--- waiting line and the active/delayed sets.
-local function finish(prefix, job_key, phase, now, retention_ms, idem_retention_ms)
-  local f = redis.call('HMGET', job_key, 'id', 'phase')
-  local id = f[1]
-  -- The console's throughput: finished jobs per minute and phase, each minute kept two hours.
+-- waiting line and the active/delayed sets. `set` and `unset` (optional) are more fields to
+-- write and to remove with the phase, in the same commands.
+local function finish(prefix, job_key, phase, now, retention_ms, idem_retention_ms, set, unset)
+  local f = redis.call('HMGET', job_key, 'id', 'phase', 'idem', 'client')
+  local id, idem, client = f[1], f[3], f[4] or ''
+  -- The console's throughput: finished jobs per minute and phase, each minute kept two hours
+  -- (set when the minute's first count is written: a count of 1 is always the first).
   local minute_key = prefix .. 'minute:' .. int(math.floor(now / 60000))
-  redis.call('HINCRBY', minute_key, phase, 1)
-  redis.call('EXPIRE', minute_key, 7200)
+  if redis.call('HINCRBY', minute_key, phase, 1) == 1 then
+    redis.call('EXPIRE', minute_key, 7200)
+  end
   -- Listed among its phase until its record expires: older entries of the phase have expired,
   -- and the whole index goes when no job has finished so for a retention period.
   local index = prefix .. 'state:' .. phase
@@ -147,14 +150,17 @@ local function finish(prefix, job_key, phase, now, retention_ms, idem_retention_
   redis.call('PEXPIRE', index, retention_ms)
   if phase == 'cancelled' then attempt_ended(prefix, id, 'cancelled', now) end
   redis.call('PEXPIRE', prefix .. 'attempts:' .. id, retention_ms)
-  redis.call('HSET', job_key, 'phase', phase, 'finishedAt', int(now))
-  redis.call('HDEL', job_key, 'token', 'leaseDeadline', 'nextAttemptAt')
+  local fields = {'phase', phase, 'finishedAt', int(now)}
+  for _, v in ipairs(set or {}) do table.insert(fields, v) end
+  redis.call('HSET', job_key, unpack(fields))
+  local gone = {'token', 'leaseDeadline', 'nextAttemptAt'}
+  for _, v in ipairs(unset or {}) do table.insert(gone, v) end
+  redis.call('HDEL', job_key, unpack(gone))
   redis.call('PEXPIRE', job_key, retention_ms)
-  local idem = redis.call('HGET', job_key, 'idem')
   if idem then
     redis.call('PEXPIRE', prefix .. 'idem:' .. idem, idem_retention_ms or retention_ms)
   end
-  redis.call('SREM', prefix .. 'unfinished:' .. client_of(job_key), id)
+  redis.call('SREM', prefix .. 'unfinished:' .. client, id)
 end
 
 -- Marks a held job completed with its archive (and forgets any noted upload): the body of
@@ -164,16 +170,19 @@ end
 local function complete_job(prefix, job_key, active_key, id, result_key, result_size, now, result_ms, expired_ms)
   result_ms = tonumber(result_ms)
   redis.call('ZREM', active_key, id)
-  redis.call('HSET', job_key, 'progress', '100', 'resultKey', result_key, 'resultSize', result_size,
-    'resultExpiresAt', int(now + result_ms))
-  redis.call('HDEL', job_key, 'error', 'upload', 'uploadKey')
   attempt_ended(prefix, id, 'completed', now)
-  finish(prefix, job_key, 'completed', now, result_ms + tonumber(expired_ms), result_ms)
+  finish(prefix, job_key, 'completed', now, result_ms + tonumber(expired_ms), result_ms,
+    {'progress', '100', 'resultKey', result_key, 'resultSize', result_size,
+      'resultExpiresAt', int(now + result_ms)},
+    {'error', 'upload', 'uploadKey'})
 end
 
--- A new attempt starts from nothing: no percent, no bytes, no files.
-local function reset_progress(job_key)
-  redis.call('HSET', job_key, 'progress', '0')
+-- A new attempt starts from nothing: no percent, no bytes, no files. `set` (optional) are more
+-- fields to write in the same command.
+local function reset_progress(job_key, set)
+  local fields = {'progress', '0'}
+  for _, v in ipairs(set or {}) do table.insert(fields, v) end
+  redis.call('HSET', job_key, unpack(fields))
   redis.call('HDEL', job_key, 'bytesDone', 'bytesTotal', 'filesDone')
 end
 

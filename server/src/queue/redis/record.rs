@@ -80,57 +80,69 @@ fn number<T: FromStr>(value: &str, name: &str) -> Result<T, RecordError> {
         .map_err(|_| RecordError(format!("{name} = {value:?}")))
 }
 
-/// A numeric field that may be absent (written only once an attempt reports it).
-fn optional_number<T: FromStr>(fields: &Fields, name: &str) -> Result<Option<T>, RecordError> {
-    fields.get(name).map(|v| number(v, name)).transpose()
+/// A record's fields, taken out one at a time: each value moves into the record uncopied (the
+/// status poll reads a whole record on every request).
+struct Taken(Fields);
+
+impl Taken {
+    fn optional(&mut self, name: &str) -> Option<String> {
+        self.0.remove(name)
+    }
+
+    fn required(&mut self, name: &str) -> Result<String, RecordError> {
+        self.optional(name)
+            .ok_or_else(|| RecordError(format!("missing {name}")))
+    }
+
+    fn number<T: FromStr>(&mut self, name: &str) -> Result<T, RecordError> {
+        number(&self.required(name)?, name)
+    }
+
+    /// A numeric field that may be absent (written only once an attempt reports it).
+    fn optional_number<T: FromStr>(&mut self, name: &str) -> Result<Option<T>, RecordError> {
+        self.optional(name).map(|v| number(&v, name)).transpose()
+    }
+
+    fn timestamp(&mut self, name: &str) -> Result<Option<Timestamp>, RecordError> {
+        Ok(self.optional_number(name)?.map(Timestamp::from_unix_millis))
+    }
 }
 
 /// Reads a whole job record.
-pub fn parse(fields: &Fields) -> Result<JobRecord, RecordError> {
-    let required = |name: &str| {
-        fields
-            .get(name)
-            .map(String::as_str)
-            .ok_or_else(|| RecordError(format!("missing {name}")))
-    };
-    let timestamp = |name: &str| -> Result<Option<Timestamp>, RecordError> {
-        fields
-            .get(name)
-            .map(|v| number(v, name).map(Timestamp::from_unix_millis))
-            .transpose()
-    };
-    let result = match (fields.get("resultKey"), fields.get("resultSize")) {
+pub fn parse(fields: Fields) -> Result<JobRecord, RecordError> {
+    let mut fields = Taken(fields);
+    let result = match (fields.optional("resultKey"), fields.optional("resultSize")) {
         (Some(key), Some(size)) => Some(JobResult {
-            key: object_key(key)?,
-            size: number(size, "resultSize")?,
+            key: object_key(&key)?,
+            size: number(&size, "resultSize")?,
         }),
         _ => None,
     };
     Ok(JobRecord {
-        id: number(required("id")?, "id")?,
-        client: fields.get("client").cloned().unwrap_or_default(),
-        file_ids: file_ids(required("fileIds")?)?,
-        origin_params: fields.get("params").cloned().unwrap_or_default(),
-        trace_parent: fields.get("trace").cloned(),
-        phase: phase(required("phase")?)?,
+        id: fields.number("id")?,
+        client: fields.optional("client").unwrap_or_default(),
+        file_ids: file_ids(&fields.required("fileIds")?)?,
+        origin_params: fields.optional("params").unwrap_or_default(),
+        trace_parent: fields.optional("trace"),
+        phase: phase(&fields.required("phase")?)?,
         progress: Progress {
-            percent: number(required("progress")?, "progress")?,
-            bytes_done: optional_number(fields, "bytesDone")?.unwrap_or(0),
-            bytes_total: optional_number(fields, "bytesTotal")?,
-            files_done: optional_number(fields, "filesDone")?.unwrap_or(0),
+            percent: fields.number("progress")?,
+            bytes_done: fields.optional_number("bytesDone")?.unwrap_or(0),
+            bytes_total: fields.optional_number("bytesTotal")?,
+            files_done: fields.optional_number("filesDone")?.unwrap_or(0),
         },
-        attempt: number(required("attempt")?, "attempt")?,
-        max_attempts: number(required("maxAttempts")?, "maxAttempts")?,
-        created_at: Timestamp::from_unix_millis(number(required("createdAt")?, "createdAt")?),
-        first_started_at: timestamp("firstStartedAt")?,
-        started_at: timestamp("startedAt")?,
-        lease_deadline: timestamp("leaseDeadline")?,
-        error: fields.get("error").cloned(),
-        next_attempt_at: timestamp("nextAttemptAt")?,
-        finished_at: timestamp("finishedAt")?,
+        attempt: fields.number("attempt")?,
+        max_attempts: fields.number("maxAttempts")?,
+        created_at: Timestamp::from_unix_millis(fields.number("createdAt")?),
+        first_started_at: fields.timestamp("firstStartedAt")?,
+        started_at: fields.timestamp("startedAt")?,
+        lease_deadline: fields.timestamp("leaseDeadline")?,
+        error: fields.optional("error"),
+        next_attempt_at: fields.timestamp("nextAttemptAt")?,
+        finished_at: fields.timestamp("finishedAt")?,
         result,
         // Absent in records completed before results had a stated end: those expire whole.
-        result_expires_at: timestamp("resultExpiresAt")?,
+        result_expires_at: fields.timestamp("resultExpiresAt")?,
     })
 }
 
@@ -287,7 +299,7 @@ mod tests {
         .iter()
         .flat_map(|(k, v)| [k.to_string(), v.to_string()])
         .collect();
-        let record = parse(&pairs(&flat)).unwrap();
+        let record = parse(pairs(&flat)).unwrap();
         assert_eq!(record.phase, JobPhase::Completed);
         assert_eq!(record.attempt, 2);
         assert_eq!(record.started_at, None);
@@ -298,6 +310,6 @@ mod tests {
         assert_eq!(record.result.unwrap().size, 42);
         let mut unsafe_key = pairs(&flat);
         unsafe_key.insert("resultKey".into(), "../../etc/passwd".into());
-        assert!(parse(&unsafe_key).is_err());
+        assert!(parse(unsafe_key).is_err());
     }
 }
