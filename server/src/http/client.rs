@@ -17,7 +17,7 @@
 use super::around::Around;
 use axum::{
     extract::{ConnectInfo, Request},
-    http::HeaderMap,
+    http::{header, HeaderMap, HeaderName, HeaderValue},
     response::Response,
 };
 use ipnet::IpNet;
@@ -58,14 +58,17 @@ impl fmt::Display for ClientId {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PublicOrigin {
     pub scheme: &'static str,
-    /// `None` when the request named no host at all (HTTP/1.0 without `Host`).
-    pub host: Option<String>,
+    /// `None` when the request named no host at all (HTTP/1.0 without `Host`). Kept as the
+    /// header's own value, which shares the request's bytes: every request carries a
+    /// [`Caller`], and most never build a link, so the host is not copied until one does.
+    host: Option<HeaderValue>,
 }
 
 impl PublicOrigin {
     /// `path` as an absolute URL on this origin (unchanged when the host is unknown).
     pub fn absolute(&self, path: &str) -> String {
-        match &self.host {
+        // Only plausible hosts are kept (`is_plausible_host`), and those are ASCII.
+        match self.host.as_ref().and_then(|host| host.to_str().ok()) {
             Some(host) => format!("{}://{host}{path}", self.scheme),
             None => path.to_owned(),
         }
@@ -122,24 +125,34 @@ impl TrustedProxies {
     /// Scheme and host for links: from `X-Forwarded-Proto`/`-Host` when the peer is trusted, else
     /// plain HTTP to the `Host` header.
     pub fn public_origin(&self, peer: IpAddr, headers: &HeaderMap) -> PublicOrigin {
-        let header = |name: &str| {
-            headers
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.split(',').next())
-                .map(str::trim)
-                .filter(|v| !v.is_empty())
+        // A header's first entry, trimmed, with the value it came from.
+        let first_entry = |name: HeaderName| {
+            let value = headers.get(name)?;
+            let first = value.to_str().ok()?.split(',').next()?.trim();
+            (!first.is_empty()).then_some((value, first))
         };
         let trusted = self.trusts(peer);
-        let forwarded_host = header("x-forwarded-host").filter(|_| trusted);
-        let scheme = match header("x-forwarded-proto").filter(|_| trusted) {
-            Some(proto) if proto.eq_ignore_ascii_case("https") => "https",
+        let forwarded_host = trusted
+            .then(|| first_entry(HeaderName::from_static("x-forwarded-host")))
+            .flatten();
+        let forwarded_proto = trusted
+            .then(|| first_entry(HeaderName::from_static("x-forwarded-proto")))
+            .flatten();
+        let scheme = match forwarded_proto {
+            Some((_, proto)) if proto.eq_ignore_ascii_case("https") => "https",
             _ => "http",
         };
         let host = forwarded_host
-            .or_else(|| header("host"))
-            .filter(|host| is_plausible_host(host))
-            .map(str::to_owned);
+            .or_else(|| first_entry(header::HOST))
+            .filter(|(_, host)| is_plausible_host(host))
+            .map(|(value, host)| {
+                // The value itself when it is the host (the usual case), else a copy of the part.
+                if host.len() == value.len() {
+                    value.clone()
+                } else {
+                    HeaderValue::from_str(host).expect("a plausible host is a valid header value")
+                }
+            });
         PublicOrigin { scheme, host }
     }
 }
@@ -203,7 +216,6 @@ impl Around for Identify {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use axum::http::HeaderValue;
 
     fn proxies(list: &str) -> TrustedProxies {
         let nets: Vec<IpNet> = list

@@ -9,12 +9,42 @@
 //! has a `Content-Encoding` alone). Either tag of the same content matches in `If-None-Match`.
 
 use axum::{
-    http::{header, HeaderMap, HeaderValue, StatusCode},
+    extract::FromRequestParts,
+    http::{header, request::Parts, HeaderMap, HeaderValue, StatusCode},
     response::{IntoResponse, Response},
 };
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use std::io::Write;
+use std::{convert::Infallible, io::Write};
+
+/// What a request says about the answers it can use: the tags it holds (`If-None-Match`) and
+/// whether it takes gzip. An extractor of its own because axum's `HeaderMap` extractor copies
+/// every header of the request, and a status poll needs two.
+pub struct Preconditions {
+    if_none_match: Option<HeaderValue>,
+    accepts_gzip: bool,
+}
+
+impl Preconditions {
+    /// The preconditions `headers` state.
+    pub fn of(headers: &HeaderMap) -> Self {
+        Self {
+            if_none_match: headers.get(header::IF_NONE_MATCH).cloned(),
+            accepts_gzip: super::negotiate::accepts_gzip(headers),
+        }
+    }
+}
+
+impl<S: Sync> FromRequestParts<S> for Preconditions {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Infallible> {
+        Ok(Self::of(&parts.headers))
+    }
+}
+
+/// About how many headers a status answer leaves with, its own and the router's.
+const ANSWER_HEADERS: usize = 20;
 
 /// The tag of `bytes`: the first 128 bits of their SHA-256, quoted as RFC 9110 wants.
 pub fn entity_tag(bytes: &[u8]) -> String {
@@ -45,17 +75,18 @@ pub fn none_match_hits(if_none_match: &str, tag: &str) -> bool {
 /// if the request's `If-None-Match` names a tag of the same content; `retry_after` (seconds) goes
 /// on both, so a client knows when to ask again either way. The answer is never stored by caches
 /// (`no-store`): it may hold a signed link.
-pub fn json<T: Serialize>(request: &HeaderMap, body: &T, retry_after: Option<u64>) -> Response {
+pub fn json<T: Serialize>(request: &Preconditions, body: &T, retry_after: Option<u64>) -> Response {
     let identity = serde_json::to_vec(body).expect("API bodies serialize");
     let identity_tag = entity_tag(&identity);
-    let encoded = super::negotiate::accepts_gzip(request);
+    let encoded = request.accepts_gzip;
     let tag = if encoded {
         gzip_tag(&identity_tag)
     } else {
         identity_tag.clone()
     };
     let unchanged = request
-        .get(header::IF_NONE_MATCH)
+        .if_none_match
+        .as_ref()
         .and_then(|v| v.to_str().ok())
         .is_some_and(|value| {
             none_match_hits(value, &identity_tag)
@@ -87,6 +118,9 @@ pub fn json<T: Serialize>(request: &HeaderMap, body: &T, retry_after: Option<u64
             .into_response()
     };
     let headers = response.headers_mut();
+    // Room for the headers the layers around every route add (request id, security, rate
+    // limit, CORS): without it the map grows, and rehashes, twice per answer.
+    headers.reserve(ANSWER_HEADERS);
     headers.insert(
         header::ETAG,
         HeaderValue::from_str(&tag).expect("hex in quotes is a valid header"),

@@ -22,6 +22,7 @@ pub mod not_found;
 pub mod openapi;
 pub mod operations;
 pub mod rate_limit;
+pub mod request_id;
 pub mod root;
 pub mod serve;
 pub mod status;
@@ -49,7 +50,7 @@ use tower_http::{
         predicate::{DefaultPredicate, NotForContentType, Predicate},
         CompressionLayer,
     },
-    request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
+    request_id::{PropagateRequestIdLayer, SetRequestIdLayer},
     services::ServeDir,
     set_header::SetResponseHeaderLayer,
     timeout::TimeoutLayer,
@@ -177,7 +178,7 @@ pub fn app(state: AppState) -> Router {
     // the JSON body. Innermost, around each route and the fallbacks, are the console's guard and
     // the JSON answer of `/`.
     let layers = ServiceBuilder::new()
-        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .layer(SetRequestIdLayer::x_request_id(request_id::RandomRequestId))
         .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
             let request_id = request
                 .headers()

@@ -14,7 +14,6 @@ use crate::{
 use app::api::{ErrorBody, JobId, JobPhase, JobState, JobStatus, Timestamp, POLL_INTERVAL_SECS};
 use axum::{
     extract::{Path, State},
-    http::HeaderMap,
     response::Response,
     Extension,
 };
@@ -57,7 +56,7 @@ pub async fn status(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     Path(job_id): Path<String>,
-    headers: HeaderMap,
+    preconditions: conditional::Preconditions,
 ) -> Result<Response, AppError> {
     let record = find_job(&state, &job_id).await?;
     let retry_after = poll_hint(&record, crate::queue::system_now());
@@ -69,7 +68,7 @@ pub async fn status(
         created_at: record.created_at,
         state: job_state,
     };
-    Ok(conditional::json(&headers, &body, retry_after))
+    Ok(conditional::json(&preconditions, &body, retry_after))
 }
 
 /// The record of the job a path names: `400` for a malformed id, `404` for an unknown one.
