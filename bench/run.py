@@ -402,6 +402,12 @@ def wrk(url, seconds, script=None, headers=()):
             "errors": int(non_2xx.group(1)) if non_2xx else 0}
 
 
+def process_cpu_seconds(pid):
+    """User + system CPU a process has used (/proc/<pid>/stat, fields 14 and 15)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 # The status route's servers, in the order of the report.
 HTTP_SIDES = ["ferry", "ferry-304", "limit", "hono", "baseline"]
 HTTP_NAMES = {"ferry": "Ferry", "ferry-304": "Ferry, `If-None-Match` → 304",
@@ -463,6 +469,11 @@ def http_hot_path(redis, reps, seconds):
                           "--queue", "status"], cwd=NODE_DIR)
             helpers.append(hono.process)
             _, ready = hono.wait_for("ready", timeout=60)
+            # Whose CPU answers each side (the two cores are shared with wrk and Redis, so CPU
+            # per request says more than requests per second about what a side costs).
+            pids = {"ferry": ferry.process.pid, "ferry-304": ferry.process.pid,
+                    "limit": helpers[1].pid, "hono": hono.process.pid,
+                    "baseline": helpers[0].pid}
             targets = {
                 "ferry": (status_url, f"http://{ferry.addr}/v1/download/initiate"),
                 "ferry-304": (queued_url, None),
@@ -482,7 +493,13 @@ def http_hot_path(redis, reps, seconds):
                         if url is None:
                             continue
                         before = status_traffic(ferry)[0] if side == "ferry-304" else None
+                        cpu_before = (process_cpu_seconds(pids[side]), redis.cpu_seconds())
                         measured = wrk(url, seconds, script, headers)
+                        requests = max(measured["rps"] * seconds, 1)
+                        measured["server_cpu_us"] = (process_cpu_seconds(pids[side])
+                                                     - cpu_before[0]) / requests * 1e6
+                        measured["redis_cpu_us"] = (redis.cpu_seconds()
+                                                    - cpu_before[1]) / requests * 1e6
                         if before is not None:
                             after = status_traffic(ferry)[0]
                             answered = {code: after.get(code, 0) - before.get(code, 0)
@@ -492,6 +509,8 @@ def http_hot_path(redis, reps, seconds):
                         results[route][side].append(measured)
                         log(f"http rep {rep + 1}/{reps} {route} {side}: {measured['rps']:.0f} req/s, "
                             f"p50 {measured['p50']:.2f} ms, p99 {measured['p99']:.2f} ms, "
+                            f"server {measured['server_cpu_us']:.1f} µs and Redis "
+                            f"{measured['redis_cpu_us']:.1f} µs CPU a request, "
                             f"{measured['errors']} non-2xx"
                             + (f", {measured['not_modified']}/{measured['answered']} answered 304"
                                if before is not None else ""))
@@ -843,6 +862,12 @@ def write_chart(name, svg):
     (folder / name).write_text(svg)
 
 
+def cpu_per_request(runs, key):
+    """The median of a CPU-per-request figure, or a dash for runs recorded without it."""
+    values = [r[key] for r in runs if key in r]
+    return f"{statistics.median(values):.1f}" if values else "—"
+
+
 def write_report(results, args):
     m = results["machine"]
     out = []
@@ -1003,8 +1028,13 @@ def write_report(results, args):
       " Redis (one Node process, as it would be deployed per core). The baseline"
       " (`bench/src/bin/baseline.rs`) is a bare axum router that answers Ferry's JSON bytes"
       " from memory. `initiate` uses `bench/wrk/initiate.lua` (a new file id per request).\n")
-    w("| route | server | req/s | p50 ms | p99 ms | non-2xx-or-3xx |")
-    w("|---|---|---|---|---|---|")
+    w("*Server CPU* is the answering process's user + system CPU time (`/proc/<pid>/stat`) over"
+      " the run divided by the requests it answered; *Redis CPU* the same from Redis' `INFO cpu`."
+      " Load generator, servers and Redis share the two cores, so CPU per request is the fairer"
+      " comparison of what each side costs.\n")
+    w("| route | server | req/s | p50 ms | p99 ms | server CPU µs/request | Redis CPU µs/request"
+      " | non-2xx-or-3xx |")
+    w("|---|---|---|---|---|---|---|---|")
     for route in ("status", "initiate"):
         for side in HTTP_SIDES:
             runs = h[route].get(side)
@@ -1015,6 +1045,8 @@ def write_report(results, args):
               f" **{rps[0]:,.0f}** ({rps[1]:,.0f}–{rps[2]:,.0f}) |"
               f" {statistics.median(r['p50'] for r in runs):.2f} |"
               f" {statistics.median(r['p99'] for r in runs):.2f} |"
+              f" {cpu_per_request(runs, 'server_cpu_us')} |"
+              f" {cpu_per_request(runs, 'redis_cpu_us')} |"
               f" {sum(r['errors'] for r in runs)} |")
     if "ferry-304" in sides:
         runs = h["status"]["ferry-304"]
