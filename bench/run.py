@@ -1239,32 +1239,44 @@ def main():
                         "http_seconds": http_seconds})
     # When only some sections run, the others keep the figures (and the date) of their own run.
     results.setdefault("section_dates", {}).update({section: now for section in only})
+
+    def save():
+        """Keeps what has been measured so far: a section that fails later loses only itself."""
+        results_path.write_text(json.dumps(results, indent=1))
+
     redis = Redis()
     try:
         if "queue" in only:
             log("queue throughput")
             results["queue"] = queue_throughput(redis, reps, jobs)
+            save()
         if "pickup" in only:
             log("pickup latency")
             results["pickup"] = pickup_latency(redis, 1 if args.quick else 3,
                                                100 if args.quick else 300)
+            save()
         if "crash" in only:
             log("crash recovery")
             results["crash"] = crash_recovery(redis, crash_reps)
             results["crash"]["lease_ms"] = default_lease_ms()
+            save()
         if "http" in only:
             log("HTTP hot path")
             results["http"] = http_hot_path(redis, http_reps, http_seconds)
+            save()
         if "memory" in only:
             log("memory")
             results["memory"] = memory(redis, 10_000 if not args.quick else 2_000)
+            save()
         if "console" in only:
             log("console cost")
             results["console"] = console_cost(redis, 10_000 if not args.quick else 2_000)
+            save()
         if "transfer" in only:
             log("S3 to S3 transfer")
             results["transfer"] = transfer(redis, 1 if args.quick else 3,
                                            64 if args.quick else 256)
+            save()
     finally:
         redis.stop()
     if "polling" in only:
