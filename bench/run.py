@@ -1129,9 +1129,10 @@ def write_report(results, args):
           " (the indexes and the attempt history are written inside the same scripts; a cold script"
           " cache costs one `SCRIPT LOAD` per script and connection, once), a status read one"
           " `HGETALL`; reading the console sends nothing on these paths. The console's writes are"
-          " inside the scripts: `ZADD`/`ZREM` of the per-state indexes, `HSETNX` of the first start,"
-          " `RPUSH`/`LTRIM`/`LINDEX`/`LSET` of the attempt history, `ZREMRANGEBYSCORE` and"
-          " `PEXPIRE` that keep them bounded.\n")
+          " inside the scripts: `ZADD`/`ZREM` of the per-state indexes, the first start (a field of"
+          " the lease's `HSET`), `RPUSH`/`LINDEX`/`LSET` of the attempt history (`LTRIM` once it"
+          " is longer than it is kept), `ZREMRANGEBYSCORE` and `PEXPIRE` that keep them"
+          " bounded.\n")
 
     if "transfer" in results:
         t = results["transfer"]
